@@ -1,0 +1,59 @@
+# scanner-agent: the two commands that set up a fresh machine.
+#   make run    creates .venv, installs everything, starts the agent with the embedded defaults
+#   make test   the same set-up, then ruff, mypy and the whole test suite
+# System libraries are installed with apt-get when missing and when run as root; otherwise the
+# command that would install them is printed.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+APT_PACKAGES := libdmtx0b
+PYTEST_ARGS ?=
+
+.PHONY: run test lint typecheck pytest system-deps bench clean demo
+
+run: $(STAMP)
+	$(BIN)/scanner-agent serve
+
+demo: $(STAMP)
+	$(BIN)/scanner-agent serve --config config/examples/demo.toml
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/parse.py
+
+system-deps:
+	@missing=""; \
+	for pkg in $(APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  else \
+	    echo "missing system packages:$$missing -- run: sudo apt-get install$$missing" >&2; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	$(MAKE) system-deps
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,postgres]'
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

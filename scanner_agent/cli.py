@@ -1,0 +1,51 @@
+"""The `scanner-agent` command. Each sub-command lives in its own module of `commands/`.
+
+Exit status: 0 success, 1 a refusal or failure the command reports (a payload refused, a device
+that fails its self-test), 2 a usage or configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from scanner_agent import __version__
+from scanner_agent.errors import ConfigError
+
+# Sub-command modules, in the order `--help` lists them. Each has `register(subparsers)`, which
+# adds its parser and sets `func` (args -> exit status).
+COMMANDS = ("parse", "config")
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="scanner-agent",
+        description="Reads the DataMatrix of AMC tiers-payant attestations and serves them "
+        "to the GAP on localhost.",
+    )
+    parser.add_argument("--version", action="version", version=f"scanner-agent {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        importlib.import_module(f"scanner_agent.commands.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.func(args)
+    except ConfigError as exc:
+        print(f"scanner-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

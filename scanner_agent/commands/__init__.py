@@ -1,0 +1,1 @@
+"""Sub-commands of `scanner-agent`, one module each (see `scanner_agent.cli.COMMANDS`)."""

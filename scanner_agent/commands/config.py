@@ -1,0 +1,42 @@
+"""`scanner-agent config`: check a configuration and show what the agent would run with."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.runtime import ParseContext
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "config",
+        help="check the configuration, layouts and referential; print the settings",
+        description="Read the configuration exactly as `serve` would, load the layouts and the "
+        "AMC referential, and print the result. Exit status 2 names the bad key and file.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the settings as JSON")
+    add_config_option(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    context = ParseContext.from_settings(settings)
+    if args.json:
+        print(json.dumps(settings.model_dump(mode="json"), indent=2))
+        return 0
+    print("configuration read from: " + ", ".join(settings.sources))
+    print(f"data folder: {settings.data_dir}")
+    print(f"API: http://{settings.api.host}:{settings.api.port}")
+    print(f"storage: {settings.storage_url} (scans kept {settings.storage.retention_hours:g} h)")
+    for layout in context.layouts:
+        print(f"layout {layout.name} v{layout.version} ({layout.kind}, header {layout.header!r}) "
+              f"from {layout.source}")  # fmt: skip
+    print(f"AMC referential: {len(context.referential)} insurers from {context.referential.source}")
+    if not settings.devices:
+        print("devices: none configured (`scanner-agent devices` lists what this machine has)")
+    for device in settings.devices:
+        print(f"device {device.id}: {device.type}" + ("" if device.enabled else " (disabled)"))
+    return 0

@@ -1,0 +1,275 @@
+"""One validated settings object, from the embedded defaults, a TOML file and the environment.
+
+Precedence, lowest first: `config/default.toml` (documents every key), the file given with
+`--config PATH` (or `SCANNER_AGENT_CONFIG`), environment variables `SCANNER_AGENT_<SECTION>__<KEY>`
+(for example `SCANNER_AGENT_API__PORT=9000`), then command-line flags. Bad configuration raises
+`ConfigError` naming the key and the file it came from.
+
+The keys are a contract with deployment scripts: add keys, never rename them.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from scanner_agent import paths
+from scanner_agent.errors import ConfigError
+
+ENV_PREFIX = "SCANNER_AGENT_"
+DEVICE_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
+Suffix = Literal["cr", "lf", "crlf", "tab", "none"]
+KeyboardLayout = Literal["us", "fr"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgentSettings(_Section):
+    data_dir: str = ""
+    """Where scans, the token file and logs live. Empty: the platform's user data folder."""
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8765, ge=0, le=65535)
+    allowed_origins: list[str] = Field(default_factory=list)
+
+
+class StorageSettings(_Section):
+    url: str = "sqlite:///{data_dir}/scans.db"
+    retention_hours: float = Field(default=24, gt=0)
+
+
+class ParserSettings(_Section):
+    layouts_dirs: list[str] = Field(default_factory=lambda: ["{config_dir}/layouts"])
+    referential: str = "{config_dir}/amc_referential.csv"
+
+
+class PipelineSettings(_Section):
+    duplicate_window_s: float = Field(default=2.0, ge=0)
+    queue_size: int = Field(default=1024, ge=1)
+
+
+class _DeviceBase(_Section):
+    id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
+    enabled: bool = True
+
+
+class _UsbMatch(BaseModel):
+    vid: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{4}$")
+    pid: str | None = Field(default=None, pattern=r"^[0-9A-Fa-f]{4}$")
+    serial_number: str | None = None
+
+
+class _SerialFraming(BaseModel):
+    suffix: Suffix = "cr"
+    idle_ms: float = Field(default=50, gt=0, le=10_000)
+    max_frame_bytes: int = Field(default=4096, ge=64, le=1_048_576)
+
+
+class SerialDevice(_DeviceBase, _UsbMatch, _SerialFraming):
+    type: Literal["serial"]
+    port: str = ""
+    """`/dev/ttyACM0`, a `/dev/serial/by-id/...` link, `COM3`, a pyserial URL, or empty to find
+    the port by `vid`/`pid`."""
+    baudrate: int = Field(default=9600, gt=0)
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: float = 1
+    """1, 1.5 or 2."""
+
+    @field_validator("stopbits")
+    @classmethod
+    def _stopbits(cls, value: float) -> float:
+        if value not in (1, 1.5, 2):
+            raise ValueError("stopbits must be 1, 1.5 or 2")
+        return value
+
+    @model_validator(mode="after")
+    def _port_or_usb_id(self) -> SerialDevice:
+        if not self.port and not self.vid:
+            raise ValueError("set `port`, or `vid` (and `pid`) to find the port by USB id")
+        return self
+
+
+class HidPosDevice(_DeviceBase, _UsbMatch):
+    type: Literal["hid_pos"]
+    path: str = ""
+    usage_page: int = 0x8C
+
+
+class HidKeyboardDevice(_DeviceBase, _UsbMatch, _SerialFraming):
+    type: Literal["hid_keyboard"]
+    path: str = ""
+    layout: KeyboardLayout = "us"
+    backend: Literal["hidapi", "evdev"] = "hidapi"
+
+
+class CameraDevice(_DeviceBase):
+    type: Literal["camera"]
+    source: int | str = 0
+    """A camera index, a device path (`/dev/video0`) or a video file / URL."""
+    fps: float = Field(default=15, gt=0, le=120)
+    width: int = Field(default=1280, gt=0)
+    height: int = Field(default=720, gt=0)
+
+
+class ReplayDevice(_DeviceBase, _SerialFraming):
+    type: Literal["replay"]
+    path: str
+    protocol: Literal["serial", "hid_pos", "hid_keyboard"] = "serial"
+    layout: KeyboardLayout = "us"
+    speed: float = Field(default=1.0, gt=0)
+    loop: bool = False
+
+
+class DemoDevice(_DeviceBase):
+    type: Literal["demo"]
+    interval_s: float = Field(default=5.0, gt=0)
+
+
+DeviceConfig = Annotated[
+    SerialDevice | HidPosDevice | HidKeyboardDevice | CameraDevice | ReplayDevice | DemoDevice,
+    Field(discriminator="type"),
+]
+
+
+class Settings(_Section):
+    agent: AgentSettings = Field(default_factory=AgentSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    parser: ParserSettings = Field(default_factory=ParserSettings)
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    devices: list[DeviceConfig] = Field(default_factory=list)
+    sources: tuple[str, ...] = ()
+    """The files these settings were read from, lowest precedence first (for messages)."""
+
+    @field_validator("devices")
+    @classmethod
+    def _unique_ids(cls, devices: list[DeviceConfig]) -> list[DeviceConfig]:
+        seen: set[str] = set()
+        for device in devices:
+            if device.id in seen:
+                raise ValueError(f"two devices have the id {device.id!r}")
+            seen.add(device.id)
+        return devices
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.agent.data_dir) if self.agent.data_dir else paths.default_data_dir()
+
+    def path(self, value: str) -> Path:
+        """A configured path with `{data_dir}` and `{config_dir}` expanded."""
+        return Path(paths.expand(value, self.data_dir))
+
+    @property
+    def storage_url(self) -> str:
+        return paths.expand(self.storage.url, self.data_dir)
+
+    @property
+    def layout_dirs(self) -> list[Path]:
+        return [self.path(d) for d in self.parser.layouts_dirs]
+
+    @property
+    def referential_path(self) -> Path:
+        return self.path(self.parser.referential)
+
+
+def default_config_file() -> Path:
+    return paths.config_dir() / "default.toml"
+
+
+def load_settings(
+    path: str | Path | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Read the defaults, then `path` (or `$SCANNER_AGENT_CONFIG`), then the environment.
+
+    `overrides` is a nested mapping applied last (command-line flags such as `--port`).
+    """
+    env = os.environ if env is None else env
+    sources = [default_config_file()]
+    data = _read_toml(sources[0])
+    chosen = path or env.get(ENV_PREFIX + "CONFIG")
+    if chosen:
+        sources.append(Path(chosen))
+        _merge(data, _read_toml(Path(chosen)))
+    _merge(data, _from_env(env))
+    if overrides:
+        _merge(data, dict(overrides))
+    data["sources"] = tuple(str(s) for s in sources)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data, sources)) from exc
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file not found: {path}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc.strerror}") from exc
+
+
+def _from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """`SCANNER_AGENT_API__PORT=9000` → `{"api": {"port": 9000}}`; values are read as TOML."""
+    out: dict[str, Any] = {}
+    for name, raw in env.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__")]
+        try:
+            value: Any = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        node = out
+        for key in keys[:-1]:
+            node = node.setdefault(key, {})
+        node[keys[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def _describe(exc: ValidationError, data: Mapping[str, Any], sources: list[Path]) -> str:
+    where = " and ".join(str(s) for s in sources) + " (and SCANNER_AGENT_* variables)"
+    lines = [f"invalid configuration in {where}:"]
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
+            devices = data.get("devices") or []
+            index = loc[1]
+            device = (
+                devices[index] if index < len(devices) and isinstance(devices[index], dict) else {}
+            )
+            ident = device.get("id")
+            head = f"devices[{index}]" + (f" (id {ident!r})" if ident else "")
+            # pydantic inserts the discriminator ("serial", "camera", ...) after the index
+            tail = loc[3:] if len(loc) > 2 and loc[2] == device.get("type") else loc[2:]
+            key = ".".join([head, *(str(p) for p in tail)])
+        else:
+            key = ".".join(str(p) for p in loc) or "(top level)"
+        lines.append(f"  {key}: {err['msg']}")
+    return "\n".join(lines)

@@ -1,0 +1,80 @@
+"""The values that leave the pipeline: scans and device states.
+
+`Scan` is a contract with storage, the API, kiosks and GAP vendors:
+`{id, received_at, device_id, source, symbology, attestation}`. Extend it; never rename.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from scanner_agent.attestation import Attestation
+
+Source = Literal["serial", "hid_pos", "hid_keyboard", "camera", "upload", "replay", "demo"]
+DeviceState = Literal["starting", "connected", "disconnected", "error", "stopped"]
+
+
+def new_scan_id() -> str:
+    """A unique, roughly time-ordered id: 12 hex digits of milliseconds, then 20 random ones."""
+    millis = int(datetime.now(UTC).timestamp() * 1000)
+    return f"{millis:012x}{uuid.uuid4().hex[:20]}"
+
+
+class Scan(BaseModel):
+    """One code read by one device (or uploaded), with its parse result."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(default_factory=new_scan_id)
+    received_at: datetime
+    """When the last byte of the code arrived (UTC)."""
+    device_id: str
+    source: Source
+    symbology: str | None = None
+    """The AIM identifier (`]d1` for Data Matrix ECC200), or null when the device sent none."""
+    attestation: Attestation
+
+
+class DeviceCounters(BaseModel):
+    """Per-device statistics, after UnifiedPOS."""
+
+    good_scans: int = 0
+    refused_scans: int = 0
+    frames_dropped: int = 0
+    reconnects: int = 0
+    last_seen: datetime | None = None
+
+
+class DeviceProblem(BaseModel):
+    """The last error of a device: a stable code, a sentence and when it happened."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+    at: datetime
+
+
+class Diagnostic(BaseModel):
+    """Something learned about a device while it runs (e.g. its real keyboard layout)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    message: str
+
+
+class DeviceStatus(BaseModel):
+    """A device's state as the API shows it. Never holds personal data."""
+
+    id: str
+    type: str
+    state: DeviceState = "starting"
+    description: str = ""
+    last_error: DeviceProblem | None = None
+    counters: DeviceCounters = Field(default_factory=DeviceCounters)
+    diagnostics: list[Diagnostic] = Field(default_factory=list)

@@ -1,0 +1,31 @@
+"""Shared fixtures: the shipped layouts and referential, loaded once."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from scanner_agent.layouts import Layout, load_layouts
+from scanner_agent.referential import Referential
+from scanner_agent.runtime import ParseContext
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config"
+TODAY = date(2026, 3, 1)  # the reference date of tests: never the real clock
+
+
+@pytest.fixture(scope="session")
+def layouts() -> list[Layout]:
+    return load_layouts([CONFIG / "layouts"])
+
+
+@pytest.fixture(scope="session")
+def referential() -> Referential:
+    return Referential.load(CONFIG / "amc_referential.csv")
+
+
+@pytest.fixture(scope="session")
+def context(layouts: list[Layout], referential: Referential) -> ParseContext:
+    return ParseContext(layouts, referential)
