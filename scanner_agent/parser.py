@@ -38,12 +38,29 @@ from scanner_agent.referential import Referential
 MAX_PAYLOAD_BYTES = 512
 _GS = 0x1D
 _FNC1_CODEWORD = 0xE8  # FNC1 as a raw Data Matrix codeword, sent by some readers in raw mode
-_ECI_CHARSETS = {1: "latin-1", 3: "latin-1", 4: "iso8859-2", 5: "iso8859-3", 6: "iso8859-4",
-                 7: "iso8859-5", 9: "iso8859-7", 11: "iso8859-9", 13: "iso8859-11",
-                 15: "iso8859-13", 17: "iso8859-15", 20: "shift_jis", 21: "cp1250",
-                 22: "cp1251", 23: "cp1252", 26: "utf-8", 27: "ascii"}  # fmt: skip
+_ECI_CHARSETS = {
+    1: "latin-1",
+    3: "latin-1",
+    4: "iso8859-2",
+    5: "iso8859-3",
+    6: "iso8859-4",
+    7: "iso8859-5",
+    9: "iso8859-7",
+    11: "iso8859-9",
+    13: "iso8859-11",
+    15: "iso8859-13",
+    17: "iso8859-15",
+    20: "shift_jis",
+    21: "cp1250",
+    22: "cp1251",
+    23: "cp1252",
+    26: "utf-8",
+    27: "ascii",
+}
 _ECI_ESCAPE = re.compile(rb"\\(\\|[0-9]{6})")
-_GS1_GTIN = re.compile(r"^(?:\(01\)|01)([0-9]{14})")
+# A GS1 element string that starts with a GTIN, sent without AIM identifier or FNC1. The check
+# digit is not required: the spec's own example has a made-up GTIN.
+_GS1_GTIN = re.compile(r"^(?:\(01\)|01)[0-9]{14}")
 _PRODUCT_CODE = "a product code (medicine, medical device), not an attestation"
 _LABELS = {
     "amc_number": "the AMC number",
@@ -120,16 +137,9 @@ def _gs1_reason(data: bytes, symbology: str | None) -> str | None:
     if data[:1] in (bytes([_GS]), bytes([_FNC1_CODEWORD])):
         return f"the payload starts with FNC1: a GS1 {_PRODUCT_CODE}"
     head = data[:20].decode("latin-1")
-    match = _GS1_GTIN.match(head)
-    if match and _gtin_check_ok(match.group(1)):
+    if _GS1_GTIN.match(head):
         return f"the payload is a GS1 element string, GTIN first: {_PRODUCT_CODE}"
     return None
-
-
-def _gtin_check_ok(gtin: str) -> bool:
-    digits = [int(c) for c in gtin]
-    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(digits[:-1])))
-    return (10 - total % 10) % 10 == digits[-1]
 
 
 def _to_text(data: bytes, symbology: str | None) -> tuple[str | None, str]:

@@ -32,8 +32,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"API: http://{settings.api.host}:{settings.api.port}")
     print(f"storage: {settings.storage_url} (scans kept {settings.storage.retention_hours:g} h)")
     for layout in context.layouts:
-        print(f"layout {layout.name} v{layout.version} ({layout.kind}, header {layout.header!r}) "
-              f"from {layout.source}")  # fmt: skip
+        print(
+            f"layout {layout.name} v{layout.version} ({layout.kind}, header {layout.header!r}) "
+            f"from {layout.source}"
+        )
     print(f"AMC referential: {len(context.referential)} insurers from {context.referential.source}")
     if not settings.devices:
         print("devices: none configured (`scanner-agent devices` lists what this machine has)")

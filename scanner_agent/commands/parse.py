@@ -43,10 +43,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="YYYY-MM-DD",
         help="reference date of the validity (default: the stay's start, or today)",
     )
-    parser.add_argument("--stay-start", type=iso_date, metavar="YYYY-MM-DD",
-                        help="planned admission date")  # fmt: skip
-    parser.add_argument("--stay-days", type=int, metavar="N",
-                        help="expected length of the stay in days (0: same day)")  # fmt: skip
+    parser.add_argument(
+        "--stay-start", type=iso_date, metavar="YYYY-MM-DD", help="planned admission date"
+    )
+    parser.add_argument(
+        "--stay-days",
+        type=int,
+        metavar="N",
+        help="expected length of the stay in days (0: same day)",
+    )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--show", action="store_true", help="show the member number unmasked")
     parser.add_argument("--b64", action="store_true", help="PAYLOAD (or stdin) is base64")
@@ -105,8 +110,11 @@ def render(result: Attestation, show: bool = False, at: date | None = None) -> s
             field = f" [{issue.field}]" if issue.field else ""
             lines.append(f"  error {issue.code.value}{field}: {issue.message}")
     if result.amc_number is not None:
-        insurer = {"roc": "connected to ROC", "hors_roc": "not connected to ROC",
-                   "unknown": "not in the local referential"}[result.roc.status]  # fmt: skip
+        insurer = {
+            "roc": "connected to ROC",
+            "hors_roc": "not connected to ROC",
+            "unknown": "not in the local referential",
+        }[result.roc.status]
         name = f"{result.roc.name}, " if result.roc.name else ""
         lines.append(f"  AMC number        {result.amc_number} ({name}{insurer})")
     if result.layout is not None:

@@ -1,0 +1,155 @@
+"""The `scanner-agent parse` contract, through a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+CONTRACT_KEYS = {
+    "status",
+    "layout",
+    "amc_number",
+    "convention_types",
+    "routing_criterion",
+    "member_number",
+    "valid_from",
+    "valid_to",
+    "validity",
+    "warnings",
+    "errors",
+    "roc",
+}
+VALID = (
+    b"]d1AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
+)
+
+
+def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner_agent.cli", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_json_from_stdin_valid():
+    p = run("parse", "--json", "--at", "2026-03-01", stdin=VALID)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert set(out) == CONTRACT_KEYS
+    assert out["status"] == "valid"
+    assert out["layout"] == "tagged"
+    assert out["valid_from"] == "2026-01-01"
+    assert out["validity"] == {"state": "current", "stay": None}
+    assert out["roc"] == {"status": "roc", "name": "Mutuelle Exemple A (fictive)"}
+    assert out["member_number"] == "12345678"
+
+
+def test_dash_reads_stdin_and_one_trailing_newline_is_dropped():
+    p = run("parse", "--json", "-", stdin=VALID + b"\n")
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["valid_to"] == "2026-12-31"
+
+
+def test_argument_payload_with_pipes_and_stay():
+    payload = "AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
+    p = run("parse", "--json", "--stay-start", "2026-06-25", "--stay-days", "10", payload)
+    out = json.loads(p.stdout)
+    assert p.returncode == 0
+    assert out["validity"] == {"state": "current", "stay": "partial"}  # at = the stay's start
+    p = run("parse", "--json", "--at", "2026-07-01", payload)
+    assert json.loads(p.stdout)["validity"]["state"] == "expired"
+
+
+def test_refused_payload_exits_1_with_codes():
+    p = run("parse", "--json", "AMCTP01|AMC:07756|TC:MU|CSR:|ADH:1|DD:20260101|DF:20261231")
+    assert p.returncode == 1
+    out = json.loads(p.stdout)
+    assert out["status"] == "invalid"
+    assert out["errors"][0]["code"] == "bad_amc_number"
+    assert out["errors"][0]["field"] == "amc_number"
+    assert out["validity"] == {"state": None, "stay": None}
+
+
+def test_empty_stdin_is_not_an_attestation():
+    p = run("parse", "--json", stdin=b"")
+    assert p.returncode == 1
+    assert json.loads(p.stdout)["errors"][0]["code"] == "not_an_attestation"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["parse", "--at", "2026-13-01", "x"],
+        ["parse", "--stay-start", "2026-01-01", "x"],
+        ["parse", "--stay-days", "3", "x"],
+        ["parse", "--bogus"],
+        ["parse", "--b64", "!!"],
+        ["parse", "--stay-start", "2026-01-01", "--stay-days", "-1", "x"],
+    ],
+)
+def test_usage_errors_exit_2(args):
+    p = run(*args)
+    assert p.returncode == 2
+    assert p.stderr
+
+
+def test_b64_input_keeps_exact_bytes():
+    import base64
+
+    p = run("parse", "--json", "--b64", base64.b64encode(VALID).decode())
+    assert p.returncode == 0
+    assert json.loads(p.stdout)["amc_number"] == "0775627391"
+
+
+def test_human_output_masks_the_member_number_unless_show():
+    p = run("parse", "--at", "2026-03-01", stdin=VALID)
+    text = p.stdout.decode()
+    assert p.returncode == 0
+    assert "VALID" in text and "0775627391" in text
+    assert "12345678" not in text and "••••••78" in text
+    p = run("parse", "--show", stdin=VALID)
+    assert "12345678" in p.stdout.decode()
+
+
+def test_human_output_of_a_refusal():
+    p = run("parse", "]d2010340093000001917261231101234")
+    assert p.returncode == 1
+    assert "REFUSED" in p.stdout.decode() and "gs1_code" in p.stdout.decode()
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[api]\nport = -1\n")
+    p = run("parse", "--config", str(path), "x")
+    assert p.returncode == 2
+    assert b"api.port" in p.stderr and str(path).encode() in p.stderr
+
+
+def test_config_command_checks_everything(tmp_path):
+    p = run("config")
+    assert p.returncode == 0
+    assert b"layout tagged v1" in p.stdout and b"layout fixed v1" in p.stdout
+    path = tmp_path / "c.toml"
+    empty = tmp_path / "layouts"
+    empty.mkdir()
+    path.write_text(f'[parser]\nlayouts_dirs = ["{empty}"]\n')
+    p = run("config", "--config", str(path))
+    assert p.returncode == 2
+    assert b"no layout file" in p.stderr
+
+
+def test_console_script_is_installed():
+    import shutil
+
+    exe = shutil.which("scanner-agent") or str(
+        __import__("pathlib").Path(sys.executable).with_name("scanner-agent")
+    )
+    p = subprocess.run([exe, "--version"], capture_output=True, timeout=60, check=False)
+    assert p.returncode == 0
+    assert p.stdout.startswith(b"scanner-agent ")
