@@ -36,6 +36,8 @@ from scanner_agent.nir import looks_like_nir
 from scanner_agent.referential import Referential
 
 MAX_PAYLOAD_BYTES = 512
+_NO_VALIDITY = Validity()  # results are frozen: share the empty parts
+_UNKNOWN_ROC = Roc()
 _GS = 0x1D
 _FNC1_CODEWORD = 0xE8  # FNC1 as a raw Data Matrix codeword, sent by some readers in raw mode
 _ECI_CHARSETS = {
@@ -405,9 +407,9 @@ def _validate(
             )
         )
     amc = values.get("amc_number")
-    roc = referential.lookup(amc) if referential is not None and amc else Roc()
+    roc = referential.lookup(amc) if referential is not None and amc else _UNKNOWN_ROC
     valid = not issues
-    validity = Validity()
+    validity = _NO_VALIDITY
     if valid and valid_from is not None and valid_to is not None:
         validity = Validity(
             state=_state(valid_from, valid_to, at),
@@ -520,8 +522,8 @@ def _refused(code: ErrorCode, message: str) -> Attestation:
         member_number=None,
         valid_from=None,
         valid_to=None,
-        validity=Validity(),
+        validity=_NO_VALIDITY,
         warnings=[],
         errors=[Issue(code=code, field=None, message=message)],
-        roc=Roc(),
+        roc=_UNKNOWN_ROC,
     )

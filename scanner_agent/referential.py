@@ -20,6 +20,7 @@ from scanner_agent.errors import ConfigError
 _YES = {"yes", "oui", "true", "1", "y", "o"}
 _NO = {"no", "non", "false", "0", "n"}
 _COLUMNS = ("amc_number", "name", "roc", "updated")
+_UNKNOWN = Roc(status="unknown", name=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,14 @@ def amc_key(amc_number: str) -> str:
 class Referential:
     """AMC entries by number. Build it with `Referential.load(path)` or from entries."""
 
-    __slots__ = ("_entries", "source")
+    __slots__ = ("_entries", "_rocs", "source")
 
     def __init__(self, entries: list[AmcEntry] | None = None, source: str = "") -> None:
         self._entries = {amc_key(e.amc_number): e for e in entries or []}
+        self._rocs = {
+            key: Roc(status="roc" if e.roc else "hors_roc", name=e.name)
+            for key, e in self._entries.items()
+        }
         self.source = source
 
     def __len__(self) -> int:
@@ -51,10 +56,8 @@ class Referential:
         return self._entries.get(amc_key(amc_number))
 
     def lookup(self, amc_number: str | None) -> Roc:
-        entry = self.get(amc_number) if amc_number else None
-        if entry is None:
-            return Roc(status="unknown", name=None)
-        return Roc(status="roc" if entry.roc else "hors_roc", name=entry.name)
+        roc = self._rocs.get(amc_key(amc_number)) if amc_number else None
+        return roc if roc is not None else _UNKNOWN
 
     @classmethod
     def load(cls, path: Path) -> Referential:
