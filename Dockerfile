@@ -5,7 +5,7 @@
 FROM python:3.11-slim
 
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libdmtx0b libhidapi-hidraw0 \
+ && apt-get install -y --no-install-recommends libdmtx0b libhidapi-hidraw0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --create-home --home-dir /home/agent --groups dialout,plugdev agent \
