@@ -67,23 +67,57 @@ class TestCode:
 QR_TEXT = b"TEST scanner-agent : QR Code, pas une attestation"
 
 TEST_CODES: tuple[TestCode, ...] = (
-    TestCode("tagged-050", "Attestation TEST, format tagged (GS), module 0,50 mm", TAGGED,
-             "datamatrix", 0.50),
-    TestCode("tagged-033", "Attestation TEST, format tagged (GS), module 0,33 mm", TAGGED,
-             "datamatrix", 0.33),
-    TestCode("tagged-025", "Attestation TEST, format tagged (GS), module 0,25 mm", TAGGED,
-             "datamatrix", 0.25),
-    TestCode("pipes-033", "Attestation TEST, format tagged (|), module 0,33 mm", TAGGED_PIPES,
-             "datamatrix", 0.33),
-    TestCode("fixed-050", "Attestation TEST, format fixed, module 0,50 mm", FIXED,
-             "datamatrix", 0.50),
-    TestCode("fixed-033", "Attestation TEST, format fixed, module 0,33 mm", FIXED,
-             "datamatrix", 0.33),
-    TestCode("gs1", "GS1 DataMatrix (boîte de médicament) : doit être REFUSÉ",
-             GS1_MEDICINE.encode("ascii"), "gs1_datamatrix", 0.40, ("gs1_code",)),
-    TestCode("qr", "QR Code : doit être REFUSÉ", QR_TEXT, "qrcode", 0.40,
-             ("wrong_symbology", "not_an_attestation")),
-)  # fmt: skip
+    TestCode(
+        "tagged-050",
+        "Attestation TEST, format tagged (GS), module 0,50 mm",
+        TAGGED,
+        "datamatrix",
+        0.50,
+    ),
+    TestCode(
+        "tagged-033",
+        "Attestation TEST, format tagged (GS), module 0,33 mm",
+        TAGGED,
+        "datamatrix",
+        0.33,
+    ),
+    TestCode(
+        "tagged-025",
+        "Attestation TEST, format tagged (GS), module 0,25 mm",
+        TAGGED,
+        "datamatrix",
+        0.25,
+    ),
+    TestCode(
+        "pipes-033",
+        "Attestation TEST, format tagged (|), module 0,33 mm",
+        TAGGED_PIPES,
+        "datamatrix",
+        0.33,
+    ),
+    TestCode(
+        "fixed-050", "Attestation TEST, format fixed, module 0,50 mm", FIXED, "datamatrix", 0.50
+    ),
+    TestCode(
+        "fixed-033", "Attestation TEST, format fixed, module 0,33 mm", FIXED, "datamatrix", 0.33
+    ),
+    TestCode(
+        "gs1",
+        "GS1 DataMatrix (boîte de médicament) : doit être REFUSÉ",
+        GS1_MEDICINE.encode("ascii"),
+        "gs1_datamatrix",
+        0.40,
+        ("gs1_code",),
+    ),
+    TestCode(
+        "qr",
+        "QR Code : doit être REFUSÉ",
+        QR_TEXT,
+        "qrcode",
+        0.40,
+        ("wrong_symbology", "not_an_attestation"),
+    ),
+)
 
 
 def symbol_image(code: TestCode, dpi: int = DPI) -> np.ndarray:

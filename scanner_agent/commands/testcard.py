@@ -15,8 +15,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Write an A4 page of TEST attestations (both layouts, several module sizes) "
         "and of codes the agent must refuse (GS1 DataMatrix, QR Code). Print it at 100%%.",
     )
-    parser.add_argument("--out", type=Path, default=Path("scanner-agent-testcard.pdf"),
-                        metavar="FILE.pdf|FILE.png", help="where to write (default: %(default)s)")  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("scanner-agent-testcard.pdf"),
+        metavar="FILE.pdf|FILE.png",
+        help="where to write (default: %(default)s)",
+    )
     parser.add_argument("--dpi", type=int, default=300, help="resolution (default: 300)")
     parser.set_defaults(func=run, parser=parser)
 
