@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from scanner_agent.attestation import FIELD_NAMES, ErrorCode
 from scanner_agent.errors import ConfigError
@@ -60,14 +60,7 @@ _DATE_TOKENS = {"YYYY": r"(?P<y>[0-9]{4})", "MM": r"(?P<m>[0-9]{2})", "DD": r"(?
 class _FieldFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Literal[
-        "amc_number",
-        "convention_types",
-        "routing_criterion",
-        "member_number",
-        "valid_from",
-        "valid_to",
-    ]
+    name: str
     tag: str | None = Field(default=None, min_length=1, pattern=r"^[^:|\x1d]+$")
     length: int | Literal["rest"] | None = None
     pattern: str | None = None
@@ -78,6 +71,13 @@ class _FieldFile(BaseModel):
     slot_length: int | None = Field(default=None, gt=0)
     max_items: int = Field(default=1, gt=0)
     date_format: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _element(cls, name: str) -> str:
+        if name not in FIELD_NAMES:
+            raise ValueError(f"{name!r} is not an element; use one of {', '.join(FIELD_NAMES)}")
+        return name
 
     @model_validator(mode="after")
     def _coherent(self) -> _FieldFile:
