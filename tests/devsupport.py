@@ -88,5 +88,14 @@ def wait_state(sub: Subscription, device_id: str, state: str, timeout: float = 1
     return event
 
 
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `condition` until it holds; fails at the timeout (never asserts on timing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
 def scans_in(events: Iterable[Event]) -> list[Scan]:
     return [e.scan for e in events if isinstance(e, ScanEvent)]
