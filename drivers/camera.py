@@ -63,6 +63,7 @@ class CameraDriver:
         self._clock = clock
         self._sleep = sleep
         self._capture: Any = None
+        self._cv2: Any = None
         self._is_file = False
         self._exhausted = False
         self._next_at = 0.0
@@ -102,6 +103,7 @@ class CameraDriver:
             capture.set(cv2.CAP_PROP_FPS, self.config.fps)
             capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a stale one
         self._capture = capture
+        self._cv2 = cv2
         self._exhausted = False
         self._failures = 0
         self._next_at = self._clock()
@@ -131,6 +133,10 @@ class CameraDriver:
             return None
         self._failures = 0
         self.frames_read += 1
+        if frame.ndim == 3:
+            # decoders binarize luminance anyway; converting here once is 3-5x cheaper than
+            # letting them do it (see docs/benchmarks.md, "Devices and pipeline")
+            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2GRAY)
         return self._decode(frame)
 
     def close(self) -> None:
