@@ -163,8 +163,11 @@ class DeviceReader:
         delay = self.backoff_min_s
         driver = self.setup.driver
         finished = False
+        attempts = 0
         while not self._stop.is_set():
-            self.states.set_state(self.device_id, "starting")
+            if attempts == 0:
+                self.states.set_state(self.device_id, "starting")
+            attempts += 1
             try:
                 driver.open()
             except Exception as exc:

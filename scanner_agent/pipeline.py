@@ -58,6 +58,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def _problem_key(problem: DeviceProblem | None) -> tuple[str, str] | None:
+    return None if problem is None else (problem.code, problem.message)
+
+
 class DeviceStates:
     """Every device's status, thread-safe; changes that matter are published on the bus."""
 
@@ -88,11 +92,14 @@ class DeviceStates:
         problem: DeviceProblem | None = None,
         clear_problem: bool = False,
     ) -> None:
-        """Change the state (and description, last error), and publish the new status."""
+        """Change the state (and description, last error), and publish the new status; a
+        repeat of the same state and error (a device still absent at each retry) is recorded
+        but not published again."""
         with self._lock:
             status = self._statuses.get(device_id)
             if status is None:
                 return
+            before = (status.state, status.description, _problem_key(status.last_error))
             if description is not None:
                 status.description = description
             if problem is not None:
@@ -100,6 +107,8 @@ class DeviceStates:
             elif clear_problem:
                 status.last_error = None
             status.state = state
+            if before == (status.state, status.description, _problem_key(status.last_error)):
+                return
             snapshot = status.model_copy(deep=True)
         self._bus.publish(DeviceEvent(snapshot))
 

@@ -12,8 +12,10 @@ from conftest import TODAY
 from devsupport import VALID_PIPE, next_scan, wait_until
 
 from drivers import discovery
+from scanner_agent.bus import DeviceEvent
 from scanner_agent.config import DeviceConfig, Settings
 from scanner_agent.devices import DriverSetup, build_driver
+from scanner_agent.errors import DeviceNotFound
 from scanner_agent.framing import SuffixFramer
 from scanner_agent.runtime import ParseContext
 from scanner_agent.service import Agent
@@ -175,3 +177,48 @@ def test_build_driver_pairs_each_kind_with_its_framer(tmp_path: Path) -> None:
     }
     serial_framer = build_driver(settings.devices[0]).make_framer()
     assert type(serial_framer).__name__ == "IdleFramer"
+
+
+class AbsentDriver:
+    kind = "serial"
+    description = "absent"
+    exhausted = False
+
+    def __init__(self) -> None:
+        self.attempts = 0
+
+    def open(self) -> None:
+        self.attempts += 1
+        raise DeviceNotFound("serial port /dev/ttyACM9: no such device")
+
+    def read(self, timeout: float) -> bytes | None:  # pragma: no cover - never opened
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+def test_an_absent_device_is_retried_without_flooding_the_bus(context: ParseContext) -> None:
+    absent = AbsentDriver()
+    settings = Settings.model_validate(
+        {
+            "devices": [{"id": "a", "type": "serial", "port": "/dev/ttyACM9"}],
+            "pipeline": {"reconnect_min_s": 0.001, "reconnect_max_s": 0.002},
+        }
+    )
+    agent = Agent(
+        settings,
+        context=context,
+        driver_factory=lambda c: DriverSetup(absent, lambda: SuffixFramer(b"\r"), "serial"),
+    )
+    sub = agent.bus.subscribe("t", maxsize=10_000)
+    agent.start()
+    try:
+        wait_until(lambda: absent.attempts >= 20)
+    finally:
+        agent.stop()
+    states = []
+    while (event := sub.get_nowait()) is not None:
+        assert isinstance(event, DeviceEvent)
+        states.append(event.status.state)
+    assert states == ["starting", "disconnected", "stopped"]
