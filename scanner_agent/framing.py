@@ -24,6 +24,7 @@ code is discarded up to its end: a runaway line never makes a buffer grow withou
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal, Protocol, TypeVar
@@ -45,6 +46,10 @@ SUFFIXES: dict[str, bytes] = {"cr": b"\r", "lf": b"\n", "crlf": b"\r\n", "tab": 
 # is a GS1 product code, which the parser must see to refuse it by name.
 _NOISE = frozenset(set(range(0x00, 0x20)) - {0x1D} | {0x7F, 0xFF})
 _LINE_ENDS = b"\r\n"
+# An AIM identifier this close to the start of a frame that does not begin with one marks where
+# the code really starts (what comes before is noise from plugging in or a line glitch).
+_AIM_INSIDE = re.compile(rb"\][A-Za-z][0-9]")
+_RESYNC_WINDOW = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,12 @@ def make_frame(
     if not body:
         return None
     symbology, payload = split_aim(body)
+    if symbology is None:
+        # printable line noise before an AIM identifier: resynchronise on the identifier
+        found = _AIM_INSIDE.search(body, 1, _RESYNC_WINDOW)
+        if found is not None:
+            start += found.start()
+            symbology, payload = split_aim(body[found.start() :])
     return Frame(payload, symbology, received_at, truncated, alternates, skipped=start)
 
 

@@ -57,6 +57,20 @@ def test_noise_before_a_code_is_skipped_and_counted() -> None:
     assert frame.skipped == 4
 
 
+def test_printable_noise_before_an_aim_identifier_is_skipped() -> None:
+    (frame,) = SuffixFramer(b"\r").feed(b"\x85~Zq]d1" + VALID + b"\r", 1.0)
+    assert frame.data == VALID
+    assert frame.symbology == "]d1"
+    assert frame.skipped == 4
+
+
+def test_no_resync_on_a_bracket_far_into_the_code() -> None:
+    data = b"X" * 40 + b"]d1" + b"Y"
+    (frame,) = SuffixFramer(b"\r").feed(data + b"\r", 1.0)
+    assert frame.data == data
+    assert frame.symbology is None
+
+
 def test_noise_alone_makes_no_frame() -> None:
     framer = SuffixFramer(b"\r")
     assert framer.feed(b"\x00\x00\r\n\r", 1.0) == []
