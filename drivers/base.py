@@ -66,7 +66,7 @@ def translate_open_error(exc: BaseException, what: str) -> DeviceError:
             f"{what}: permission denied; add this user to the device's group "
             "(dialout or plugdev) or install the udev rule from config/udev"
         )
-    if number == errno.EBUSY:
+    if number in (errno.EBUSY, errno.EAGAIN):  # EAGAIN: pyserial's exclusive lock is held
         return DeviceBusy(f"{what}: in use by another program ({text})")
     return DeviceError(f"{what}: cannot be opened ({text})")
 

@@ -16,7 +16,7 @@ from devsupport import BAD_AMC, VALID, VALID_PIPE, next_scan, wait_state
 from drivers.serial import SerialDriver
 from scanner_agent.bus import Subscription
 from scanner_agent.config import SerialDevice, Settings
-from scanner_agent.errors import DeviceLost, DeviceNotFound
+from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
 from scanner_agent.runtime import ParseContext
 from scanner_agent.service import Agent
 
@@ -278,6 +278,19 @@ def test_driver_reports_a_lost_pty(scanner: PtyScanner) -> None:
         assert info.value.__cause__ is not None
     finally:
         driver.close()
+
+
+def test_a_port_held_by_another_reader_is_busy(scanner: PtyScanner) -> None:
+    config = SerialDevice(id="x", type="serial", port=str(scanner.link))
+    first, second = SerialDriver(config), SerialDriver(config)
+    first.open()
+    try:
+        with pytest.raises(DeviceBusy, match="in use"):
+            second.open()
+    finally:
+        first.close()
+    second.open()  # free again once the first lets go
+    second.close()
 
 
 def read_until_error(driver: SerialDriver) -> None:
