@@ -41,6 +41,8 @@ class HidPosDriver:
         self._enumerate = enumerate
         self._reader = HidReader(device_factory, "HID POS scanner")
         self.layout: HidPosLayout = DEFAULT_HID_POS_LAYOUT
+        self.descriptor: bytes | None = None
+        """The report descriptor read at open, when the device gave it (recordings keep it)."""
         self._product = ""
 
     @property
@@ -72,6 +74,7 @@ class HidPosDriver:
             self._product = str(entry.get("product_string") or "")
         device = self._reader.open(path)
         self.layout = DEFAULT_HID_POS_LAYOUT
+        self.descriptor = None
         get_descriptor = getattr(device, "get_report_descriptor", None)
         if get_descriptor is not None:
             try:
@@ -79,6 +82,7 @@ class HidPosDriver:
             except (OSError, ValueError):  # older hidapi or the OS refused: keep the default
                 descriptor = None
             if descriptor:
+                self.descriptor = bytes(descriptor)
                 self.layout = hid_pos_layout_from_descriptor(descriptor) or DEFAULT_HID_POS_LAYOUT
 
     def read(self, timeout: float) -> bytes | None:

@@ -1,10 +1,12 @@
 """Recordings of what a device sent, and their replay through the same code as the device.
 
-A recording is JSON lines. An optional first line describes it; every other line is one chunk
-(raw bytes from a serial line) or one report (HID POS, HID keyboard), with the seconds since
-the recording started:
+A recording is JSON lines. An optional first line describes it (for HID POS, with the device's
+report descriptor, so that a replay reads reports at the offsets the device declared); every
+other line is one chunk (raw bytes from a serial line) or one report (HID POS, HID keyboard),
+with the seconds since the recording started:
 
-    {"recording": 1, "protocol": "hid_pos", "device_type": "hid_pos", "started": "2026-..."}
+    {"recording": 1, "protocol": "hid_pos", "device_type": "hid_pos", "started": "2026-...",
+     "descriptor": "058c0902a101..."}
     {"t": 0.000, "hex": "02381d5d6431414d435450..."}
     {"t": 0.004, "hex": "0210..."}
 
@@ -46,6 +48,8 @@ class RecordingError(DeviceError):
 class Recording:
     protocol: str | None
     chunks: tuple[tuple[float, bytes], ...]
+    descriptor: bytes | None = None
+    """A HID POS device's report descriptor, when the recorder could read it."""
 
 
 def read_recording(path: str | Path) -> Recording:
@@ -58,6 +62,7 @@ def read_recording(path: str | Path) -> Recording:
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordingError(f"recording {path} cannot be read: {exc}") from exc
     protocol: str | None = None
+    descriptor: bytes | None = None
     chunks: list[tuple[float, bytes]] = []
     last = 0.0
     for number, line in enumerate(lines, 1):
@@ -73,6 +78,10 @@ def read_recording(path: str | Path) -> Recording:
         if "hex" not in item:
             if "recording" in item:
                 protocol = item.get("protocol")
+                try:
+                    descriptor = bytes.fromhex(item["descriptor"]) if "descriptor" in item else None
+                except (TypeError, ValueError) as exc:
+                    raise RecordingError(f'{where}: "descriptor" is not hexadecimal') from exc
                 continue
             raise RecordingError(f'{where}: no "hex" key')
         t = item.get("t")
@@ -86,22 +95,31 @@ def read_recording(path: str | Path) -> Recording:
             raise RecordingError(f'{where}: "hex" is not hexadecimal') from exc
         chunks.append((float(t), data))
         last = float(t)
-    return Recording(protocol, tuple(chunks))
+    return Recording(protocol, tuple(chunks), descriptor)
 
 
 class RecordingWriter:
     """Writes a recording line by line (flushed, so that Ctrl-C loses nothing)."""
 
-    def __init__(self, out: IO[str], protocol: str, device_id: str, device_type: str) -> None:
+    def __init__(
+        self,
+        out: IO[str],
+        protocol: str,
+        device_id: str,
+        device_type: str,
+        descriptor: bytes | None = None,
+    ) -> None:
         self._out = out
         self.count = 0
-        header = {
+        header: dict[str, Any] = {
             "recording": FORMAT_VERSION,
             "protocol": protocol,
             "device_id": device_id,
             "device_type": device_type,
             "started": datetime.now(UTC).isoformat(timespec="seconds"),
         }
+        if descriptor:
+            header["descriptor"] = descriptor.hex()
         out.write(json.dumps(header) + "\n")
         out.flush()
 
@@ -228,7 +246,8 @@ class ReplayDriver:
         self._timed = TimedChunks(recording.chunks, c.speed, c.loop)
         self._inner = None
         if self.protocol in ("hid_pos", "hid_keyboard"):
-            self._inner = self._hid_driver(RecordedHidDevice(self._timed))
+            device = RecordedHidDevice(self._timed, recording.descriptor)
+            self._inner = self._hid_driver(device)
             self._inner.open()
 
     def _hid_driver(self, device: RecordedHidDevice) -> Any:

@@ -187,6 +187,24 @@ def test_replay_hid_pos_reports_through_the_hid_driver(tmp_path: Path, start_age
     assert scan.symbology == "]d1"
 
 
+def test_replay_hid_pos_follows_the_recorded_descriptor(tmp_path: Path, start_agent: Any) -> None:
+    from test_framing import OLD_READER_DESCRIPTOR
+
+    first = bytes([3, 60]) + LONG[:60] + bytes([0x02, 0])  # continuation in bit 1, report ID 3
+    second = bytes([3, len(LONG) - 60]) + LONG[60:].ljust(60, b"\0") + bytes([0, 0])
+    path = tmp_path / "old.jsonl"
+    header = {"recording": 1, "protocol": "hid_pos", "descriptor": OLD_READER_DESCRIPTOR.hex()}
+    lines = [header, {"t": 0, "hex": first.hex()}, {"t": 0.001, "hex": second.hex()}]
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert read_recording(path).descriptor == OLD_READER_DESCRIPTOR
+    _, sub = start_agent(
+        {"id": "rp", "type": "replay", "path": str(path), "protocol": "hid_pos", "speed": 100}
+    )
+    scan = next_scan(sub)
+    assert scan.attestation.member_number == "LONG MEMBER 1234567890/ABC-99"
+    assert scan.symbology is None
+
+
 def test_replay_keyboard_reports_with_the_layout_mismatch(tmp_path: Path, start_agent: Any) -> None:
     reports = typed_reports(VALID_PIPE.decode(), "us")
     path = write_recording(tmp_path / "k.jsonl", "hid_keyboard", reports)

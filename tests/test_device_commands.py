@@ -120,3 +120,20 @@ def test_record_a_missing_device_fails_cleanly(
     assert main(["record", "d", "--out", str(tmp_path / "x"), "--config", str(config)]) == 1
     assert "no such device" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "x")
+
+
+def test_recording_writer_keeps_the_hid_descriptor(tmp_path: Path) -> None:
+    import io
+
+    from drivers.replay import RecordingWriter
+
+    buffer = io.StringIO()
+    writer = RecordingWriter(buffer, "hid_pos", "pos", "hid_pos", descriptor=b"\x05\x8c\x09\x02")
+    writer.write(0.0, b"\x02\x03]d1ABC")
+    writer.write(0.0042, b"\x02\x00")
+    path = tmp_path / "r.jsonl"
+    path.write_text(buffer.getvalue())
+    recording = read_recording(path)
+    assert recording.protocol == "hid_pos"
+    assert recording.descriptor == b"\x05\x8c\x09\x02"
+    assert recording.chunks == ((0.0, b"\x02\x03]d1ABC"), (0.0042, b"\x02\x00"))

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
     )
     status = 0
     with open(args.out, "w", encoding="utf-8") as out:
-        writer = RecordingWriter(out, config.type, config.id, config.type)
+        descriptor = getattr(driver, "descriptor", None)
+        writer = RecordingWriter(out, config.type, config.id, config.type, descriptor)
         start = time.monotonic()
         deadline = None if args.duration is None else start + args.duration
         try:
