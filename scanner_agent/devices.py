@@ -172,7 +172,7 @@ class DeviceReader:
                 driver.open()
             except Exception as exc:
                 self._failed(exc, opening=True)
-                driver.close()
+                self._close(driver)
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
@@ -187,11 +187,11 @@ class DeviceReader:
             except Exception as exc:
                 self._flush()
                 self._failed(exc, opening=False)
-                driver.close()
+                self._close(driver)
                 self._stop.wait(delay)
                 delay = min(delay * 2, self.backoff_max_s)
                 continue
-            driver.close()
+            self._close(driver)
             if finished:
                 break
         self.states.set_state(
@@ -219,6 +219,12 @@ class DeviceReader:
                 return True
         self._flush()
         return False
+
+    def _close(self, driver: Any) -> None:
+        try:
+            driver.close()
+        except Exception:  # a driver that cannot even close must not end its reader
+            log.exception("device %s: closing failed", self.device_id)
 
     def _flush(self) -> None:
         framer, self._framer = self._framer, None

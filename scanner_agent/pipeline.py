@@ -228,6 +228,7 @@ class Pipeline:
                 self.process(item)
             except Exception:  # a bug here must not stop every device's scans
                 log.exception("the pipeline failed on a frame from %s", item.device_id)
+                self.states.count(item.device_id, "frames_dropped")
 
     def process(self, item: Incoming) -> Scan | None:
         """Parse one frame and publish its scan; None for a suppressed duplicate."""

@@ -353,6 +353,9 @@ def test_a_pipeline_bug_does_not_stop_later_frames(
     pipeline.stop()
     assert isinstance(event, ScanEvent)
     assert event.scan.attestation.valid
+    status = pipeline.states.get("d")
+    assert status is not None
+    assert status.counters.frames_dropped == 1  # the frame it failed on is counted, not lost
 
 
 def test_logs_never_hold_the_member_number(
