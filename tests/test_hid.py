@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -191,8 +192,8 @@ class FakeInputDevice:
     def __init__(self, events: list[tuple[int, int, int]]) -> None:
         self.events = events
         self.grabbed = False
-        self._r, self._w = __import__("os").pipe()
-        __import__("os").write(self._w, b"x")
+        self._r, self._w = os.pipe()
+        os.write(self._w, b"x")  # readable: select() returns at once
 
     def grab(self) -> None:
         self.grabbed = True
@@ -208,8 +209,6 @@ class FakeInputDevice:
         return [type("E", (), {"type": t, "code": c, "value": v})() for t, c, v in events]
 
     def close(self) -> None:
-        import os
-
         os.close(self._r)
         os.close(self._w)
 
