@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from drivers import keymaps
 from scanner_agent.bus import DeviceEvent, Event, ScanEvent, Subscription
@@ -99,3 +101,60 @@ def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
 
 def scans_in(events: Iterable[Event]) -> list[Scan]:
     return [e.scan for e in events if isinstance(e, ScanEvent)]
+
+
+# A HID POS report descriptor in the shape of the usage tables: report ID 2, a length byte,
+# the three symbology identifier bytes, 56 bytes of decoded data, two vendor bytes, then the
+# continuation bit, on usage page 0x8C.
+POS_DESCRIPTOR = bytes(
+    [0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01,  # usage page POS, usage (scanner), collection
+     0x09, 0x12, 0xA1, 0x02,  # usage scanned data report, logical collection
+     0x85, 0x02,  # report ID 2
+     0x15, 0x00, 0x26, 0xFF, 0x00, 0x75, 0x08,  # logical 0..255, 8 bits
+     0x95, 0x01, 0x05, 0x01, 0x09, 0x3B, 0x81, 0x02,  # 1 byte: byte count (generic desktop)
+     0x05, 0x8C,
+     0x95, 0x03, 0x09, 0xFB, 0x09, 0xFC, 0x09, 0xFD, 0x81, 0x02,  # AIM bytes
+     0x95, 0x38, 0x09, 0xFE, 0x82, 0x02, 0x01,  # 56 bytes decoded data (buffered bytes)
+     0x95, 0x02, 0x06, 0x66, 0xFF, 0x09, 0x01, 0x09, 0x02, 0x81, 0x02,  # 2 vendor bytes
+     0x05, 0x8C, 0x75, 0x01, 0x95, 0x01, 0x25, 0x01, 0x09, 0xFF, 0x81, 0x02,  # continued bit
+     0x95, 0x07, 0x81, 0x03,  # padding
+     0xC0, 0xC0]
+)  # fmt: skip
+
+
+# An older reader: report ID 3, no symbology identifier bytes, data right after the length
+# byte, 60 data bytes, the continuation bit in bit 1 of the last byte.
+OLD_READER_DESCRIPTOR = bytes(
+    [0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0x85, 0x03,
+     0x75, 0x08, 0x95, 0x01, 0x09, 0x3B, 0x81, 0x02,
+     0x95, 0x3C, 0x09, 0xFE, 0x82, 0x02, 0x01,
+     0x75, 0x01, 0x95, 0x01, 0x81, 0x03,  # one padding bit
+     0x95, 0x01, 0x09, 0xFF, 0x81, 0x02,
+     0x95, 0x06, 0x81, 0x03, 0xC0]
+)  # fmt: skip
+
+
+class PtyScanner:
+    """A scanner on a pseudo-terminal, reached through a stable link as /dev/serial/by-id."""
+
+    def __init__(self, folder: Path, name: str = "usb-Test_Scanner-if00") -> None:
+        self.link = folder / name
+        self.master = -1
+        self.slave = -1
+        self.plug()
+
+    def plug(self) -> None:
+        self.master, self.slave = os.openpty()
+        tmp = self.link.with_suffix(".new")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(os.ttyname(self.slave))
+        os.replace(tmp, self.link)  # re-pointed atomically, as udev does
+
+    def unplug(self) -> None:
+        for fd in (self.slave, self.master):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = -1
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)

@@ -16,6 +16,7 @@ import zxingcpp
 from conftest import TODAY
 from devsupport import (
     LONG,
+    OLD_READER_DESCRIPTOR,
     VALID,
     VALID_PIPE,
     hid_pos_reports,
@@ -188,8 +189,6 @@ def test_replay_hid_pos_reports_through_the_hid_driver(tmp_path: Path, start_age
 
 
 def test_replay_hid_pos_follows_the_recorded_descriptor(tmp_path: Path, start_agent: Any) -> None:
-    from test_framing import OLD_READER_DESCRIPTOR
-
     first = bytes([3, 60]) + LONG[:60] + bytes([0x02, 0])  # continuation in bit 1, report ID 3
     second = bytes([3, len(LONG) - 60]) + LONG[60:].ljust(60, b"\0") + bytes([0, 0])
     path = tmp_path / "old.jsonl"

@@ -9,8 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from devsupport import VALID, VALID_PIPE
-from test_serial_pty import PtyScanner
+from devsupport import VALID, VALID_PIPE, PtyScanner
 
 from drivers.replay import read_recording
 from scanner_agent.cli import main

@@ -12,6 +12,7 @@ import pytest
 from conftest import TODAY
 from devsupport import (
     LONG,
+    POS_DESCRIPTOR,
     VALID,
     VALID_PIPE,
     hid_pos_reports,
@@ -20,7 +21,6 @@ from devsupport import (
     wait_for,
 )
 from devsupport import wait_state as wait_device_state
-from test_framing import POS_DESCRIPTOR
 
 from drivers.hid_keyboard import EvdevKeyboard, HidKeyboardDriver
 from drivers.hid_pos import HidPosDriver

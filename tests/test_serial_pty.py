@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import TODAY
-from devsupport import BAD_AMC, VALID, VALID_PIPE, next_scan, wait_state
+from devsupport import BAD_AMC, VALID, VALID_PIPE, PtyScanner, next_scan, wait_state
 
 from drivers.serial import SerialDriver
 from scanner_agent.bus import Subscription
@@ -19,32 +19,6 @@ from scanner_agent.config import SerialDevice, Settings
 from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
 from scanner_agent.runtime import ParseContext
 from scanner_agent.service import Agent
-
-
-class PtyScanner:
-    """A scanner on a pseudo-terminal, reached through a stable link as /dev/serial/by-id."""
-
-    def __init__(self, folder: Path, name: str = "usb-Test_Scanner-if00") -> None:
-        self.link = folder / name
-        self.master = -1
-        self.slave = -1
-        self.plug()
-
-    def plug(self) -> None:
-        self.master, self.slave = os.openpty()
-        tmp = self.link.with_suffix(".new")
-        tmp.unlink(missing_ok=True)
-        tmp.symlink_to(os.ttyname(self.slave))
-        os.replace(tmp, self.link)  # re-pointed atomically, as udev does
-
-    def unplug(self) -> None:
-        for fd in (self.slave, self.master):
-            if fd >= 0:
-                os.close(fd)
-        self.master = self.slave = -1
-
-    def write(self, data: bytes) -> None:
-        os.write(self.master, data)
 
 
 @pytest.fixture
