@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from conftest import TODAY
 from devsupport import (
+    FIXED,
     LONG,
     POS_DESCRIPTOR,
     VALID,
@@ -361,3 +362,16 @@ def test_device_states_are_published(hid_agent: Any) -> None:
     event = wait_device_state(sub, "pos", "disconnected")
     assert event.status.last_error is not None
     assert event.status.last_error.code == "device_not_found"
+
+
+def test_keyboard_fixed_layout_payload_on_azerty(hid_agent: Any) -> None:
+    # digits need Shift on AZERTY, and the fixed layout pads with spaces: all must survive
+    agent, sub = hid_agent(
+        [{"id": "kb", "type": "hid_keyboard", "vid": "0c2e", "layout": "fr"}],
+        {"kb": recorded(typed_reports(FIXED.decode(), "fr"))},
+    )
+    scan = next_scan(sub)
+    assert scan.attestation.valid
+    assert scan.attestation.layout == "fixed"
+    assert scan.attestation.convention_types == ["MU", "SP"]
+    assert agent.device("kb").diagnostics == []
