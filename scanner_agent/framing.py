@@ -106,6 +106,11 @@ def make_frame(
     return Frame(payload, symbology, received_at, truncated, alternates, skipped=start)
 
 
+def _held_since(last_at: float | None, now: float) -> float:
+    """The time of the last byte of what a framer holds (`now` when it holds nothing)."""
+    return now if last_at is None else last_at
+
+
 # --- byte streams (serial, replayed serial) -----------------------------------------------
 
 
@@ -185,10 +190,11 @@ class SuffixFramer:
     def flush(self, now: float) -> list[Frame]:
         """At close: what is held is the last code, sent without its suffix."""
         out: list[Frame] = []
+        at = _held_since(self._acc.last_at, now)
         if self._tail:
-            self._acc.add(self._tail, self._acc.last_at or now, out)
+            self._acc.add(self._tail, at, out)
             self._tail = b""
-        self._acc.end(self._acc.last_at or now, out)
+        self._acc.end(at, out)
         return out
 
     def deadline(self) -> float | None:
@@ -218,7 +224,7 @@ class IdleFramer:
 
     def flush(self, now: float) -> list[Frame]:
         out: list[Frame] = []
-        self._acc.end(self._acc.last_at or now, out)
+        self._acc.end(_held_since(self._acc.last_at, now), out)
         return out
 
     def deadline(self) -> float | None:
@@ -513,7 +519,7 @@ class KeyboardFramer:
 
     def flush(self, now: float) -> list[Frame]:
         out: list[Frame] = []
-        self._end(self._last_at or now, out)
+        self._end(_held_since(self._last_at, now), out)
         self._held = frozenset()
         return out
 
