@@ -110,7 +110,7 @@ def test_camera_codes_appearing_and_staying_are_one_scan_each(
         [(None, 5), (VALID, 25), (None, 5), (VALID_PIPE, 25), (None, 3)],
     )
     agent, sub = start_agent(
-        {"id": "cam", "type": "camera", "source": str(video), "fps": 120, "gone_after_s": 0.05},
+        {"id": "cam", "type": "camera", "source": str(video), "fps": 120, "gone_after_s": 1.0},
         duplicate_window_s=0,
     )
     first, second = next_scan(sub), next_scan(sub)
