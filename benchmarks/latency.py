@@ -201,6 +201,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scans", type=int, default=1000)
     parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--only", choices=("serial", "camera"), help="run one half only")
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.processor()}")
     context = ParseContext.from_settings(load_settings(env={}))
@@ -210,17 +211,27 @@ def main() -> int:
         context.parse(payload(i), at=date(2026, 3, 1))
     print(f"parse alone: {(time.perf_counter() - start) / 1000 * 1e6:.1f} us per payload")
 
+    if args.only != "camera":
+        serial_part(context, args.scans)
+    if args.only != "serial":
+        camera_part(args.frames)
+    return 0
+
+
+def serial_part(context: ParseContext, scans: int) -> None:
     print("\n## serial: last byte written to a pty -> scan taken off the bus")
-    print(summary("agent, suffix CR (no framing delay)", serial_latency(context, "cr", args.scans)))
-    idle = serial_latency(context, "none", args.scans)
+    print(summary("agent, suffix CR (no framing delay)", serial_latency(context, "cr", scans)))
+    idle = serial_latency(context, "none", scans)
     print(summary("agent, idle framing 50 ms (whole)", idle))
     print(summary("agent, idle framing, beyond the 50 ms gap", idle, minus_ms=50.0))
-    print(summary("naive read(4096), timeout 100 ms", naive_latency(min(args.scans, 200))))
+    print(summary("naive read(4096), timeout 100 ms", naive_latency(min(scans, 200))))
 
+
+def camera_part(frames: int) -> None:
     print("\n## camera, 1280x720, one core")
     os.sched_setaffinity(0, {0})
     cv2.setNumThreads(1)
-    n = args.frames
+    n = frames
     for background in ("smooth", "textured"):
         frame = code_frame(background)
         gray = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
@@ -237,7 +248,6 @@ def main() -> int:
         fps, found = driver_fps(frame, n)
         print(f"{background:<9} {'camera driver: MJPG file, grey, decode, track':<48} "
               f"{fps:7.1f} frames/s  (found {found}/{n})")  # fmt: skip
-    return 0
 
 
 if __name__ == "__main__":
