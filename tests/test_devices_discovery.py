@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
 from pathlib import Path
@@ -222,3 +223,31 @@ def test_an_absent_device_is_retried_without_flooding_the_bus(context: ParseCont
         assert isinstance(event, DeviceEvent)
         states.append(event.status.state)
     assert states == ["starting", "disconnected", "stopped"]
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        (errno.ENOENT, "device_not_found"),
+        (errno.EACCES, "permission_denied"),
+        (errno.EBUSY, "device_busy"),
+        (errno.EINVAL, "device_error"),
+    ],
+)
+def test_open_errors_become_the_most_specific_device_error(number: int, expected: str) -> None:
+    import serial as pyserial
+
+    from drivers.base import translate_open_error
+
+    # pyserial wraps the OSError: the errno is found through the chain
+    try:
+        try:
+            raise OSError(number, os.strerror(number))
+        except OSError as inner:
+            raise pyserial.SerialException(f"could not open port: {inner}") from inner
+    except pyserial.SerialException as exc:
+        error = translate_open_error(exc, "serial port /dev/ttyACM0")
+    assert error.code == expected
+    assert "/dev/ttyACM0" in str(error)
+    if expected == "permission_denied":
+        assert "udev" in str(error)
