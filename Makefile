@@ -57,3 +57,7 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# Devices and pipeline: pty latency and camera throughput (run by hand; see docs/benchmarks.md)
+bench-devices: $(STAMP)
+	$(BIN)/python benchmarks/latency.py

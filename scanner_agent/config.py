@@ -57,6 +57,10 @@ class ParserSettings(_Section):
 class PipelineSettings(_Section):
     duplicate_window_s: float = Field(default=2.0, ge=0)
     queue_size: int = Field(default=1024, ge=1)
+    reconnect_min_s: float = Field(default=0.5, gt=0, le=3600)
+    """First wait before reopening a device that failed or went away; doubles at each failure."""
+    reconnect_max_s: float = Field(default=10.0, gt=0, le=3600)
+    """The longest wait between two attempts to reopen a device."""
 
 
 class _DeviceBase(_Section):
@@ -121,6 +125,8 @@ class CameraDevice(_DeviceBase):
     fps: float = Field(default=15, gt=0, le=120)
     width: int = Field(default=1280, gt=0)
     height: int = Field(default=720, gt=0)
+    gone_after_s: float = Field(default=1.0, gt=0, le=60)
+    """A code held in view is one scan; it counts again once out of view this long."""
 
 
 class ReplayDevice(_DeviceBase, _SerialFraming):

@@ -1,0 +1,145 @@
+"""Webcams and video sources through OpenCV's `VideoCapture`.
+
+`source` is a camera index (`0`), a device path (`/dev/video0`), or a video file / stream URL.
+Each read grabs one frame and decodes it with the image decoders (`decoders.decode_image`,
+injectable); the chunk handed to the framer is the list of symbols found, and the camera's
+framer (`SymbolTracker`) makes a code held in view one scan, not one per frame.
+
+Frames are taken at most `fps` times a second. A live camera that stops giving frames is lost
+(and reopened by the device manager); a video file that ends is exhausted.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
+
+if TYPE_CHECKING:
+    from decoders.base import DecodedSymbol
+    from scanner_agent.config import CameraDevice
+
+DecodeFunction = Callable[[Any], "list[DecodedSymbol]"]
+
+# A camera that gives no frame this many times in a row is considered gone.
+_MAX_FAILED_GRABS = 5
+
+
+def default_decode() -> DecodeFunction:
+    """`decoders.decode_image`, imported when a camera is first opened."""
+    try:
+        from decoders import decode_image  # type: ignore[attr-defined,unused-ignore]  # noqa: PLC0415
+    except ImportError as exc:
+        raise DeviceError(f"the image decoders are not available ({exc})") from exc
+    decode: DecodeFunction = decode_image
+    return decode
+
+
+def _source(value: int | str) -> tuple[int | str, bool]:
+    """(what to give VideoCapture, whether it is a finite file)."""
+    if isinstance(value, int):
+        return value, False
+    if value.isdigit():
+        return int(value), False
+    is_file = "://" not in value and not value.startswith("/dev/") and os.path.isfile(value)
+    return value, is_file
+
+
+class CameraDriver:
+    kind = "camera"
+
+    def __init__(
+        self,
+        config: CameraDevice,
+        decode: DecodeFunction | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self._decode = decode
+        self._clock = clock
+        self._sleep = sleep
+        self._capture: Any = None
+        self._cv2: Any = None
+        self._is_file = False
+        self._exhausted = False
+        self._next_at = 0.0
+        self._failures = 0
+        self.frames_read = 0
+
+    @property
+    def description(self) -> str:
+        c = self.config
+        return f"camera {c.source} {c.width}x{c.height} at {c.fps:g} fps"
+
+    @property
+    def exhausted(self) -> bool:
+        return self._exhausted
+
+    def open(self) -> None:
+        import cv2  # noqa: PLC0415 - OpenCV loads only when a camera is used
+
+        if self._decode is None:
+            self._decode = default_decode()
+        source, self._is_file = _source(self.config.source)
+        if isinstance(source, str) and source.startswith("/dev/") and not os.path.exists(source):
+            raise DeviceNotFound(f"camera {source}: no such device")
+        local = isinstance(source, str) and "://" not in source and not source.startswith("/dev/")
+        if local and not self._is_file:
+            raise DeviceNotFound(f"video file {source} not found")
+        try:
+            capture = cv2.VideoCapture(source)
+        except cv2.error as exc:
+            raise DeviceError(f"camera {source}: cannot be opened ({exc})") from exc
+        if not capture.isOpened():
+            capture.release()
+            raise DeviceNotFound(f"camera {source}: cannot be opened (absent, or in use)")
+        if not self._is_file:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.config.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.config.height)
+            capture.set(cv2.CAP_PROP_FPS, self.config.fps)
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a stale one
+        self._capture = capture
+        self._cv2 = cv2
+        self._exhausted = False
+        self._failures = 0
+        self._next_at = self._clock()
+
+    def read(self, timeout: float) -> list[DecodedSymbol] | None:
+        capture = self._capture
+        if capture is None or self._decode is None:
+            raise DeviceLost(f"camera {self.config.source} is not open")
+        if self._exhausted:
+            self._sleep(min(timeout, 0.05))
+            return None
+        wait = self._next_at - self._clock()
+        if wait > timeout:
+            self._sleep(max(0.0, timeout))
+            return None
+        if wait > 0:
+            self._sleep(wait)
+        self._next_at = max(self._next_at + 1 / self.config.fps, self._clock())
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            if self._is_file:
+                self._exhausted = True
+                return None
+            self._failures += 1
+            if self._failures >= _MAX_FAILED_GRABS:
+                raise DeviceLost(f"camera {self.config.source} stopped giving frames")
+            return None
+        self._failures = 0
+        self.frames_read += 1
+        if frame.ndim == 3:
+            # decoders binarize luminance anyway; converting here once is 3-5x cheaper than
+            # letting them do it (see docs/benchmarks.md, "Devices and pipeline")
+            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2GRAY)
+        return self._decode(frame)
+
+    def close(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is not None:
+            capture.release()

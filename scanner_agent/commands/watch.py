@@ -1,0 +1,103 @@
+"""`scanner-agent watch`: run the configured devices and print what they read, until Ctrl-C.
+
+    scanner-agent watch [--config PATH] [--json] [--count N]
+
+IT's quick console view of a workstation's scanners: each scan (member number masked) and each
+device state change (connected, disconnected with the error, diagnostics such as a keyboard
+layout mismatch). `--json` prints one JSON object a line, `{"event": "scan" | "device", ...}`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from scanner_agent.bus import DeviceEvent, Event, ScanEvent
+from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.scan import DeviceStatus, Scan
+from scanner_agent.service import Agent
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "watch",
+        help="run the configured devices and print each scan and device change",
+        description="Run the devices of the configuration and print each scan (member number "
+        "masked) and each device state change, until Ctrl-C.",
+    )
+    add_config_option(parser)
+    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    parser.add_argument("--count", type=int, metavar="N", help="stop after N scans")
+    parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    agent = Agent(settings)
+    sub = agent.bus.subscribe("watch", maxsize=10_000)
+    if not settings.devices:
+        print("no devices configured: add [[devices]] to the configuration", file=sys.stderr)
+        return 2
+    agent.start()
+    scans = 0
+    deadline = None if args.duration is None else time.monotonic() + args.duration
+    try:
+        while args.count is None or scans < args.count:
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            event = sub.get(timeout=0.2)
+            if event is None:
+                continue
+            print(render_json(event) if args.json else render(event), flush=True)
+            if isinstance(event, ScanEvent):
+                scans += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        agent.stop()
+    return 0
+
+
+def render(event: Event) -> str:
+    if isinstance(event, ScanEvent):
+        return render_scan(event.scan)
+    return render_device(event.status)
+
+
+def render_scan(scan: Scan) -> str:
+    a = scan.attestation.masked()
+    when = scan.received_at.astimezone().strftime("%H:%M:%S.%f")[:-3]
+    head = (
+        f"{when} {scan.device_id} ({scan.source}{', ' + scan.symbology if scan.symbology else ''})"
+    )
+    if a.valid:
+        line = f"{head}: VALID {a.layout} AMC {a.amc_number} member {a.member_number}"
+        if a.valid_from and a.valid_to:
+            line += f" {a.valid_from}..{a.valid_to} ({a.validity.state})"
+    else:
+        line = f"{head}: REFUSED " + "; ".join(f"{e.code.value}: {e.message}" for e in a.errors)
+    for warning in a.warnings:
+        line += f"\n    warning {warning.code.value}: {warning.message}"
+    return line
+
+
+def render_device(status: DeviceStatus) -> str:
+    line = f"device {status.id} ({status.type}): {status.state}"
+    if status.description:
+        line += f" - {status.description}"
+    if status.state in ("disconnected", "error") and status.last_error:
+        line += f" [{status.last_error.code}: {status.last_error.message}]"
+    for diagnostic in status.diagnostics:
+        line += f"\n    diagnostic {diagnostic.code}: {diagnostic.message}"
+    return line
+
+
+def render_json(event: Event) -> str:
+    if isinstance(event, ScanEvent):
+        scan = event.scan.model_copy(update={"attestation": event.scan.attestation.masked()})
+        return json.dumps({"event": "scan", **scan.model_dump(mode="json")}, ensure_ascii=False)
+    assert isinstance(event, DeviceEvent)
+    return json.dumps({"event": "device", **event.status.model_dump(mode="json")})

@@ -1,0 +1,297 @@
+"""Starting, watching and reopening devices: one reader thread per device.
+
+Each reader opens its driver, reads chunks, feeds them to the device's framer and submits the
+frames to the pipeline. When the device goes away (unplugged, port closed, camera gone) the
+reader flushes what it held, marks the device `disconnected` with the error, and tries to open
+it again with exponential back-off (`pipeline.reconnect_min_s` doubling up to
+`pipeline.reconnect_max_s`), without the agent restarting. One device failing, even with an
+unexpected exception, never stops another.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from drivers.camera import CameraDriver
+from drivers.demo import DemoDriver
+from drivers.hid_keyboard import HidKeyboardDriver
+from drivers.hid_pos import HidPosDriver
+from drivers.replay import ReplayDriver
+from drivers.serial import SerialDriver
+from scanner_agent.config import (
+    CameraDevice,
+    DemoDevice,
+    DeviceConfig,
+    HidKeyboardDevice,
+    HidPosDevice,
+    ReplayDevice,
+    SerialDevice,
+)
+from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
+from scanner_agent.framing import (
+    Framer,
+    HidPosFramer,
+    KeyboardFramer,
+    SuffixFramer,
+    SymbolTracker,
+    byte_framer,
+)
+from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline, utc_now
+from scanner_agent.scan import DeviceProblem, DeviceState, Source
+
+log = logging.getLogger(__name__)
+
+# The longest a reader blocks in one read, so that stop() is honoured promptly.
+POLL_S = 0.2
+
+
+@dataclass
+class DriverSetup:
+    """A driver, how to make its framer (after each open: HID POS reads its descriptor then),
+    and what its scans are labelled with."""
+
+    driver: Any
+    make_framer: Callable[[], Framer[Any]]
+    source: Source
+    layout: str | None = None
+
+
+DriverFactory = Callable[[DeviceConfig], DriverSetup]
+
+
+def build_driver(config: DeviceConfig, *, decode: Any = None) -> DriverSetup:
+    """The driver and framer a device configuration asks for."""
+    if isinstance(config, SerialDevice):
+        c = config
+        return DriverSetup(
+            SerialDriver(c), lambda: byte_framer(c.suffix, c.idle_ms, c.max_frame_bytes), "serial"
+        )
+    if isinstance(config, HidPosDevice):
+        pos = HidPosDriver(config)
+        return DriverSetup(pos, lambda: HidPosFramer(pos.layout), "hid_pos")
+    if isinstance(config, HidKeyboardDevice):
+        k = config
+        return DriverSetup(
+            HidKeyboardDriver(k),
+            lambda: KeyboardFramer(k.layout, k.suffix, k.idle_ms / 1000, k.max_frame_bytes),
+            "hid_keyboard",
+            layout=k.layout,
+        )
+    if isinstance(config, CameraDevice):
+        cam = config
+        return DriverSetup(
+            CameraDriver(cam, decode=decode), lambda: SymbolTracker(cam.gone_after_s), "camera"
+        )
+    if isinstance(config, ReplayDevice):
+        return replay_setup(ReplayDriver(config))
+    if isinstance(config, DemoDevice):
+        return DriverSetup(DemoDriver(config), lambda: SuffixFramer(b"\r"), "demo")
+    raise DeviceError(f"unknown device type {config.type!r}")  # pragma: no cover
+
+
+def replay_setup(driver: Any) -> DriverSetup:
+    c: ReplayDevice = driver.config
+    if c.protocol == "hid_pos":
+        return DriverSetup(driver, lambda: HidPosFramer(driver.inner.layout), "replay")
+    if c.protocol == "hid_keyboard":
+        return DriverSetup(
+            driver,
+            lambda: KeyboardFramer(c.layout, c.suffix, c.idle_ms / 1000, c.max_frame_bytes),
+            "replay",
+            layout=c.layout,
+        )
+    return DriverSetup(
+        driver, lambda: byte_framer(c.suffix, c.idle_ms, c.max_frame_bytes), "replay"
+    )
+
+
+class DeviceReader:
+    """One device's thread: open, read, frame, submit; reopen with back-off when lost."""
+
+    def __init__(
+        self,
+        device_id: str,
+        setup: DriverSetup,
+        pipeline: Pipeline,
+        states: DeviceStates,
+        *,
+        backoff_min_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.device_id = device_id
+        self.setup = setup
+        self.pipeline = pipeline
+        self.states = states
+        self.backoff_min_s = backoff_min_s
+        self.backoff_max_s = backoff_max_s
+        self._monotonic = monotonic
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._framer: Framer[Any] | None = None
+        self.opens = 0
+
+    def start(self) -> None:
+        self._thread = threading.Thread(
+            target=self._run, name=f"device-{self.device_id}", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _submit(self, frames: Sequence[Any]) -> None:
+        for frame in frames:
+            self.pipeline.submit(
+                Incoming(self.device_id, self.setup.source, frame, self.setup.layout)
+            )
+
+    def _run(self) -> None:
+        delay = self.backoff_min_s
+        driver = self.setup.driver
+        finished = False
+        attempts = 0
+        while not self._stop.is_set():
+            if attempts == 0:
+                self.states.set_state(self.device_id, "starting")
+            attempts += 1
+            try:
+                driver.open()
+            except Exception as exc:
+                self._failed(exc, opening=True)
+                self._close(driver)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            if self.opens:
+                self.states.count(self.device_id, "reconnects")
+            self.opens += 1
+            delay = self.backoff_min_s
+            log.info("device %s connected: %s", self.device_id, driver.description)
+            self.states.set_state(self.device_id, "connected", description=driver.description)
+            try:
+                finished = self._read_loop(driver)
+            except Exception as exc:
+                self._flush()
+                self._failed(exc, opening=False)
+                self._close(driver)
+                self._stop.wait(delay)
+                delay = min(delay * 2, self.backoff_max_s)
+                continue
+            self._close(driver)
+            if finished:
+                break
+        self.states.set_state(
+            self.device_id,
+            "stopped",
+            description=(driver.description + " (finished)") if finished else None,
+        )
+
+    def _read_loop(self, driver: Any) -> bool:
+        """Read until stopped (False) or the source is exhausted (True)."""
+        framer = self._framer = self.setup.make_framer()
+        monotonic = self._monotonic
+        while not self._stop.is_set():
+            deadline = framer.deadline()
+            timeout = POLL_S
+            if deadline is not None:
+                timeout = min(POLL_S, max(0.0, deadline - monotonic()))
+            chunk = driver.read(timeout)
+            now = monotonic()
+            frames = framer.feed(chunk, now) if chunk is not None else framer.poll(now)
+            if frames:
+                self._submit(frames)
+            if driver.exhausted:
+                self._flush()
+                return True
+        self._flush()
+        return False
+
+    def _close(self, driver: Any) -> None:
+        try:
+            driver.close()
+        except Exception:  # a driver that cannot even close must not end its reader
+            log.exception("device %s: closing failed", self.device_id)
+
+    def _flush(self) -> None:
+        framer, self._framer = self._framer, None
+        if framer is not None:
+            self._submit(framer.flush(self._monotonic()))
+
+    def _failed(self, exc: BaseException, opening: bool) -> None:
+        if isinstance(exc, DeviceError):
+            code, message = exc.code, str(exc)
+        else:
+            log.error("device %s: unexpected error", self.device_id, exc_info=exc)
+            code, message = "internal_error", f"{type(exc).__name__}: {exc}"
+        gone = isinstance(exc, DeviceNotFound | DeviceLost)
+        state: DeviceState = "disconnected" if gone or not opening else "error"
+        if not opening:
+            log.warning("device %s lost: %s", self.device_id, message)
+        self.states.set_state(
+            self.device_id, state, problem=DeviceProblem(code=code, message=message, at=utc_now())
+        )
+
+
+class DeviceManager:
+    """Starts one reader per enabled device and stops them all."""
+
+    def __init__(
+        self,
+        devices: Sequence[DeviceConfig],
+        pipeline: Pipeline,
+        states: DeviceStates,
+        *,
+        driver_factory: DriverFactory = build_driver,
+        backoff_min_s: float = 0.5,
+        backoff_max_s: float = 10.0,
+    ) -> None:
+        self.pipeline = pipeline
+        self.states = states
+        self.readers: dict[str, DeviceReader] = {}
+        for config in devices:
+            if not config.enabled:
+                continue
+            try:
+                setup = driver_factory(config)
+            except Exception as exc:  # a broken device must not keep the others from starting
+                log.error("device %s cannot be set up", config.id, exc_info=exc)
+                code = exc.code if isinstance(exc, DeviceError) else "internal_error"
+                self.states.set_state(
+                    config.id,
+                    "error",
+                    problem=DeviceProblem(code=code, message=str(exc), at=utc_now()),
+                )
+                continue
+            self.readers[config.id] = DeviceReader(
+                config.id,
+                setup,
+                pipeline,
+                states,
+                backoff_min_s=backoff_min_s,
+                backoff_max_s=backoff_max_s,
+            )
+
+    def start(self) -> None:
+        for reader in self.readers.values():
+            reader.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        for reader in self.readers.values():
+            reader.stop()
+        deadline = time.monotonic() + timeout
+        for reader in self.readers.values():
+            reader.join(max(0.0, deadline - time.monotonic()))

@@ -1,0 +1,160 @@
+"""Shared helpers of the device tests: sample payloads, HID reports, waiting on the bus."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from drivers import keymaps
+from scanner_agent.bus import DeviceEvent, Event, ScanEvent, Subscription
+from scanner_agent.framing import keyboard_reports
+from scanner_agent.scan import Scan
+
+GS = b"\x1d"
+VALID = (
+    b"AMCTP01"
+    + GS
+    + GS.join(
+        [b"AMC:0775627391", b"TC:MU", b"CSR:", b"ADH:12345678", b"DD:20260101", b"DF:20261231"]
+    )
+)
+VALID_PIPE = b"AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
+FIXED = b"AMCTPF10775627391MU SP    01 202601012026123112345678"
+BAD_AMC = b"AMCTP01|AMC:07756|TC:MU|CSR:|ADH:42|DD:20260101|DF:20261231"
+# A code longer than one HID POS report (56 data bytes)
+LONG = b"AMCTP01|AMC:0775627391|TC:MU,SP,IS|CSR:ABCDEFGHIJ|ADH:LONG MEMBER 1234567890/ABC-99|DD:20260101|DF:20261231"  # noqa: E501
+
+
+def hid_pos_reports(
+    data: bytes, aim: bytes = b"]d1", report_id: int = 2, capacity: int = 56
+) -> list[bytes]:
+    """A code as a HID POS scanner sends it: 64-byte reports, continuation bit in byte 63."""
+    chunks = [data[i : i + capacity] for i in range(0, len(data), capacity)] or [b""]
+    out = []
+    for index, chunk in enumerate(chunks):
+        report = bytearray(64)
+        report[0] = report_id
+        report[1] = len(chunk)
+        report[2:5] = aim.ljust(3, b"\x00")[:3]
+        report[5 : 5 + len(chunk)] = chunk
+        report[63] = 0x01 if index < len(chunks) - 1 else 0x00
+        out.append(bytes(report))
+    return out
+
+
+def typed_reports(text: str, layout: keymaps.LayoutName, enter: bool = True) -> list[bytes]:
+    """Boot keyboard reports a scanner set for `layout` sends to type `text` (+ Enter)."""
+    presses = keymaps.keys_for(layout, text + ("\r" if enter else ""))
+    return keyboard_reports(presses)
+
+
+def wait_for(
+    sub: Subscription,
+    predicate: Callable[[Event], bool],
+    timeout: float = 10.0,
+    seen: list[Event] | None = None,
+) -> Event:
+    """The first event matching `predicate` (others are kept in `seen`); fails at the timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            shown = [type(e).__name__ for e in (seen or [])]
+            raise AssertionError(f"no matching event within {timeout} s (saw {shown})")
+        event = sub.get(timeout=remaining)
+        if event is None:
+            continue
+        if predicate(event):
+            return event
+        if seen is not None:
+            seen.append(event)
+
+
+def next_scan(sub: Subscription, timeout: float = 10.0) -> Scan:
+    event = wait_for(sub, lambda e: isinstance(e, ScanEvent), timeout)
+    assert isinstance(event, ScanEvent)
+    return event.scan
+
+
+def wait_state(sub: Subscription, device_id: str, state: str, timeout: float = 10.0) -> DeviceEvent:
+    event = wait_for(
+        sub,
+        lambda e: (
+            isinstance(e, DeviceEvent) and e.status.id == device_id and e.status.state == state
+        ),
+        timeout,
+    )
+    assert isinstance(event, DeviceEvent)
+    return event
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Poll `condition` until it holds; fails at the timeout (never asserts on timing)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(0.01)
+
+
+def scans_in(events: Iterable[Event]) -> list[Scan]:
+    return [e.scan for e in events if isinstance(e, ScanEvent)]
+
+
+# A HID POS report descriptor in the shape of the usage tables: report ID 2, a length byte,
+# the three symbology identifier bytes, 56 bytes of decoded data, two vendor bytes, then the
+# continuation bit, on usage page 0x8C.
+POS_DESCRIPTOR = bytes(
+    [0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01,  # usage page POS, usage (scanner), collection
+     0x09, 0x12, 0xA1, 0x02,  # usage scanned data report, logical collection
+     0x85, 0x02,  # report ID 2
+     0x15, 0x00, 0x26, 0xFF, 0x00, 0x75, 0x08,  # logical 0..255, 8 bits
+     0x95, 0x01, 0x05, 0x01, 0x09, 0x3B, 0x81, 0x02,  # 1 byte: byte count (generic desktop)
+     0x05, 0x8C,
+     0x95, 0x03, 0x09, 0xFB, 0x09, 0xFC, 0x09, 0xFD, 0x81, 0x02,  # AIM bytes
+     0x95, 0x38, 0x09, 0xFE, 0x82, 0x02, 0x01,  # 56 bytes decoded data (buffered bytes)
+     0x95, 0x02, 0x06, 0x66, 0xFF, 0x09, 0x01, 0x09, 0x02, 0x81, 0x02,  # 2 vendor bytes
+     0x05, 0x8C, 0x75, 0x01, 0x95, 0x01, 0x25, 0x01, 0x09, 0xFF, 0x81, 0x02,  # continued bit
+     0x95, 0x07, 0x81, 0x03,  # padding
+     0xC0, 0xC0]
+)  # fmt: skip
+
+
+# An older reader: report ID 3, no symbology identifier bytes, data right after the length
+# byte, 60 data bytes, the continuation bit in bit 1 of the last byte.
+OLD_READER_DESCRIPTOR = bytes(
+    [0x05, 0x8C, 0x09, 0x02, 0xA1, 0x01, 0x85, 0x03,
+     0x75, 0x08, 0x95, 0x01, 0x09, 0x3B, 0x81, 0x02,
+     0x95, 0x3C, 0x09, 0xFE, 0x82, 0x02, 0x01,
+     0x75, 0x01, 0x95, 0x01, 0x81, 0x03,  # one padding bit
+     0x95, 0x01, 0x09, 0xFF, 0x81, 0x02,
+     0x95, 0x06, 0x81, 0x03, 0xC0]
+)  # fmt: skip
+
+
+class PtyScanner:
+    """A scanner on a pseudo-terminal, reached through a stable link as /dev/serial/by-id."""
+
+    def __init__(self, folder: Path, name: str = "usb-Test_Scanner-if00") -> None:
+        self.link = folder / name
+        self.master = -1
+        self.slave = -1
+        self.plug()
+
+    def plug(self) -> None:
+        self.master, self.slave = os.openpty()
+        tmp = self.link.with_suffix(".new")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(os.ttyname(self.slave))
+        os.replace(tmp, self.link)  # re-pointed atomically, as udev does
+
+    def unplug(self) -> None:
+        for fd in (self.slave, self.master):
+            if fd >= 0:
+                os.close(fd)
+        self.master = self.slave = -1
+
+    def write(self, data: bytes) -> None:
+        os.write(self.master, data)

@@ -1,0 +1,138 @@
+"""`scanner-agent watch` and `scanner-agent record`, run through the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from devsupport import VALID, VALID_PIPE, PtyScanner
+
+from drivers.replay import read_recording
+from scanner_agent.cli import main
+
+
+def write_config(path: Path, body: str) -> Path:
+    path.write_text(body)
+    return path
+
+
+def test_watch_prints_masked_scans_and_device_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "c.toml",
+        '[pipeline]\nduplicate_window_s = 0\n[[devices]]\nid = "demo"\ntype = "demo"\n'
+        "interval_s = 0.01\n",
+    )
+    assert main(["watch", "--config", str(config), "--count", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "device demo (demo): connected" in out
+    assert "VALID tagged AMC 0775627391 member ••••••78" in out
+    assert "12345678" not in out  # the member number never shown whole
+
+
+def test_watch_json_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(
+        tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\ninterval_s = 0.01\n'
+    )
+    assert main(["watch", "--config", str(config), "--count", "2", "--json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    scans = [e for e in events if e["event"] == "scan"]
+    assert len(scans) == 2
+    assert scans[0]["source"] == "demo"
+    assert scans[0]["attestation"]["member_number"] == "••••••78"
+    assert {"id", "received_at", "device_id", "symbology"} <= scans[0].keys()
+    assert any(e["event"] == "device" and e["state"] == "connected" for e in events)
+
+
+def test_watch_without_devices_is_a_usage_error(tmp_path: Path) -> None:
+    config = write_config(tmp_path / "c.toml", "")
+    assert main(["watch", "--config", str(config)]) == 2
+
+
+def test_record_then_replay_gives_the_same_scans(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scanner = PtyScanner(tmp_path)
+    try:
+        config = write_config(
+            tmp_path / "c.toml",
+            f'[[devices]]\nid = "desk"\ntype = "serial"\nport = "{scanner.link}"\n',
+        )
+        out = tmp_path / "desk.jsonl"
+
+        def send() -> None:
+            time.sleep(0.3)  # while the recorder runs; not a timing assertion
+            scanner.write(b"]d1" + VALID + b"\r")
+            time.sleep(0.05)
+            scanner.write(VALID_PIPE + b"\r")
+
+        writer = threading.Thread(target=send)
+        writer.start()
+        status = main(["record", "desk", "--out", str(out), "--config", str(config),
+                       "--duration", "1.0"])  # fmt: skip
+        writer.join()
+        assert status == 0
+    finally:
+        scanner.unplug()
+    recording = read_recording(out)
+    assert recording.protocol == "serial"
+    assert b"".join(c for _, c in recording.chunks) == b"]d1" + VALID + b"\r" + VALID_PIPE + b"\r"
+    assert "chunk(s) recorded" in capsys.readouterr().err
+
+    replay = write_config(
+        tmp_path / "r.toml",
+        f'[[devices]]\nid = "rp"\ntype = "replay"\npath = "{out}"\nspeed = 20\n',
+    )
+    assert main(["watch", "--config", str(replay), "--count", "2", "--json"]) == 0
+    scans = [
+        json.loads(line)
+        for line in capsys.readouterr().out.splitlines()
+        if json.loads(line)["event"] == "scan"
+    ]
+    assert [s["attestation"]["amc_number"] for s in scans] == ["0775627391", "774734488"]
+    assert scans[0]["symbology"] == "]d1"
+
+
+def test_record_refuses_unknown_and_unrecordable_devices(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\n')
+    for device in ("nope", "demo"):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["record", device, "--out", str(tmp_path / "x"), "--config", str(config)])
+        assert exit_info.value.code == 2
+    assert "only serial, hid_pos, hid_keyboard" in capsys.readouterr().err
+
+
+def test_record_a_missing_device_fails_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(
+        tmp_path / "c.toml",
+        f'[[devices]]\nid = "d"\ntype = "serial"\nport = "{tmp_path / "none"}"\n',
+    )
+    assert main(["record", "d", "--out", str(tmp_path / "x"), "--config", str(config)]) == 1
+    assert "no such device" in capsys.readouterr().err
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_recording_writer_keeps_the_hid_descriptor(tmp_path: Path) -> None:
+    import io
+
+    from drivers.replay import RecordingWriter
+
+    buffer = io.StringIO()
+    writer = RecordingWriter(buffer, "hid_pos", "pos", "hid_pos", descriptor=b"\x05\x8c\x09\x02")
+    writer.write(0.0, b"\x02\x03]d1ABC")
+    writer.write(0.0042, b"\x02\x00")
+    path = tmp_path / "r.jsonl"
+    path.write_text(buffer.getvalue())
+    recording = read_recording(path)
+    assert recording.protocol == "hid_pos"
+    assert recording.descriptor == b"\x05\x8c\x09\x02"
+    assert recording.chunks == ((0.0, b"\x02\x03]d1ABC"), (0.0042, b"\x02\x00"))
