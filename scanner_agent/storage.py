@@ -22,6 +22,7 @@ Errors of the database are translated here into `StorageError` with a stable cod
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -225,7 +226,7 @@ class Store:
         kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                _create_private(Path(parsed.database))
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": pool_timeout_s}
         elif parsed.get_backend_name() == "postgresql":
             kwargs["connect_args"] = {"connect_timeout": max(1, int(pool_timeout_s))}
@@ -260,6 +261,7 @@ class Store:
             with Session(self.engine, expire_on_commit=False) as session:
                 yield session
         except SQLAlchemyError as exc:
+            self._schema_ready = False  # a database restored empty gets its table back
             raise _translate(exc) from exc
 
     def ensure_schema(self) -> None:
@@ -382,6 +384,13 @@ class Store:
         with self._session() as session:
             value = session.exec(select(func.max(ScanRecord.boot))).one()
             return int(value or 0)
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file for this user only (its -wal and -shm files inherit the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
