@@ -7,6 +7,7 @@ the `postgres` user when the tests run as root (CI), stopped and removed at the 
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -66,8 +67,6 @@ class PgServer:
                   "-w", "stop")  # fmt: skip
 
     def remove(self) -> None:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped
             self.stop()
-        except subprocess.CalledProcessError:
-            pass  # already stopped
         shutil.rmtree(self.root, ignore_errors=True)
