@@ -109,12 +109,19 @@ def test_extra_hosts_by_configuration(make_settings: SettingsFactory):
 
 
 @pytest.mark.parametrize("method", EVERY_METHOD)
-@pytest.mark.parametrize("origin", ["https://evil.example", "null", "http://127.0.0.1:9999",
-                                    "https://gap.hopital.example.evil.example"])  # fmt: skip
+@pytest.mark.parametrize(
+    "origin",
+    [
+        "https://evil.example",
+        "null",
+        "http://127.0.0.1:9999",
+        "https://gap.hopital.example.evil.example",
+    ],
+)
 def test_a_foreign_origin_is_refused_on_every_method(client: TestClient, method: str, origin: str):
     for path in ("/v1/scans", "/v1/health", "/v1/parse"):
-        response = client.request(method, path, headers={"Origin": origin,
-                                                         "Content-Type": "application/json"})  # fmt: skip
+        headers = {"Origin": origin, "Content-Type": "application/json"}
+        response = client.request(method, path, headers=headers)
         assert response.status_code == 403
         assert "access-control-allow-origin" not in response.headers
         if method != "HEAD":
@@ -122,19 +129,29 @@ def test_a_foreign_origin_is_refused_on_every_method(client: TestClient, method:
 
 
 def test_a_foreign_preflight_gets_no_cors_and_no_private_network(client: TestClient):
-    response = client.options("/v1/scans", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Private-Network": "true"})  # fmt: skip
+    response = client.options(
+        "/v1/scans",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
     assert response.status_code == 403
     assert "access-control-allow-private-network" not in response.headers
     assert "access-control-allow-origin" not in response.headers
 
 
 def test_the_allowed_origin_gets_cors_and_private_network_access(client: TestClient):
-    response = client.options("/v1/scans", headers={
-        "Origin": GAP_ORIGIN, "Access-Control-Request-Method": "GET",
-        "Access-Control-Request-Headers": "authorization",
-        "Access-Control-Request-Private-Network": "true"})  # fmt: skip
+    response = client.options(
+        "/v1/scans",
+        headers={
+            "Origin": GAP_ORIGIN,
+            "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization",
+            "Access-Control-Request-Private-Network": "true",
+        },
+    )
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == GAP_ORIGIN
     assert response.headers["access-control-allow-private-network"] == "true"
