@@ -215,12 +215,14 @@ def test_reconnecting_after_a_restart_replays_from_storage(
 
     async def after() -> None:
         headers = {"Last-Event-ID": last_id}
-        async with second.client(timeout=15) as client:
-            async with client.stream("GET", "/v1/events", headers=headers) as r:
-                reader = EventReader(r)
-                replayed = await reader.next(2)
-                publish(second, later)
-                (now,) = await reader.next()
+        async with (
+            second.client(timeout=15) as client,
+            client.stream("GET", "/v1/events", headers=headers) as r,
+        ):
+            reader = EventReader(r)
+            replayed = await reader.next(2)
+            publish(second, later)
+            (now,) = await reader.next()
         assert [json.loads(e["data"])["id"] for e in replayed] == [scans[1].id, scans[2].id]
         boot = first.app.state.api.hub.boot
         assert [e["id"] for e in replayed] == [f"{boot}-2", f"{boot}-3"]  # ids kept
@@ -235,9 +237,11 @@ def test_an_unknown_last_event_id_says_the_replay_is_incomplete(live: LiveFactor
 
     async def go() -> None:
         headers = {"Last-Event-ID": "not-an-id"}
-        async with server.client(timeout=15) as client:
-            async with client.stream("GET", "/v1/events", headers=headers) as r:
-                (event,) = await EventReader(r).next()
+        async with (
+            server.client(timeout=15) as client,
+            client.stream("GET", "/v1/events", headers=headers) as r,
+        ):
+            (event,) = await EventReader(r).next()
         assert event["event"] == "replay_incomplete"
         assert json.loads(event["data"])["code"] == "replay_incomplete"
 
