@@ -14,10 +14,10 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiState
+from api.deps import ApiState, reject_unknown_query
 from api.errors import install_error_handlers
 from api.hub import Hub
 from api.metrics import Metrics
@@ -58,6 +58,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=_lifespan,
+        dependencies=[Depends(reject_unknown_query)],
     )
     app.state.api = state
     install_error_handlers(app)

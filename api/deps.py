@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
@@ -87,3 +88,30 @@ def store_call_error(exc: StorageError) -> ApiError:
 
 
 Authenticated = [Depends(require_token)]
+
+_known: dict[int, frozenset[str]] = {}
+
+
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    names = {param.alias for param in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return frozenset(names)
+
+
+def reject_unknown_query(request: Request) -> None:
+    """A misspelt parameter is an error, not ignored: `DELETE /v1/scans?devcie=x` must not
+    erase every scan."""
+    route = request.scope.get("route")
+    dependant: Dependant | None = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    allowed = _known.get(id(route))
+    if allowed is None:
+        allowed = _known[id(route)] = _query_names(dependant)
+    for name in request.query_params:
+        shown = name if name.isidentifier() and len(name) <= 32 else "(unprintable)"
+        if name not in allowed:
+            raise ApiError(422, "unknown_parameter", f"unknown query parameter {shown}")
+        if len(request.query_params.getlist(name)) > 1:
+            raise ApiError(422, "repeated_parameter", f"query parameter {shown} given twice")

@@ -66,7 +66,19 @@ _HTTP_CODES = {
 
 
 def _where(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(p) for p in loc if p != "body") or "body"
+    """`stay_days`, not pydantic's `body.stay_days.function-after[...]`."""
+    if len(loc) > 1 and loc[0] in ("body", "query", "header", "path"):
+        return str(loc[1])
+    return str(loc[0]) if loc else "body"
+
+
+def _methods_of(app: FastAPI, path: str) -> set[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -74,14 +86,17 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, ApiError)
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
-    async def http_error(_request: Request, exc: Exception) -> JSONResponse:
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = {
             404: "no such endpoint",
             405: "this method is not allowed here",
         }.get(exc.status_code, "the request was refused")
-        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(sorted(_methods_of(app, request.url.path)))
+        return error_response(exc.status_code, code, message, headers)
 
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -101,8 +116,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, unexpected)
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI documentation of the error answers a route may give."""
+def responses(*statuses: int, by_ref: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error answers a route may give.
+
+    `by_ref` for routes whose own answers are not JSON (FastAPI would otherwise document the
+    errors under the route's media type).
+    """
     text = {
         400: "Refused request (bad Host header, token in the URL...)",
         401: "Missing or wrong token or ticket",
@@ -114,4 +133,7 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         503: "Storage or decoder unavailable",
         504: "Timed out",
     }
+    if by_ref:
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        return {s: {"content": content, "description": text.get(s, "Error")} for s in statuses}
     return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

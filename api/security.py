@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import ApiError, error_bytes
@@ -39,7 +40,8 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "SCANNER_AGENT_TOKEN"  # noqa: S105 - the variable's name
 MIN_TOKEN_LENGTH = 16
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "[::1]")
-STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# The methods the API routes that change state. (PUT and PATCH reach no route: 405.)
+STATE_CHANGING = frozenset({"POST", "DELETE"})
 ACCEPTED_TYPES = frozenset({"application/json", "multipart/form-data"})
 # Query parameters that would carry a secret: refused whatever their value.
 SECRET_PARAMS = frozenset(
@@ -204,9 +206,14 @@ class Guard:
         if method == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(send, headers, cors)
             return
-        if method in STATE_CHANGING:
+        if method in STATE_CHANGING and _routed(scope):
+            if "authorization" not in headers:  # every one of them needs the token: say so first
+                await _refuse(send, 401, "token_missing", "send `Authorization: Bearer <token>`",
+                              [*cors, (b"www-authenticate", b"Bearer")])  # fmt: skip
+                return
             media = headers.get("content-type", "").split(";")[0].strip().lower()
-            if (media or method != "DELETE") and media not in ACCEPTED_TYPES:
+            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+            if (media or has_body) and media not in ACCEPTED_TYPES:
                 await _refuse(
                     send,
                     415,
@@ -268,6 +275,15 @@ class Guard:
             out.append((b"access-control-allow-private-network", b"true"))
         await send({"type": "http.response.start", "status": 204, "headers": out})
         await send({"type": "http.response.body", "body": b""})
+
+
+def _routed(scope: Scope) -> bool:
+    """Whether a route takes this method on this path (else routing answers 404 or 405)."""
+    app = scope.get("app")
+    routes = getattr(getattr(app, "router", None), "routes", None)
+    if routes is None:
+        return True
+    return any(route.matches(scope)[0] == Match.FULL for route in routes)
 
 
 def _headers(scope: Scope) -> dict[str, str]:

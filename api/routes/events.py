@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from api.deps import Authenticated, StateDep, require_token_or_ticket
 from api.errors import responses
 
-router = APIRouter(prefix="/events", tags=["events"], responses=responses(400, 401, 403))
+router = APIRouter(prefix="/events", tags=["events"])
 
 
 class Ticket(BaseModel):
@@ -30,7 +30,7 @@ class Ticket(BaseModel):
     "/ticket",
     summary="A single-use ticket for one event stream",
     dependencies=Authenticated,
-    responses=responses(415),
+    responses=responses(400, 401, 403, 415),
 )
 def new_ticket(state: StateDep) -> Ticket:
     return Ticket(ticket=state.tickets.issue(), expires_in=state.tickets.ttl_s)
@@ -45,7 +45,8 @@ def new_ticket(state: StateDep) -> Ticket:
         200: {
             "content": {"text/event-stream": {"schema": {"type": "string"}}},
             "description": "An endless event stream",
-        }
+        },
+        **responses(400, 401, 403, 422),
     },
 )
 async def events(

@@ -9,7 +9,9 @@ from api.deps import Authenticated, StateDep
 from api.errors import responses
 from api.metrics import Family, device_families, render
 
-router = APIRouter(tags=["metrics"], dependencies=Authenticated, responses=responses(400, 401, 403))
+router = APIRouter(
+    tags=["metrics"], dependencies=Authenticated, responses=responses(400, 401, 403, by_ref=True)
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

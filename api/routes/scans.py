@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiState, Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
 from scanner_agent.bus import ScanEvent
+from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.scan import Scan
 from scanner_agent.storage import StorageError
 
@@ -24,7 +26,8 @@ router = APIRouter(
 )
 
 DeviceQuery = Annotated[
-    str | None, Query(max_length=64, description="Only the scans of this device (`upload` too).")
+    str | None,
+    Query(pattern=DEVICE_ID_PATTERN, description="Only the scans of this device (or `upload`)."),
 ]
 ScanId = Annotated[str, Path(max_length=64)]
 
@@ -32,6 +35,13 @@ ScanId = Annotated[str, Path(max_length=64)]
 class Erased(BaseModel):
     deleted: int
     """How many scans were erased (database, memory and not-yet-written ones together)."""
+
+
+def _iso_only(value: object) -> object:
+    """pydantic would read `since=1700000000` as a Unix time: the schema says date-time."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?([eE][-+]?\d+)?\s*", value):
+        raise ValueError("expected an ISO 8601 date-time")
+    return value
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -45,7 +55,9 @@ async def list_scans(
     state: StateDep,
     device: DeviceQuery = None,
     since: Annotated[
-        datetime | None, Query(description="Only scans received at or after (UTC if no zone).")
+        datetime | None,
+        BeforeValidator(_iso_only),
+        Query(description="Only scans received at or after (ISO 8601; UTC if no zone)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[Scan]:

@@ -35,6 +35,7 @@ GAP_ORIGIN = "https://gap.hopital.example"
 PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 TODAY = date(2026, 3, 1)
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
 
 
 def free_port() -> int:

@@ -140,7 +140,8 @@ def test_parse_bytes_and_stay_as_the_cli(client: TestClient, capsys: pytest.Capt
     [
         ({}, "invalid_request"),
         ({"payload": "x", "payload_b64": "eA=="}, "invalid_request"),
-        ({"payload_b64": "not base64!"}, "bad_base64"),
+        ({"payload_b64": "not base64!"}, "invalid_request"),
+        ({"payload_b64": "QUJD="}, "invalid_request"),
         ({"payload": "x", "stay_start": "2026-01-01"}, "invalid_request"),
         ({"payload": "x", "stay_start": "2026-01-01", "stay_days": -1}, "invalid_request"),
         ({"payload": "x", "at": "yesterday"}, "invalid_request"),
