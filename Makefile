@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := libdmtx0b
+APT_PACKAGES := libdmtx0b postgresql
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest system-deps bench clean demo
