@@ -44,7 +44,7 @@ class ApiState:
         return self.hub
 
 
-def get_state(request: Request) -> ApiState:
+async def get_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.api
     return state
 
@@ -55,7 +55,7 @@ _bearer = HTTPBearer(auto_error=False, description="The agent's token (`scanner-
 BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def require_token(state: StateDep, credentials: BearerDep) -> None:
+async def require_token(state: StateDep, credentials: BearerDep) -> None:
     """Every endpoint but health: `Authorization: Bearer <token>`."""
     if credentials is None:
         raise ApiError(
@@ -68,7 +68,7 @@ def require_token(state: StateDep, credentials: BearerDep) -> None:
         raise ApiError(401, "token_invalid", "wrong token", {"WWW-Authenticate": "Bearer"})
 
 
-def require_token_or_ticket(
+async def require_token_or_ticket(
     state: StateDep,
     credentials: BearerDep,
     ticket: Annotated[
@@ -80,7 +80,7 @@ def require_token_or_ticket(
     if ticket is not None:
         state.tickets.redeem(ticket)
         return
-    require_token(state, credentials)
+    await require_token(state, credentials)
 
 
 def store_call_error(exc: StorageError) -> ApiError:
@@ -99,7 +99,7 @@ def _query_names(dependant: Dependant) -> frozenset[str]:
     return frozenset(names)
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """A misspelt parameter is an error, not ignored: `DELETE /v1/scans?devcie=x` must not
     erase every scan."""
     route = request.scope.get("route")

@@ -37,6 +37,7 @@ from scanner_agent.storage import StorageError, Store
 
 log = logging.getLogger(__name__)
 
+RENDERED_KEPT = 256
 _EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
 
@@ -82,8 +83,11 @@ class Hub:
         self._floor = 0
         """Every event of this run with a seq above this one is in the log (unless erased)."""
         self._last_seq = 0
+        self._rendered: dict[int, str] = {}
         self._lock = threading.Lock()
-        self._changed: asyncio.Condition | None = None
+        self._listeners: set[_Listener] = set()
+        self.waiters = 0
+        """Requests waiting on /v1/scans/next."""
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -95,7 +99,6 @@ class Hub:
     async def start(self) -> None:
         if self._sub is None:
             self.subscribe()
-        self._changed = asyncio.Condition()
         self._task = asyncio.create_task(self._run(), name="api-hub")
 
     async def stop(self) -> None:
@@ -111,8 +114,9 @@ class Hub:
         return self._sub.dropped if self._sub else 0
 
     async def _run(self) -> None:
+        """One bus subscription for the whole API: one wake-up per event, however many clients
+        listen; the fan-out to streams and waiters happens here, in the event loop."""
         assert self._sub is not None
-        assert self._changed is not None
         while True:
             event = await self._sub.aget(timeout=60)
             if event is None:
@@ -121,8 +125,6 @@ class Hub:
                 self.purge()
                 continue
             self._append(event)
-            async with self._changed:
-                self._changed.notify_all()
 
     def _append(self, event: Event) -> None:
         self.metrics.count(event)
@@ -131,14 +133,25 @@ class Hub:
             self._last_seq = max(self._last_seq, event.seq)
             while len(self._log) > self.replay_events:
                 self._floor = self._log.popleft().seq
+        for listener in list(self._listeners):
+            listener.put(event)
 
-    async def caught_up(self, seq: int, timeout: float = 1.0) -> None:
-        """Wait until every event up to `seq` is in the log (or `timeout`)."""
-        if self._changed is None:
-            return
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(timeout), self._changed:
-                await self._changed.wait_for(lambda: self._last_seq >= seq)
+    async def next_scan(self, device: str | None, timeout: float) -> Scan | None:
+        """The next scan (of `device`) published from now on, or None after `timeout` s."""
+        listener = _Listener(256)
+        self._listeners.add(listener)
+        self.waiters += 1
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await listener.queue.get()
+                    if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                        return event.scan
+        except TimeoutError:
+            return None
+        finally:
+            self._listeners.discard(listener)
+            self.waiters -= 1
 
     # --- reads ---
     def _scans(self) -> Iterator[ScanEvent]:
@@ -150,14 +163,20 @@ class Hub:
             if isinstance(event, ScanEvent) and event.scan.received_at >= oldest:
                 yield event
 
-    def latest(self, device: str | None = None) -> Scan | None:
-        for event in self._scans():
-            if device is None or event.scan.device_id == device:
-                return event.scan
+    def _find(self, wanted: Callable[[Scan], bool]) -> Scan | None:
+        """The newest scan within the retention that is `wanted` (no copy of the log)."""
+        oldest = self.clock() - self.retention
+        with self._lock:
+            for event in reversed(self._log):
+                if isinstance(event, ScanEvent) and wanted(event.scan):
+                    return event.scan if event.scan.received_at >= oldest else None
         return None
 
+    def latest(self, device: str | None = None) -> Scan | None:
+        return self._find(lambda scan: device is None or scan.device_id == device)
+
     def get(self, scan_id: str) -> Scan | None:
-        return next((e.scan for e in self._scans() if e.scan.id == scan_id), None)
+        return self._find(lambda scan: scan.id == scan_id)
 
     def recent(self, device: str | None, since: datetime | None) -> list[Scan]:
         return [
@@ -185,49 +204,68 @@ class Hub:
             kept = deque(e for e in self._log if not doomed(e))
             count = len(self._log) - len(kept)
             self._log = kept
+            if count:
+                self._rendered.clear()  # erased data is not kept anywhere
         return count
 
     # --- server-sent events ---
     def format(self, event: Event) -> str:
+        """The SSE text of `event`, rendered once for all the clients."""
+        text = self._rendered.get(event.seq)
+        if text is not None:
+            return text
         event_id = str(EventId(self.boot, event.seq))
         if isinstance(event, ScanEvent):
-            return sse(event_id, "scan", event.scan.model_dump_json())
-        assert isinstance(event, DeviceEvent)
-        return sse(event_id, "device", event.status.model_dump_json())
+            text = sse(event_id, "scan", event.scan.model_dump_json())
+        else:
+            assert isinstance(event, DeviceEvent)
+            text = sse(event_id, "device", event.status.model_dump_json())
+        with self._lock:
+            self._rendered[event.seq] = text
+            while len(self._rendered) > RENDERED_KEPT:
+                del self._rendered[next(iter(self._rendered))]
+        return text
 
     async def stream(
         self, last: str | None, store: Store | None, keepalive_s: float
     ) -> AsyncIterator[str]:
-        """The event stream of one client: what it missed after `last`, then live events."""
-        sub = self.bus.subscribe("sse", maxsize=4096)
+        """The event stream of one client: what it missed after `last`, then live events.
+
+        Taking the log's snapshot and starting to listen happen in one step of the event loop
+        (no `await` between), so no event falls between the replay and the live part.
+        """
+        listener = _Listener(4096)
+        with self._lock:
+            log_events = list(self._log)
+            floor = self._floor
+            high = self._last_seq
+        self._listeners.add(listener)
         self.clients += 1
         try:
-            high = self.bus.published  # every event up to `high` is (or will be) in the log
-            await self.caught_up(high)
             yield "retry: 2000\n\n"
             if last is not None:
-                for chunk in await self._replay(last, high, store):
+                for chunk in await self._replay(last, high, log_events, floor, store):
                     yield chunk
-            while True:
-                event = await sub.aget(timeout=keepalive_s)
-                if event is None:
-                    if sub.closed:
-                        return
+            while not listener.overflowed:
+                try:
+                    async with asyncio.timeout(keepalive_s):
+                        event = await listener.queue.get()
+                except TimeoutError:
                     yield ": keep-alive\n\n"
-                elif event.seq > high:
+                else:
                     yield self.format(event)
+            log.warning("an event stream fell %d events behind: closed", listener.queue.maxsize)
         finally:
-            sub.close()
+            self._listeners.discard(listener)
             self.clients -= 1
 
-    async def _replay(self, last_text: str, high: int, store: Store | None) -> list[str]:
+    async def _replay(
+        self, last_text: str, high: int, log_events: list[Event], floor: int, store: Store | None
+    ) -> list[str]:
         last = EventId.parse(last_text)
         current = EventId(self.boot, high)
         if last is None or last > current:
             return [_incomplete("the Last-Event-ID is not one of this agent's event ids")]
-        with self._lock:
-            log_events = [e for e in self._log if e.seq <= high]
-            floor = self._floor
         out: list[str] = []
         complete = True
         if last.boot == self.boot and last.seq >= floor:
@@ -257,6 +295,23 @@ class Hub:
         if not complete:
             out.insert(0, _incomplete("some missed scans could not be replayed: reload /v1/scans"))
         return out
+
+
+class _Listener:
+    """A stream's or a waiter's queue, filled by the hub in the event loop."""
+
+    __slots__ = ("overflowed", "queue")
+
+    def __init__(self, maxsize: int) -> None:
+        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.overflowed = False
+
+    def put(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # A client this far behind is closed; it reconnects with Last-Event-ID.
+            self.overflowed = True
 
 
 def _incomplete(message: str) -> str:

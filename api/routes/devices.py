@@ -17,12 +17,12 @@ router = APIRouter(
 
 
 @router.get("", summary="Every configured device")
-def list_devices(state: StateDep) -> list[DeviceStatus]:
+async def list_devices(state: StateDep) -> list[DeviceStatus]:
     return state.agent.devices()
 
 
 @router.get("/{device_id}", summary="One device", responses=responses(404))
-def get_device(device_id: str, state: StateDep) -> DeviceStatus:
+async def get_device(device_id: str, state: StateDep) -> DeviceStatus:
     status = state.agent.device(device_id)
     if status is None:
         raise ApiError(404, "device_not_found", "no device has this id")

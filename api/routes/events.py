@@ -32,7 +32,7 @@ class Ticket(BaseModel):
     dependencies=Authenticated,
     responses=responses(400, 401, 403, 415),
 )
-def new_ticket(state: StateDep) -> Ticket:
+async def new_ticket(state: StateDep) -> Ticket:
     return Ticket(ticket=state.tickets.issue(), expires_in=state.tickets.ttl_s)
 
 

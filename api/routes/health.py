@@ -37,7 +37,7 @@ class Health(BaseModel):
 
 
 @router.get("/health", summary="Is the agent alive")
-def health(state: StateDep) -> Health:
+async def health(state: StateDep) -> Health:
     writer = state.writer
     storage = StorageHealth(state="starting")
     if writer is not None:

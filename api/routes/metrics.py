@@ -22,7 +22,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     response_class=PlainTextResponse,
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
-def metrics(state: StateDep) -> PlainTextResponse:
+async def metrics(state: StateDep) -> PlainTextResponse:
     families = [*state.metrics.families(), *device_families(state.agent.devices())]
     writer = state.writer
     up = Family("scanner_agent_storage_up", "gauge", "1 while the database accepts writes.")

@@ -82,7 +82,7 @@ class ParseRequest(BaseModel):
 
 
 @router.post("/parse", summary="Parse and validate one payload")
-def parse(request: ParseRequest, state: StateDep) -> Attestation:
+async def parse(request: ParseRequest, state: StateDep) -> Attestation:
     if request.payload_b64 is not None:
         try:
             data = base64.b64decode(request.payload_b64, validate=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Annotated
@@ -13,7 +12,6 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiState, Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
-from scanner_agent.bus import ScanEvent
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.scan import Scan
 from scanner_agent.storage import StorageError
@@ -74,8 +72,15 @@ async def list_scans(
     return ordered[:limit]
 
 
-@router.get("/latest", summary="The most recent scan", responses=responses(404, 503))
-async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Scan:
+def _json(scan: Scan) -> Response:
+    """The scan as JSON, without FastAPI validating it again against `Scan` (it is one)."""
+    return Response(scan.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/latest", summary="The most recent scan", response_model=Scan, responses=responses(404, 503)
+)
+async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Response:
     scan = state.require_hub().latest(device)
     if scan is None:
         try:
@@ -85,7 +90,7 @@ async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Scan:
         scan = found[0] if found else None
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan yet")
-    return scan
+    return _json(scan)
 
 
 @router.get(
@@ -100,28 +105,17 @@ async def next_scan(
         float, Query(ge=0, description="Seconds to wait (at most api.max_wait_s).")
     ] = 30,
     device: DeviceQuery = None,
-) -> Scan | Response:
+) -> Response:
     if timeout > state.settings.api.max_wait_s:
         raise ApiError(
             422, "invalid_request", f"timeout: at most {state.settings.api.max_wait_s:g} seconds"
         )
-    sub = state.agent.bus.subscribe("next", maxsize=256)
-    try:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while (remaining := deadline - loop.time()) > 0:
-            event = await sub.aget(timeout=remaining)
-            if event is None:
-                break
-            if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
-                return event.scan
-    finally:
-        sub.close()
-    return Response(status_code=204)
+    scan = await state.require_hub().next_scan(device, timeout)
+    return Response(status_code=204) if scan is None else _json(scan)
 
 
-@router.get("/{scan_id}", summary="One scan", responses=responses(404, 503))
-async def get_scan(scan_id: ScanId, state: StateDep) -> Scan:
+@router.get("/{scan_id}", summary="One scan", response_model=Scan, responses=responses(404, 503))
+async def get_scan(scan_id: ScanId, state: StateDep) -> Response:
     scan = state.require_hub().get(scan_id)
     if scan is None:
         try:
@@ -130,7 +124,7 @@ async def get_scan(scan_id: ScanId, state: StateDep) -> Scan:
             raise store_call_error(exc) from exc
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan has this id (erased, or past the retention)")
-    return scan
+    return _json(scan)
 
 
 def _erase_one(state: ApiState, scan_id: str) -> bool:

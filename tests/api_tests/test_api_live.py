@@ -29,10 +29,6 @@ async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
             await asyncio.sleep(0.01)
 
 
-def waiters(server: LiveServer, name: str) -> int:
-    return sum(1 for s in bus_of(server).subscriptions() if s.name == name)
-
-
 class EventReader:
     """Reads `text/event-stream` into dicts of fields (`id`, `event`, `data`)."""
 
@@ -77,12 +73,12 @@ def test_many_waiters_each_get_the_next_scan(live: LiveFactory, context: ParseCo
                 asyncio.create_task(client.get("/v1/scans/next", params={"timeout": 10}))
                 for _ in range(8)
             ]
-            await until(lambda: waiters(server, "next") == 8)
+            await until(lambda: server.app.state.api.hub.waiters == 8)
             publish(server, scan)
             responses = await asyncio.gather(*tasks)
         assert [r.status_code for r in responses] == [200] * 8
         assert {r.json()["id"] for r in responses} == {scan.id}
-        await until(lambda: waiters(server, "next") == 0)  # every waiter let go of the bus
+        await until(lambda: server.app.state.api.hub.waiters == 0)  # every waiter let go of the bus
 
     run(go)
 
@@ -96,7 +92,7 @@ def test_next_filters_by_device_and_times_out(live: LiveFactory, context: ParseC
             waiting = asyncio.create_task(
                 client.get("/v1/scans/next", params={"timeout": 10, "device": "kiosk"})
             )
-            await until(lambda: waiters(server, "next") == 1)
+            await until(lambda: server.app.state.api.hub.waiters == 1)
             publish(server, desk)
             publish(server, kiosk)
             assert (await waiting).json()["id"] == kiosk.id
