@@ -43,6 +43,11 @@ class ApiState:
             raise ApiError(503, "not_ready", "the agent is starting")
         return self.hub
 
+    def require_writer(self) -> StorageWriter:
+        if self.writer is None:
+            raise ApiError(503, "not_ready", "the agent is starting")
+        return self.writer
+
 
 async def get_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.api

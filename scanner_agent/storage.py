@@ -448,6 +448,9 @@ class StorageWriter:
         self.purged = 0
         self._pending: deque[Stored] = deque()
         self._lock = threading.Lock()
+        self.write_lock = threading.Lock()
+        """Held while scans are written. Erasure holds it too, so that a scan taken from the
+        backlog just before it is erased cannot be written just after."""
         self._stop = threading.Event()
         self._sub: Subscription | None = None
         self._thread: threading.Thread | None = None
@@ -532,17 +535,18 @@ class StorageWriter:
 
     def _flush_once(self) -> None:
         while True:
-            with self._lock:
-                chunk = list(self._take(self.batch))
-            if not chunk:
-                return
-            try:
-                self.store.add(chunk)
-            except StorageError as exc:
+            with self.write_lock:
                 with self._lock:
-                    self._pending.extendleft(reversed(chunk))
-                self._failed(exc)
-                return
+                    chunk = list(self._take(self.batch))
+                if not chunk:
+                    return
+                try:
+                    self.store.add(chunk)
+                except StorageError as exc:
+                    with self._lock:
+                        self._pending.extendleft(reversed(chunk))
+                    self._failed(exc)
+                    return
             self.written += len(chunk)
             self._ok()
 

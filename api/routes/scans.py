@@ -128,16 +128,19 @@ async def get_scan(scan_id: ScanId, state: StateDep) -> Response:
 
 
 def _erase_one(state: ApiState, scan_id: str) -> bool:
-    found = state.require_hub().forget(scan_id)
-    if state.writer is not None:
-        found = state.writer.forget(scan_id) or found
-    return state.store.delete(scan_id) or found
+    writer = state.require_writer()
+    with writer.write_lock:  # not written back by a write in flight
+        found = state.require_hub().forget(scan_id)
+        found = writer.forget(scan_id) or found
+        return state.store.delete(scan_id) or found
 
 
 def _erase_all(state: ApiState, device: str | None) -> int:
-    from_memory = state.require_hub().forget_all(device)
-    pending = state.writer.forget_all(device) if state.writer is not None else 0
-    return max(from_memory, state.store.delete_all(device) + pending)
+    writer = state.require_writer()
+    with writer.write_lock:
+        from_memory = state.require_hub().forget_all(device)
+        pending = writer.forget_all(device)
+        return max(from_memory, state.store.delete_all(device) + pending)
 
 
 @router.delete(
