@@ -55,8 +55,8 @@ class EventId:
         return cls(int(match[1]), int(match[2])) if match else None
 
 
-def sse(event_id: str, kind: str, data: str) -> str:
-    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n"
+def sse(event_id: str, kind: str, data: str) -> bytes:
+    return f"id: {event_id}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
 class Hub:
@@ -83,7 +83,7 @@ class Hub:
         self._floor = 0
         """Every event of this run with a seq above this one is in the log (unless erased)."""
         self._last_seq = 0
-        self._rendered: dict[int, str] = {}
+        self._rendered: dict[int, bytes] = {}
         self._lock = threading.Lock()
         self._listeners: set[_Listener] = set()
         self.waiters = 0
@@ -209,7 +209,7 @@ class Hub:
         return count
 
     # --- server-sent events ---
-    def format(self, event: Event) -> str:
+    def format(self, event: Event) -> bytes:
         """The SSE text of `event`, rendered once for all the clients."""
         text = self._rendered.get(event.seq)
         if text is not None:
@@ -228,7 +228,7 @@ class Hub:
 
     async def stream(
         self, last: str | None, store: Store | None, keepalive_s: float
-    ) -> AsyncIterator[str]:
+    ) -> AsyncIterator[bytes]:
         """The event stream of one client: what it missed after `last`, then live events.
 
         Taking the log's snapshot and starting to listen happen in one step of the event loop
@@ -242,7 +242,7 @@ class Hub:
         self._listeners.add(listener)
         self.clients += 1
         try:
-            yield "retry: 2000\n\n"
+            yield b"retry: 2000\n\n"
             if last is not None:
                 for chunk in await self._replay(last, high, log_events, floor, store):
                     yield chunk
@@ -251,7 +251,7 @@ class Hub:
                     async with asyncio.timeout(keepalive_s):
                         event = await listener.queue.get()
                 except TimeoutError:
-                    yield ": keep-alive\n\n"
+                    yield b": keep-alive\n\n"
                 else:
                     yield self.format(event)
             log.warning("an event stream fell %d events behind: closed", listener.queue.maxsize)
@@ -261,12 +261,12 @@ class Hub:
 
     async def _replay(
         self, last_text: str, high: int, log_events: list[Event], floor: int, store: Store | None
-    ) -> list[str]:
+    ) -> list[bytes]:
         last = EventId.parse(last_text)
         current = EventId(self.boot, high)
         if last is None or last > current:
             return [_incomplete("the Last-Event-ID is not one of this agent's event ids")]
-        out: list[str] = []
+        out: list[bytes] = []
         complete = True
         if last.boot == self.boot and last.seq >= floor:
             from_log = [e for e in log_events if e.seq > last.seq]
@@ -314,6 +314,6 @@ class _Listener:
             self.overflowed = True
 
 
-def _incomplete(message: str) -> str:
+def _incomplete(message: str) -> bytes:
     data = json.dumps({"code": "replay_incomplete", "message": message})
-    return f"event: replay_incomplete\ndata: {data}\n\n"
+    return f"event: replay_incomplete\ndata: {data}\n\n".encode()
