@@ -38,6 +38,7 @@ from scanner_agent.storage import StorageError, Store
 log = logging.getLogger(__name__)
 
 RENDERED_KEPT = 256
+PURGE_EVERY_S = 60
 _EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
 
@@ -117,14 +118,17 @@ class Hub:
         """One bus subscription for the whole API: one wake-up per event, however many clients
         listen; the fan-out to streams and waiters happens here, in the event loop."""
         assert self._sub is not None
+        loop = asyncio.get_running_loop()
+        purge_at = loop.time() + PURGE_EVERY_S
         while True:
-            event = await self._sub.aget(timeout=60)
-            if event is None:
-                if self._sub.closed:
-                    return
+            event = await self._sub.aget(timeout=PURGE_EVERY_S)
+            if event is None and self._sub.closed:
+                return
+            if event is not None:
+                self._append(event)
+            if loop.time() >= purge_at:
+                purge_at = loop.time() + PURGE_EVERY_S
                 self.purge()
-                continue
-            self._append(event)
 
     def _append(self, event: Event) -> None:
         self.metrics.count(event)
@@ -291,7 +295,12 @@ class Hub:
                 out.append(
                     sse(str(EventId(item.boot, item.seq)), "scan", item.scan.model_dump_json())
                 )
-        out.extend(self.format(e) for e in from_log)
+        oldest = self.clock() - self.retention
+        out.extend(
+            self.format(e)
+            for e in from_log
+            if not (isinstance(e, ScanEvent) and e.scan.received_at < oldest)
+        )
         if not complete:
             out.insert(0, _incomplete("some missed scans could not be replayed: reload /v1/scans"))
         return out
