@@ -230,3 +230,19 @@ def test_a_full_database_does_not_stop_live_clients(client: TestClient, context:
     wait_until(lambda: writer.state == "ok" and writer.pending == 0)
     assert client.get("/v1/health").json()["status"] == "ok"
     assert len(client.get("/v1/scans?limit=1000").json()) == 101
+
+
+def test_no_member_number_or_payload_in_any_log_line(
+    client: TestClient, context: ParseContext, caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level("DEBUG")
+    scan = make_scan(context)
+    publish(client.app, scan)  # type: ignore[arg-type]
+    wait_stored(client.app, 1)  # type: ignore[arg-type]
+    client.get("/v1/scans")
+    client.post("/v1/parse", json={"payload": VALID})
+    client.post("/v1/parse", json={"payload": "AMCTP01|AMC:1|ADH:987654321|DD:2026|DF:x"})
+    client.delete(f"/v1/scans/{scan.id}")
+    assert caplog.records  # the agent did log (start, storage...)
+    for secret in ("12345678", "987654321", "AMC:0775627391"):
+        assert secret not in caplog.text
