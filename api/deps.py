@@ -94,7 +94,7 @@ def store_call_error(exc: StorageError) -> ApiError:
 
 Authenticated = [Depends(require_token)]
 
-_known: dict[int, frozenset[str]] = {}
+_QUERY_NAMES = "_scanner_agent_query_names"  # cached on each route object
 
 
 def _query_names(dependant: Dependant) -> frozenset[str]:
@@ -111,9 +111,10 @@ async def reject_unknown_query(request: Request) -> None:
     dependant: Dependant | None = getattr(route, "dependant", None)
     if dependant is None or not request.query_params:
         return
-    allowed = _known.get(id(route))
+    allowed: frozenset[str] | None = getattr(route, _QUERY_NAMES, None)
     if allowed is None:
-        allowed = _known[id(route)] = _query_names(dependant)
+        allowed = _query_names(dependant)
+        setattr(route, _QUERY_NAMES, allowed)
     for name in request.query_params:
         shown = name if name.isidentifier() and len(name) <= 32 else "(unprintable)"
         if name not in allowed:

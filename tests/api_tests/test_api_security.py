@@ -297,3 +297,10 @@ def test_token_command_prints_the_token(
     assert printed == (tmp_path / "data" / "api-token").read_text().strip()
     assert main(["token", "--path", "--config", str(config)]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "data" / "api-token")
+
+
+def test_websockets_are_closed_at_once(client: TestClient):
+    from starlette.websockets import WebSocketDisconnect
+
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/v1/events") as ws:
+        ws.receive_text()
