@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import Authenticated, StateDep
 from api.errors import ApiError, responses
 from scanner_agent.bus import ScanEvent
+from scanner_agent.errors import DecodeError
 from scanner_agent.scan import Scan
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ async def decode(
     except TimeoutError:
         state.metrics.observe_decode(time.perf_counter() - started, "decode_timeout")
         raise ApiError(504, "decode_timeout", "the file took too long to decode") from None
+    except DecodeError as exc:  # the report normally carries the error; this is the fallback
+        state.metrics.observe_decode(time.perf_counter() - started, exc.code)
+        raise ApiError(422, exc.code, str(exc)) from None
     error = getattr(report, "error", None)
     state.metrics.observe_decode(time.perf_counter() - started, error.code if error else None)
     now = datetime.now(UTC)
