@@ -57,3 +57,7 @@ $(STAMP): pyproject.toml
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+.PHONY: bench-api
+bench-api: $(STAMP)
+	$(BIN)/python benchmarks/api.py
