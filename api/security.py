@@ -211,8 +211,13 @@ class Guard:
             return
         if method in STATE_CHANGING and _routed(scope):
             if "authorization" not in headers:  # every one of them needs the token: say so first
-                await _refuse(send, 401, "token_missing", "send `Authorization: Bearer <token>`",
-                              [*cors, (b"www-authenticate", b"Bearer")])  # fmt: skip
+                await _refuse(
+                    send,
+                    401,
+                    "token_missing",
+                    "send `Authorization: Bearer <token>`",
+                    [*cors, (b"www-authenticate", b"Bearer")],
+                )
                 return
             media = headers.get("content-type", "").split(";")[0].strip().lower()
             has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers

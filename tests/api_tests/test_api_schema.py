@@ -54,8 +54,17 @@ def test_the_api_matches_its_schema(case: schemathesis.Case) -> None:
 def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> None:
     served = client.get("/openapi.json").json()
     assert set(served["paths"]) == {
-        "/v1/health", "/v1/devices", "/v1/devices/{device_id}", "/v1/scans", "/v1/scans/latest",
-        "/v1/scans/next", "/v1/scans/{scan_id}", "/v1/events", "/v1/events/ticket", "/v1/parse",
-        "/v1/decode", "/metrics",
-    }  # fmt: skip
+        "/v1/health",
+        "/v1/devices",
+        "/v1/devices/{device_id}",
+        "/v1/scans",
+        "/v1/scans/latest",
+        "/v1/scans/next",
+        "/v1/scans/{scan_id}",
+        "/v1/events",
+        "/v1/events/ticket",
+        "/v1/parse",
+        "/v1/decode",
+        "/metrics",
+    }
     assert "HTTPBearer" in served["components"]["securitySchemes"]

@@ -17,8 +17,14 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def hub(replay_events: int = 100) -> Hub:
-    return Hub(EventBus(), boot=5, replay_events=replay_events, retention_hours=24,
-               metrics=Metrics(), clock=lambda: NOW)  # fmt: skip
+    return Hub(
+        EventBus(),
+        boot=5,
+        replay_events=replay_events,
+        retention_hours=24,
+        metrics=Metrics(),
+        clock=lambda: NOW,
+    )
 
 
 def test_event_ids_parse_and_order():
@@ -34,8 +40,12 @@ def test_replay_from_memory_skips_expired_and_erased(context: ParseContext):
     old = make_scan(context, received_at=NOW - timedelta(hours=25))
     kept = make_scan(context, received_at=NOW - timedelta(hours=1))
     erased = make_scan(context, received_at=NOW - timedelta(minutes=5))
-    events = [ScanEvent(old, 1), ScanEvent(kept, 2), DeviceEvent(DeviceStatus(id="d", type="x"), 3),
-              ScanEvent(erased, 4)]  # fmt: skip
+    events = [
+        ScanEvent(old, 1),
+        ScanEvent(kept, 2),
+        DeviceEvent(DeviceStatus(id="d", type="x"), 3),
+        ScanEvent(erased, 4),
+    ]
     for event in events:
         h._append(event)
     assert h.forget(erased.id)
