@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := libdmtx0b
+APT_PACKAGES := libdmtx0b postgresql
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest system-deps bench clean demo
@@ -61,3 +61,7 @@ clean:
 # Devices and pipeline: pty latency and camera throughput (run by hand; see docs/benchmarks.md)
 bench-devices: $(STAMP)
 	$(BIN)/python benchmarks/latency.py
+
+.PHONY: bench-api
+bench-api: $(STAMP)
+	$(BIN)/python benchmarks/api.py

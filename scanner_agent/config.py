@@ -11,6 +11,7 @@ The keys are a contract with deployment scripts: add keys, never rename them.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -42,11 +43,35 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8765, ge=0, le=65535)
     allowed_origins: list[str] = Field(default_factory=list)
+    allowed_hosts: list[str] = Field(default_factory=list)
+    """Host names accepted besides localhost, 127.0.0.1 and ::1 (with the agent's port)."""
+    token_file: str = "{data_dir}/api-token"  # noqa: S105 - a path
+    ticket_ttl_s: float = Field(default=10, gt=0, le=300)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    max_wait_s: float = Field(default=60, gt=0, le=3600)
+    decode_timeout_s: float = Field(default=30, gt=0)
+    sse_keepalive_s: float = Field(default=15, gt=0)
+    replay_events: int = Field(default=10_000, ge=0)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        for origin in origins:
+            if origin == "*" or "*" in origin:
+                raise ValueError("wildcards are not allowed; list each origin")
+            if not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port], no path)")
+        return [o.lower() for o in origins]
 
 
 class StorageSettings(_Section):
     url: str = "sqlite:///{data_dir}/scans.db"
     retention_hours: float = Field(default=24, gt=0)
+    member_number: Literal["plain", "hashed", "encrypted"] = "encrypted"
+    """How member numbers are kept at rest."""
+    key_file: str = "{data_dir}/storage.key"
+    """The secret for `encrypted` and `hashed`: created on first use, mode 0600."""
 
 
 class ParserSettings(_Section):

@@ -1,0 +1,125 @@
+"""`create_app(settings, agent=None)`: the FastAPI application, its lifespan and its guards.
+
+    app = create_app(load_settings())
+    uvicorn.run(app, host=settings.api.host, port=settings.api.port)
+
+The lifespan picks this run's `boot` id (see `api.hub`), subscribes the API and the storage
+writer to the bus, then starts the agent's devices; on the way out it stops them in reverse.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ApiState, reject_unknown_query
+from api.errors import install_error_handlers
+from api.hub import Hub
+from api.metrics import Metrics
+from api.routes import decode, devices, events, health, metrics, parse, scans
+from api.security import Guard, TicketBook, allowed_hosts, load_token, own_origins
+from scanner_agent import __version__
+from scanner_agent.config import Settings
+from scanner_agent.service import Agent
+from scanner_agent.storage import StorageError, StorageWriter, Store
+
+log = logging.getLogger(__name__)
+
+DESCRIPTION = """\
+Scans of AMC tiers-payant attestations for the GAP and kiosks, on this workstation only.
+
+Every endpoint but `/v1/health` needs `Authorization: Bearer <token>` (`scanner-agent token`).
+Browsers open `/v1/events` with a single-use ticket (`POST /v1/events/ticket`). Errors are
+`{"error": {"code", "message"}}`: branch on `code`.
+"""
+
+
+def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
+    agent = agent or Agent(settings)
+    port = settings.api.port
+    hosts = allowed_hosts(settings, port)
+    state = ApiState(
+        settings=settings,
+        agent=agent,
+        token=load_token(settings),
+        tickets=TicketBook(settings.api.ticket_ttl_s),
+        store=Store.from_settings(settings),
+        metrics=Metrics(),
+        port=port,
+    )
+
+    app = FastAPI(
+        title="scanner-agent",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=_lifespan,
+        dependencies=[Depends(reject_unknown_query)],
+    )
+    app.state.api = state
+    install_error_handlers(app)
+    for module in (health, devices, scans, events, parse, decode):
+        app.include_router(module.router, prefix="/v1")
+    app.include_router(metrics.router)
+    app.add_middleware(
+        Guard,
+        hosts=hosts,
+        origins=own_origins(hosts) | frozenset(settings.api.allowed_origins),
+        token=state.token,
+        max_body_bytes=settings.api.max_body_bytes,
+        max_upload_bytes=settings.api.max_upload_bytes,
+    )
+    return app
+
+
+def _boot_id(store: Store) -> int:
+    """This run's id: its start in milliseconds, above every run already in the database."""
+    now = int(time.time() * 1000)
+    try:
+        return max(now, store.max_boot() + 1)
+    except StorageError as exc:
+        log.warning("storage unavailable at start (%s): event ids from the clock", exc.code)
+        return now
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    state: ApiState = app.state.api
+    settings = state.settings
+    boot = await run_in_threadpool(_boot_id, state.store)
+    hub = Hub(
+        state.agent.bus,
+        boot=boot,
+        replay_events=settings.api.replay_events,
+        retention_hours=settings.storage.retention_hours,
+        metrics=state.metrics,
+    )
+    hub.subscribe()
+    writer = StorageWriter(
+        state.store,
+        state.agent.bus,
+        boot=boot,
+        retention_hours=settings.storage.retention_hours,
+        max_pending=max(1024, settings.pipeline.queue_size * 100),
+    )
+    writer.start()
+    await hub.start()
+    state.hub, state.writer = hub, writer
+    await run_in_threadpool(state.agent.start)
+    log.info(
+        "API on port %d; storage %s; %d device(s)",
+        state.port,
+        state.store.describe(),
+        len(settings.devices),
+    )
+    try:
+        yield
+    finally:
+        await run_in_threadpool(state.agent.stop)
+        await hub.stop()
+        await run_in_threadpool(writer.stop)
+        state.store.close()

@@ -1,0 +1,139 @@
+"""Error answers: `{"error": {"code": "...", "message": "..."}}` with a stable code.
+
+Clients branch on `code`; the sentence in `message` may change. No stack trace, no payload and no
+member number ever goes into an error answer.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    """Stable: clients branch on it."""
+    message: str
+    """A sentence for people; may change."""
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+class ApiError(Exception):
+    """Raised by routes and dependencies; answered as an error body."""
+
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def error_bytes(code: str, message: str) -> bytes:
+    return bytes(JSONResponse({"error": {"code": code, "message": message}}).body)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    """`stay_days`, not pydantic's `body.stay_days.function-after[...]`."""
+    if len(loc) > 1 and loc[0] in ("body", "query", "header", "path"):
+        return str(loc[1])
+    return str(loc[0]) if loc else "body"
+
+
+def _methods_of(app: FastAPI, path: str) -> set[str]:
+    methods: set[str] = set()
+    for route in app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return methods
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        message = {
+            404: "no such endpoint",
+            405: "this method is not allowed here",
+        }.get(exc.status_code, "the request was refused")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:  # every method of the path, not only the first route's
+            headers["Allow"] = ", ".join(sorted(_methods_of(app, request.url.path)))
+        return error_response(exc.status_code, code, message, headers)
+
+    async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        # loc and msg only: pydantic's `input` would echo the request (maybe a payload).
+        parts = [
+            f"{_where(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()
+        ]
+        return error_response(422, "invalid_request", "; ".join(parts[:5]) or "invalid request")
+
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("internal error: %s", type(exc).__name__)
+        return error_response(500, "internal_error", "the agent failed to answer; see its log")
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(Exception, unexpected)
+
+
+def responses(*statuses: int, by_ref: bool = False) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI documentation of the error answers a route may give.
+
+    `by_ref` for routes whose own answers are not JSON (FastAPI would otherwise document the
+    errors under the route's media type).
+    """
+    text = {
+        400: "Refused request (bad Host header, token in the URL...)",
+        401: "Missing or wrong token or ticket",
+        403: "Origin not allowed",
+        404: "Not found",
+        413: "Body too large",
+        415: "Content type not accepted",
+        422: "Invalid request",
+        503: "Storage or decoder unavailable",
+        504: "Timed out",
+    }
+    if by_ref:
+        content = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        return {s: {"content": content, "description": text.get(s, "Error")} for s in statuses}
+    return {s: {"model": ErrorBody, "description": text.get(s, "Error")} for s in statuses}

@@ -1,0 +1,1 @@
+"""One router per resource; `api.app` puts them together under /v1."""

@@ -1,0 +1,118 @@
+"""`scanner-agent serve`: run the agent and its localhost API.
+
+    scanner-agent serve [--config PATH] [--host H] [--port P]
+
+Listens on 127.0.0.1 and ::1 by default. Any other address must be configured explicitly
+(`[api] host`, or `--host`); the API still refuses Host headers that are not in its allow-list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import logging
+import socket
+import sys
+from typing import Any
+
+from scanner_agent.commands._common import add_config_option, settings_from
+
+log = logging.getLogger("scanner_agent.serve")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "serve",
+        help="run the agent: devices, storage and the localhost API",
+        description="Start the configured devices and serve scans on the localhost API "
+        "(see README, 'API'). Stops on Ctrl-C or SIGTERM.",
+    )
+    add_config_option(parser)
+    parser.add_argument("--host", help="address to listen on (default: [api] host, 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port (default: [api] port, 8765; 0: any free)")
+    parser.set_defaults(func=run)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Listening sockets: both loopbacks for the default, else exactly `host`."""
+    targets = ["127.0.0.1", "::1"] if host in ("127.0.0.1", "localhost") else [host]
+    sockets: list[socket.socket] = []
+    for address in targets:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        try:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+        except OSError:
+            continue  # no IPv6 on this machine
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((address.strip("[]"), port))
+        except OSError:
+            sock.close()
+            if address == "::1" and sockets:
+                continue  # IPv6 loopback unavailable: IPv4 alone is fine
+            raise
+        port = port or sock.getsockname()[1]  # the free port the first bind chose, for both
+        sock.listen(128)
+        sock.setblocking(False)
+        sockets.append(sock)
+    return sockets
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn  # noqa: PLC0415 - only `serve` pays for the web stack
+
+    from api.app import create_app  # noqa: PLC0415
+
+    overrides: dict[str, Any] = {}
+    if args.host is not None:
+        overrides["host"] = args.host
+    if args.port is not None:
+        overrides["port"] = args.port
+    settings = settings_from(args, {"api": overrides} if overrides else None)
+    logging.basicConfig(
+        level=settings.agent.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    host = settings.api.host
+    if not is_loopback(host):
+        log.warning("listening on %s: reachable from the network, as configured", host)
+    try:
+        sockets = bind(host, settings.api.port)
+    except OSError as exc:
+        print(f"scanner-agent: cannot listen on {host}:{settings.api.port}: {exc.strerror}",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    port = sockets[0].getsockname()[1]
+    if port != settings.api.port:
+        settings = settings_from(args, {"api": {**overrides, "port": port}})
+    app = create_app(settings)
+    token = app.state.api.token
+    where = ", ".join(_address(s) for s in sockets)
+    print(f"scanner-agent: API on {where}; token from {token.source}", file=sys.stderr)
+    config = uvicorn.Config(
+        app,
+        log_level=settings.agent.log_level,
+        access_log=False,  # an access log would record query strings
+        server_header=False,
+        timeout_keep_alive=5,
+        timeout_graceful_shutdown=3,
+        limit_concurrency=512,
+    )
+    uvicorn.Server(config).run(sockets=sockets)
+    return 0
+
+
+def _address(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -1,0 +1,68 @@
+"""`POST /v1/decode`: uploads read by `scanner_agent.decoding` (another module; these tests run
+once it is there), stored and published as scans of source `upload`."""
+
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+from conftest import VALID
+from fastapi.testclient import TestClient
+
+
+def test_without_the_decoder_module_the_answer_is_a_clear_503(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setitem(sys.modules, "scanner_agent.decoding", None)  # import fails
+    response = client.post("/v1/decode", files={"file": ("a.png", b"\x89PNG\r\n")})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "decoder_unavailable"
+
+
+def test_the_file_field_is_required(client: TestClient):
+    response = client.post("/v1/decode", files={"other": ("a.png", b"x")})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "invalid_request"
+
+
+def _png_of(payload: str) -> bytes:
+    zxingcpp = pytest.importorskip("zxingcpp")
+    from PIL import Image
+
+    barcode = zxingcpp.create_barcode(
+        payload.removeprefix("]d1"), zxingcpp.BarcodeFormat.DataMatrix
+    )
+    image = Image.fromarray(barcode.to_image(scale=8)).convert("L")  # type: ignore[no-untyped-call]
+    framed = Image.new("L", (image.width + 80, image.height + 80), 255)
+    framed.paste(image, (40, 40))
+    out = io.BytesIO()
+    framed.save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_an_uploaded_code_is_returned_stored_and_published(client: TestClient):
+    pytest.importorskip("scanner_agent.decoding")
+    response = client.post("/v1/decode", files={"file": ("mail.png", _png_of(VALID), "image/png")})
+    assert response.status_code == 200
+    report = response.json()
+    assert report["error"] is None
+    assert len(report["codes"]) == 1
+    assert report["codes"][0]["attestation"]["amc_number"] == "0775627391"
+    latest = client.get("/v1/scans/latest?device=upload").json()
+    assert latest["source"] == "upload"
+    assert latest["attestation"]["amc_number"] == "0775627391"
+    metrics = client.get("/metrics").text
+    assert 'scanner_agent_scans_total{device="upload",outcome="valid"} 1' in metrics
+    assert 'scanner_agent_decode_seconds_bucket{le="+Inf"} 1' in metrics
+
+
+@pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, b"%PDF-1.7\n%%EOF"])
+def test_a_corrupt_file_gets_an_error_code_not_a_crash(client: TestClient, content: bytes):
+    pytest.importorskip("scanner_agent.decoding")
+    response = client.post("/v1/decode", files={"file": ("broken.png", content)})
+    assert response.status_code == 200
+    report = response.json()
+    assert report["codes"] == []
+    assert report["error"]["code"]
+    assert client.get("/v1/scans/latest?device=upload").status_code == 404

@@ -1,0 +1,210 @@
+"""Storage on SQLite and on a real PostgreSQL: round trips, protection at rest, retention,
+erasure, and a writer that survives the database going away."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import OTHER, VALID, make_scan, wait_until
+from pgserver import PgServer
+from sqlalchemy import event, text
+
+from scanner_agent.bus import EventBus, ScanEvent
+from scanner_agent.runtime import ParseContext
+from scanner_agent.storage import (
+    MemberProtector,
+    StorageWriter,
+    Store,
+    Stored,
+    read_or_create_secret,
+)
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/scans.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
+def store_for(url: str, mode: str, tmp_path: Path) -> Store:
+    key = None if mode == "plain" else read_or_create_secret(tmp_path / "storage.key")
+    return Store(url, MemberProtector(mode, key))  # type: ignore[arg-type]
+
+
+def raw_members(store: Store) -> list[str | None]:
+    with store.engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT member_number FROM scans"))]
+
+
+def test_round_trip_newest_first_with_filters(db_url: str, tmp_path: Path, context: ParseContext):
+    store = store_for(db_url, "encrypted", tmp_path)
+    scans = [
+        make_scan(context, VALID, "desk", NOW - timedelta(minutes=3)),
+        make_scan(context, OTHER, "kiosk", NOW - timedelta(minutes=2)),
+        make_scan(context, VALID, "desk", NOW - timedelta(minutes=1)),
+    ]
+    store.add([Stored(100, i + 1, s) for i, s in enumerate(scans)])
+    store.add([Stored(100, 1, scans[0])])  # the same scan again: ignored, not an error
+
+    assert [s.id for s in store.recent()] == [s.id for s in reversed(scans)]
+    assert store.recent()[0] == scans[2]  # every field back, member number and time zone too
+    assert [s.id for s in store.recent(device="kiosk")] == [scans[1].id]
+    assert [s.id for s in store.recent(since=NOW - timedelta(minutes=2))] == [
+        scans[2].id,
+        scans[1].id,
+    ]
+    assert len(store.recent(limit=1)) == 1
+    assert store.get(scans[1].id) == scans[1]
+    assert store.get("nope") is None
+    assert [(i.boot, i.seq) for i in store.after(100, 1, 10)] == [(100, 2), (100, 3)]
+    assert [i.scan.id for i in store.after(99, 50, 10)] == [s.id for s in scans]
+    assert store.max_boot() == 100
+
+
+@pytest.mark.parametrize("mode", ["plain", "hashed", "encrypted"])
+def test_member_number_at_rest(mode: str, db_url: str, tmp_path: Path, context: ParseContext):
+    store = store_for(db_url, mode, tmp_path)
+    first, second = make_scan(context, VALID), make_scan(context, VALID)
+    store.add([Stored(1, 1, first), Stored(1, 2, second)])
+    raw = raw_members(store)
+    back = store.get(first.id)
+    assert back is not None
+    assert back.attestation.amc_number == "0775627391"
+    if mode == "plain":
+        assert raw == ["12345678", "12345678"]
+        assert back.attestation.member_number == "12345678"
+    elif mode == "hashed":
+        assert raw[0] == raw[1]  # equal numbers can be matched...
+        assert raw[0] is not None
+        assert "12345678" not in raw[0]  # ...but not read
+        assert back.attestation.member_number is None
+    else:
+        assert raw[0] != raw[1]  # Fernet: a fresh IV each time
+        assert all(r is not None and "12345678" not in r for r in raw)
+        assert back.attestation.member_number == "12345678"
+    with store.engine.connect() as conn:
+        blobs = [r[0] for r in conn.execute(text("SELECT attestation FROM scans"))]
+    assert all("12345678" not in b for b in blobs)  # never in the JSON column either
+
+
+def test_rows_of_an_earlier_mode_stay_readable(tmp_path: Path, context: ParseContext):
+    url = f"sqlite:///{tmp_path}/scans.db"
+    plain = make_scan(context)
+    store_for(url, "plain", tmp_path).add([Stored(1, 1, plain)])
+    store = store_for(url, "encrypted", tmp_path)
+    back = store.get(plain.id)
+    assert back is not None
+    assert back.attestation.member_number == "12345678"
+
+
+def test_erasure(db_url: str, tmp_path: Path, context: ParseContext):
+    store = store_for(db_url, "plain", tmp_path)
+    a, b, c = (make_scan(context, device=d) for d in ("desk", "desk", "kiosk"))
+    store.add([Stored(1, i, s) for i, s in enumerate((a, b, c))])
+    assert store.delete(a.id) is True
+    assert store.delete(a.id) is False
+    assert store.get(a.id) is None
+    assert store.delete_all("desk") == 1
+    assert [s.id for s in store.recent()] == [c.id]
+    assert store.delete_all() == 1
+    assert store.recent() == []
+
+
+def test_retention_purge_by_the_writer(db_url: str, tmp_path: Path, context: ParseContext):
+    store = store_for(db_url, "plain", tmp_path)
+    old = make_scan(context, received_at=NOW - timedelta(hours=25))
+    fresh = make_scan(context, received_at=NOW - timedelta(hours=23))
+    store.add([Stored(1, 1, old), Stored(1, 2, fresh)])
+    writer = StorageWriter(store, EventBus(), boot=2, retention_hours=24, clock=lambda: NOW)
+    assert writer.purge_now() == 1
+    assert [s.id for s in store.recent()] == [fresh.id]
+    assert writer.purge_now() == 0
+
+
+def test_secret_file_is_private_and_reused(tmp_path: Path):
+    path = tmp_path / "sub" / "storage.key"
+    key = read_or_create_secret(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert read_or_create_secret(path) == key
+    path.chmod(0o644)
+    assert read_or_create_secret(path) == key
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path}/db/scans.db", MemberProtector("plain"))
+    store.ensure_schema()
+    assert stat.S_IMODE((tmp_path / "db" / "scans.db").stat().st_mode) == 0o600
+    with store.engine.connect() as conn:
+        assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def _writer(store: Store, bus: EventBus) -> StorageWriter:
+    writer = StorageWriter(store, bus, boot=7, retention_hours=24)
+    writer.start()
+    return writer
+
+
+def test_writer_survives_a_full_database(tmp_path: Path, context: ParseContext):
+    store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
+    bus = EventBus()
+    writer = _writer(store, bus)
+    try:
+        for _ in range(5):
+            bus.publish(ScanEvent(make_scan(context)))
+        wait_until(lambda: writer.written == 5)
+        with store.engine.connect() as conn:
+            pages = conn.execute(text("PRAGMA page_count")).scalar()
+
+        def cap(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+        event.listen(store.engine, "connect", cap)
+        store.engine.dispose()  # new connections: the disk is "full" now
+        for _ in range(200):
+            bus.publish(ScanEvent(make_scan(context)))
+        wait_until(lambda: writer.state == "error")
+        assert writer.last_error is not None
+        assert writer.last_error.code == "storage_full"
+        assert writer.pending > 0
+
+        event.remove(store.engine, "connect", cap)
+        store.engine.dispose()  # room again: the writer catches up by itself
+        wait_until(lambda: writer.state == "ok" and writer.pending == 0)
+        assert len(store.recent(limit=1000)) == 205
+    finally:
+        writer.stop()
+
+
+@pytest.mark.postgres
+def test_writer_survives_postgres_going_away(
+    pg_server: PgServer | str, pg_url: str, tmp_path: Path, context: ParseContext
+):
+    if not isinstance(pg_server, PgServer):
+        pytest.skip("an external SCANNER_AGENT_TEST_PG_URL server cannot be stopped by the tests")
+    store = store_for(pg_url, "encrypted", tmp_path)
+    bus = EventBus()
+    writer = _writer(store, bus)
+    try:
+        bus.publish(ScanEvent(make_scan(context)))
+        wait_until(lambda: writer.written == 1)
+        pg_server.stop()
+        for _ in range(3):
+            bus.publish(ScanEvent(make_scan(context)))
+        wait_until(lambda: writer.state == "error")
+        assert writer.last_error is not None
+        assert writer.last_error.code == "storage_unavailable"
+        assert writer.pending == 3
+        pg_server.start()
+        wait_until(lambda: writer.state == "ok" and writer.pending == 0, timeout=20)
+        assert len(store.recent()) == 4
+    finally:
+        writer.stop()
