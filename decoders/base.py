@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 # The pre-processing passes `cascade` knows, by name (see `decoders/cascade.py` for each one).
 PASS_NAMES = (
+    "fixed",
+    "local",
     "upscale",
     "equalize",
     "sharpen",
@@ -19,7 +21,7 @@ PASS_NAMES = (
 
 # Default order of the passes: their measured yield on the `benchmarks/decode.py` corpus
 # (docs/benchmarks.md, "Image decoding"), best first.
-DEFAULT_PASSES = ("upscale", "equalize", "sharpen", "otsu", "denoise")
+DEFAULT_PASSES = ("fixed", "global_histogram", "local", "upscale", "sharpen", "adaptive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,9 @@ class DecodeOptions:
     """Once this much time has gone on one image, no further pre-processing pass is started
     (a pass already running ends; libdmtx gets at most what is left)."""
     passes: tuple[str, ...] = DEFAULT_PASSES
-    """Pre-processing passes tried in this order when the plain read finds no Data Matrix."""
+    """Reads tried in this order until one finds a Data Matrix: `fixed`, `local` and
+    `global_histogram` read the image as it is with one of zxing-cpp's binarisers; the others
+    transform it first (see `decoders/cascade.py`). The first always runs, whatever the budget."""
     libdmtx: bool = True
     """Try libdmtx as a last resort when zxing-cpp and every pass found no Data Matrix."""
     libdmtx_timeout_ms: int = 60

@@ -25,6 +25,7 @@ BINARIZERS = {
     "local_average": zxingcpp.Binarizer.LocalAverage,
     "global_histogram": zxingcpp.Binarizer.GlobalHistogram,
     "bool_cast": zxingcpp.Binarizer.BoolCast,
+    "fixed": zxingcpp.Binarizer.FixedThreshold,
 }
 
 
@@ -34,6 +35,7 @@ def decode(
     formats: zxingcpp.BarcodeFormats = MATRIX,
     binarizer: str = "local_average",
     try_downscale: bool = True,
+    try_invert: bool = True,
     scale: float = 1.0,
     label: str = "zxing",
 ) -> list[DecodedSymbol]:
@@ -47,7 +49,7 @@ def decode(
         formats=formats,
         try_rotate=True,
         try_downscale=try_downscale,
-        try_invert=True,
+        try_invert=try_invert,
         text_mode=zxingcpp.TextMode.HexECI,
         binarizer=BINARIZERS[binarizer],
     )
@@ -64,7 +66,8 @@ def _symbol(result: zxingcpp.Barcode, scale: float, label: str) -> DecodedSymbol
     symbology, data = _eci.normalise(identifier, stream)
     p = result.position
     corners = (p.top_left, p.top_right, p.bottom_right, p.bottom_left)
-    extra = {str(k): str(v) for k, v in dict(result.extra or {}).items()}
+    raw_extra = result.extra
+    extra = {str(k): str(v) for k, v in raw_extra.items()} if isinstance(raw_extra, dict) else {}
     if identifier is not None and identifier != symbology:
         extra["aim_read"] = identifier
     return DecodedSymbol(
