@@ -44,13 +44,15 @@ class Sample:
     note: str
 
 
-def corpus(frames: int, pages: int, seed: int) -> tuple[list[Sample], list[Sample]]:
+def corpus(
+    frames: int, pages: int, seed: int, severity: float = 1.0
+) -> tuple[list[Sample], list[Sample]]:
     rng = np.random.default_rng(seed)
     out_frames = []
     for i in range(frames):
         payload = synthetic.fixed_payload(rng) if i % 5 == 4 else synthetic.tagged_payload(rng)
         module_px = int(rng.choice([2, 3, 3, 4, 4, 5]))
-        image, d = synthetic.camera_frame(payload, rng, module_px=module_px)
+        image, d = synthetic.camera_frame(payload, rng, module_px=module_px, severity=severity)
         out_frames.append(Sample(image, [payload], f"module={module_px}px {d.describe()}"))
     out_pages = []
     for i in range(pages):
@@ -130,14 +132,17 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--pages", type=int, default=20)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument(
+        "--severity", type=float, default=1.0, help="scale every frame degradation (default 1)"
+    )
     parser.add_argument("--no-pylibdmtx", action="store_true", help="skip pylibdmtx alone (slow)")
     parser.add_argument("--pylibdmtx-timeout", type=int, default=2000, metavar="MS")
     parser.add_argument("--passes", action="store_true", help="measure each pass alone")
     parser.add_argument("--misses", action="store_true", help="list what the stack missed")
     args = parser.parse_args()
 
-    print(f"building the corpus (seed {args.seed})...", file=sys.stderr)
-    frames, pages = corpus(args.frames, args.pages, args.seed)
+    print(f"building the corpus (seed {args.seed}, severity {args.severity})...", file=sys.stderr)
+    frames, pages = corpus(args.frames, args.pages, args.seed, args.severity)
     cpu = next(
         (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
          if line.startswith("model name")),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 PASS_NAMES = (
     "fixed",
     "local",
+    "refine",
     "upscale",
     "equalize",
     "sharpen",
@@ -21,7 +22,15 @@ PASS_NAMES = (
 
 # Default order of the passes: their measured yield on the `benchmarks/decode.py` corpus
 # (docs/benchmarks.md, "Image decoding"), best first.
-DEFAULT_PASSES = ("fixed", "global_histogram", "local", "upscale", "sharpen", "adaptive")
+DEFAULT_PASSES = (
+    "fixed",
+    "global_histogram",
+    "local",
+    "refine",
+    "upscale",
+    "refine",
+    "sharpen",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +76,7 @@ class DecodeOptions:
     from the `[decoder]` section of the configuration.
     """
 
-    time_budget_ms: float = 60.0
+    time_budget_ms: float = 40.0
     """Once this much time has gone on one image, no further pre-processing pass is started
     (a pass already running ends; libdmtx gets at most what is left)."""
     passes: tuple[str, ...] = DEFAULT_PASSES
@@ -76,7 +85,7 @@ class DecodeOptions:
     transform it first (see `decoders/cascade.py`). The first always runs, whatever the budget."""
     libdmtx: bool = True
     """Try libdmtx as a last resort when zxing-cpp and every pass found no Data Matrix."""
-    libdmtx_timeout_ms: int = 60
+    libdmtx_timeout_ms: int = 40
     """Hard limit of one libdmtx search (libdmtx can otherwise take seconds on a busy image)."""
     libdmtx_shrink: int = 2
     """libdmtx searches an image this many times smaller (1 = full size): much faster."""
@@ -85,8 +94,10 @@ class DecodeOptions:
     pdf_dpi: int = 300
     """Resolution PDF pages are rendered at."""
     all_formats: bool = True
-    """Also report other matrix codes (QR, Aztec, PDF417...) so that a wrong code can be told
-    apart from no code; the passes and libdmtx only ever look for Data Matrix."""
+    """When no Data Matrix was found, one more read for other matrix codes (QR, Aztec,
+    PDF417...), so that a wrong code can be told apart from no code. It runs whatever the budget
+    (one read, ~5-15 ms on a 1280x720 frame): a camera loop that has no use for it saves that on
+    every empty frame with `all_formats=False`."""
     try_harder: bool = False
     """Run every pass even when a Data Matrix was found (documents that may hold several)."""
 

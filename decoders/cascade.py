@@ -7,10 +7,13 @@
 
 1. The passes of `options.passes` run in order until one finds a Data Matrix or the budget
    is spent (a pass is only started while time is left; the first always runs). A pass is a
-   zxing-cpp binariser on the image as it is (`fixed`, `local`, `global_histogram`: these also
-   report other matrix formats when `all_formats`), or a cheap transform of the grayscale image
-   read again by zxing-cpp for Data Matrix only (`upscale`, `equalize`, `sharpen`...).
-2. Still no Data Matrix: libdmtx, with the time left (at most `libdmtx_timeout_ms`).
+   zxing-cpp binariser on the image as it is (`fixed`, `local`, `global_histogram`), a cheap
+   transform of the grayscale image read again (`upscale`, `equalize`, `sharpen`...), or
+   `refine`: a closer look at the symbols the passes before it located but could not read.
+   Passes look for Data Matrix only.
+2. No Data Matrix: when `all_formats`, one zxing-cpp read for the other matrix codes (QR,
+   Aztec, PDF417), so that "a QR code" can be told apart from "nothing"; then libdmtx, with
+   the time left (at most `libdmtx_timeout_ms`).
 
 The order of the passes is configuration; the default is their measured yield on the corpus of
 `benchmarks/decode.py` (see docs/benchmarks.md).
@@ -147,8 +150,46 @@ PASSES: dict[str, Callable[[Gray, _Buffers], _Prepared]] = {
     "downscale": _downscale,
     "invert": _invert,
 }
-# Passes that read the image as it is: they look for every matrix format when `all_formats`.
-PLAIN_PASSES = frozenset({"fixed", "local", "global_histogram"})
+REFINE = "refine"
+# `refine` is not a transform of the whole image: it takes a closer look at the symbols zxing-cpp
+# located but could not read (checksum errors) in the passes before it: each is cropped with a
+# margin, enlarged and filtered in these ways, one after the other, until it reads.
+_REFINE_VARIANTS: tuple[tuple[int, str], ...] = (
+    (2, "sharpen"),
+    (3, "plain"),
+    (2, "median"),
+    (3, "sharpen"),
+    (3, "strong"),
+    (4, "plain"),
+)
+_REFINE_MAX_CANDIDATES = 2
+
+
+def _refine_variant(crop: Gray, scale: int, kind: str) -> Gray:
+    big = np.asarray(
+        cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), np.uint8
+    )
+    if kind == "sharpen":
+        blurred = cv2.GaussianBlur(big, (0, 0), 2.0)
+        return np.asarray(cv2.addWeighted(big, 2.0, blurred, -1.0, 0), np.uint8)
+    if kind == "strong":  # heavy blur over small modules
+        blurred = cv2.GaussianBlur(big, (0, 0), float(scale))
+        return np.asarray(cv2.addWeighted(big, 2.5, blurred, -1.5, 0), np.uint8)
+    if kind == "median":
+        return np.asarray(cv2.medianBlur(big, 3), np.uint8)
+    return big
+
+
+def _crop_box(corners: zxing.Corners, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    xs = [x for x, _ in corners]
+    ys = [y for _, y in corners]
+    margin = int(max(max(xs) - min(xs), max(ys) - min(ys)) * 0.25) + 8
+    return (
+        max(min(xs) - margin, 0),
+        max(min(ys) - margin, 0),
+        min(max(xs) + margin, shape[1]),
+        min(max(ys) + margin, shape[0]),
+    )
 
 
 class Decoder:
@@ -172,6 +213,7 @@ class Decoder:
         gray = self._gray(image)
         found: list[DecodedSymbol] = []
         self.last_passes = []
+        self._refined: list[tuple[int, int, int, int]] = []  # boxes `refine` already looked at
 
         def has_datamatrix() -> bool:
             return any(s.format == "DataMatrix" for s in found)
@@ -179,28 +221,69 @@ class Decoder:
         def elapsed_ms() -> float:
             return (self._clock() - start) * 1000.0
 
+        candidates: list[zxing.Corners] = []
         for index, name in enumerate(options.passes):
             if index and has_datamatrix() and not options.try_harder:
                 break
             if index and elapsed_ms() >= options.time_budget_ms:
                 break
+            if name == "refine":
+                found += self._refine(
+                    gray, candidates, lambda: elapsed_ms() >= options.time_budget_ms
+                )
+                self.last_passes.append(name)
+                continue
             prepared = PASSES[name](gray, self._buffers)
-            every_format = options.all_formats and name in PLAIN_PASSES
-            found += zxing.decode(
+            symbols, located = zxing.decode_with_candidates(
                 prepared.image,
-                formats=zxing.MATRIX if every_format else zxing.DATAMATRIX,
+                formats=zxing.DATAMATRIX,
                 binarizer=prepared.binarizer,
                 try_invert=False,
                 scale=prepared.scale,
                 label=f"zxing+{name}",
             )
+            found += symbols
+            candidates += located
             self.last_passes.append(name)
+        if options.all_formats and not has_datamatrix():
+            # no Data Matrix: is there another code (a QR code...) to tell the user about?
+            found += zxing.decode(gray, formats=zxing.OTHER_MATRIX, try_invert=False)
+            self.last_passes.append("other_formats")
         if options.libdmtx and not has_datamatrix():
             left = min(float(options.libdmtx_timeout_ms), options.time_budget_ms - elapsed_ms())
             if left >= 1:
                 found += libdmtx.decode(gray, timeout_ms=int(left), shrink=options.libdmtx_shrink)
                 self.last_passes.append("libdmtx")
         return [replace(s, page=page) for s in _unique(found)]
+
+    def _refine(
+        self, gray: Gray, candidates: list[zxing.Corners], out_of_time: Callable[[], bool]
+    ) -> list[DecodedSymbol]:
+        """A closer look at located but unreadable symbols (see `_REFINE_VARIANTS`)."""
+        tried = self._refined
+        for corners in candidates:
+            box = _crop_box(corners, gray.shape)
+            if any(_overlap(box, other) for other in tried):
+                continue  # the same symbol, located again by another pass: already looked at
+            if len(tried) >= _REFINE_MAX_CANDIDATES:
+                break
+            tried.append(box)
+            x0, y0, x1, y1 = box
+            crop = gray[y0:y1, x0:x1]
+            for scale, kind in _REFINE_VARIANTS:
+                if out_of_time():
+                    return []
+                symbols = zxing.decode(
+                    np.ascontiguousarray(_refine_variant(crop, scale, kind)),
+                    formats=zxing.DATAMATRIX,
+                    try_invert=False,
+                    scale=float(scale),
+                    offset=(x0, y0),
+                    label=f"zxing+refine:{scale}x{kind}",
+                )
+                if symbols:
+                    return symbols
+        return []
 
     def _gray(self, image: npt.NDArray[np.uint8]) -> Gray:
         if image.dtype != np.uint8:
@@ -215,6 +298,10 @@ class Decoder:
         if image.ndim == 3 and image.shape[2] == 1:
             return np.ascontiguousarray(image[:, :, 0])
         raise TypeError(f"images must be H×W, H×W×3 (BGR) or H×W×4 (BGRA), not {image.shape}")
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _unique(symbols: list[DecodedSymbol]) -> list[DecodedSymbol]:

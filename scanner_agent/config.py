@@ -61,27 +61,28 @@ class PipelineSettings(_Section):
 
 # The pre-processing passes of decoders/cascade.py (kept in step with decoders.base.PASS_NAMES).
 DecoderPass = Literal[
-    "fixed", "local", "global_histogram", "upscale", "equalize", "sharpen", "denoise", "otsu",
-    "adaptive", "downscale", "invert",
+    "fixed", "local", "refine", "global_histogram", "upscale", "equalize", "sharpen", "denoise",
+    "otsu", "adaptive", "downscale", "invert",
 ]  # fmt: skip
 
 
 class DecoderSettings(_Section):
     """Image and PDF decoding (decoders/, `scanner-agent decode`, `POST /v1/decode`)."""
 
-    time_budget_ms: float = Field(default=60, ge=0, le=60_000)
+    time_budget_ms: float = Field(default=40, ge=0, le=60_000)
     passes: list[DecoderPass] = Field(
         default_factory=lambda: [  # type: ignore[arg-type]
             "fixed",
             "global_histogram",
             "local",
+            "refine",
             "upscale",
+            "refine",
             "sharpen",
-            "adaptive",
         ]
     )
     libdmtx: bool = True
-    libdmtx_timeout_ms: int = Field(default=60, ge=1, le=60_000)
+    libdmtx_timeout_ms: int = Field(default=40, ge=1, le=60_000)
     max_pixels: int = Field(default=60_000_000, gt=0)
     pdf_dpi: int = Field(default=300, ge=50, le=1200)
 

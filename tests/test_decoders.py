@@ -234,8 +234,12 @@ def test_every_pass_and_libdmtx_run_when_time_allows_and_nothing_is_found() -> N
     passes = ("fixed", "local", "equalize", "otsu")
     decoder = Decoder(DecodeOptions(time_budget_ms=1000, passes=passes), clock=FakeClock(0.0))
     decoder.decode(blank)
-    expected = [*passes, "libdmtx"] if libdmtx.AVAILABLE else list(passes)
+    expected = [*passes, "other_formats", *(["libdmtx"] if libdmtx.AVAILABLE else [])]
     assert decoder.last_passes == expected
+    no_other = DecodeOptions(time_budget_ms=1000, passes=passes, all_formats=False, libdmtx=False)
+    decoder = Decoder(no_other, clock=FakeClock(0.0))
+    decoder.decode(blank)
+    assert decoder.last_passes == list(passes)
 
 
 def test_passes_stop_at_the_first_datamatrix() -> None:

@@ -224,3 +224,14 @@ def test_read_pages_is_lazy(tmp_path: Path) -> None:
     pages = read_pages(path)
     assert next(pages).number == 1
     assert next(pages).number == 2
+
+
+def test_config_knows_exactly_the_passes_the_cascade_has() -> None:
+    from typing import get_args
+
+    from decoders.base import PASS_NAMES
+    from decoders.cascade import PASSES, REFINE
+    from scanner_agent.config import DecoderPass, DecoderSettings
+
+    assert set(get_args(DecoderPass)) == set(PASS_NAMES) == {*PASSES, REFINE}
+    assert tuple(DecoderSettings().passes) == DecodeOptions().passes
