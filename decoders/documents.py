@@ -63,7 +63,7 @@ def read_pages_from_bytes(
     options = options or DecodeOptions()
     if not data:
         raise DecodeError(f"{name}: the file is empty", "empty_file")
-    if data.lstrip()[:5] == _PDF_MAGIC:
+    if data[:1024].lstrip()[:5] == _PDF_MAGIC:
         return _pdf_pages(data, name, options)
     return _image_pages(data, name, options)
 
@@ -139,8 +139,11 @@ def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Pag
 
 def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[Page]:
     number = 0
+    # TIFF pages are pages; the extra frames of other formats (the preview of a phone's MPO
+    # JPEG, an animated WebP) are not
+    frames = ImageSequence.Iterator(image) if image.format == "TIFF" else iter([image])
     try:
-        for frame in ImageSequence.Iterator(image):
+        for frame in frames:
             number += 1
             width, height = frame.size
             _check_pixels(width * height, options, name, number)

@@ -126,33 +126,39 @@ def place(
     h, w = canvas_shape
     if background is None:
         base = rng.integers(40, 140, size=3).astype(np.float32)
-        canvas = np.empty((h, w, 3), dtype=np.float32)
-        canvas[:] = base
+        desk = np.empty((h, w, 3), dtype=np.float32)
+        desk[:] = base
         grain = cv2.resize(
             rng.normal(0, 12, size=(h // 16 + 1, w // 16 + 1)).astype(np.float32), (w, h)
         )
-        canvas += grain[:, :, None]
-        canvas = np.clip(canvas, 0, 255).astype(np.uint8)
+        desk += grain[:, :, None]
+        canvas: Image = np.clip(desk, 0, 255).astype(np.uint8)
     else:
         canvas = background.copy()
     ih, iw = item.shape[:2]
-    src = np.float32([[0, 0], [iw, 0], [iw, ih], [0, ih]])
-    jitter = rng.uniform(-perspective, perspective, size=(4, 2)) * np.float32([iw, ih])
+    src = np.array([[0, 0], [iw, 0], [iw, ih], [0, ih]], dtype=np.float32)
+    jitter = rng.uniform(-perspective, perspective, size=(4, 2)) * np.array(
+        [iw, ih], dtype=np.float32
+    )
     dst = src + jitter.astype(np.float32)
     centre = dst.mean(axis=0)
     theta = np.deg2rad(angle)
-    rot = np.float32([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
+    rot = np.array(
+        [[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]], dtype=np.float32
+    )
     dst = (dst - centre) @ rot.T
     span = dst.max(axis=0) - dst.min(axis=0)
     fit = min(1.0, 0.95 * w / float(span[0]), 0.95 * h / float(span[1]))
     if fit < 1.0:  # the whole card stays in the picture (smaller, as when held further away)
         dst = dst * fit
         span = span * fit
-    room = np.float32([w, h]) - span
-    offset = np.float32([rng.uniform(0, max(room[0], 1)), rng.uniform(0, max(room[1], 1))])
+    room = np.array([w, h], dtype=np.float32) - span
+    offset = np.array(
+        [rng.uniform(0, max(room[0], 1)), rng.uniform(0, max(room[1], 1))], dtype=np.float32
+    )
     dst = dst - dst.min(axis=0) + offset
     matrix = cv2.getPerspectiveTransform(src, dst.astype(np.float32))
-    warped = cv2.warpPerspective(item, matrix, (w, h), flags=cv2.INTER_LINEAR)
+    warped = np.asarray(cv2.warpPerspective(item, matrix, (w, h), flags=cv2.INTER_LINEAR))
     mask = cv2.warpPerspective(np.full((ih, iw), 255, np.uint8), matrix, (w, h))
     canvas[mask > 127] = warped[mask > 127]
     return canvas
@@ -162,7 +168,7 @@ def degrade(image: Image, d: Degradation, rng: np.random.Generator) -> Image:
     """Blur, low contrast, glare, noise and JPEG, in the order a camera applies them."""
     out = image.astype(np.float32)
     if d.blur > 0:
-        out = cv2.GaussianBlur(out, (0, 0), d.blur)
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), d.blur), dtype=np.float32)
     if d.contrast != 1.0:
         out = 128 + (out - 128) * d.contrast
     if d.glare > 0:
@@ -180,7 +186,7 @@ def degrade(image: Image, d: Degradation, rng: np.random.Generator) -> Image:
     if d.jpeg:
         ok, encoded = cv2.imencode(".jpg", result, [cv2.IMWRITE_JPEG_QUALITY, d.jpeg])
         assert ok
-        result = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+        result = np.asarray(cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED), dtype=np.uint8)
     return result
 
 
@@ -249,5 +255,5 @@ def a4_page(
         jpeg=int(rng.choice([0, 75, 50])),
     )
     matrix = cv2.getRotationMatrix2D((w / 2, h / 2), d.angle, 1.0)
-    page = cv2.warpAffine(page, matrix, (w, h), borderValue=250)
+    page = np.asarray(cv2.warpAffine(page, matrix, (w, h), borderValue=250), dtype=np.uint8)
     return degrade(page, replace(d, angle=0.0), rng), d
