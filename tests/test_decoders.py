@@ -183,6 +183,26 @@ def test_libdmtx_gives_the_same_bytes_and_identifier_as_zxing(
 
 
 @pytest.mark.skipif(not libdmtx.AVAILABLE, reason="libdmtx0b is not installed")
+@pytest.mark.parametrize(
+    "content",
+    [
+        "lower case text goes into the Text encodation 123",  # Text
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789ABCDEF",  # C40
+        "*>ABC>DEF*GHI>JKL*MNO>PQR*STU>",  # X12
+        ".:/ABC.:/DEF.:/GHI.:/JKL.:/MNO.:/PQ",  # EDIFACT
+        bytes(range(128, 200)),  # Base 256
+        "0123456789" * 5,  # ASCII digit pairs
+    ],
+    ids=["text", "c40", "x12", "edifact", "base256", "digits"],
+)
+def test_codeword_decoder_agrees_with_zxing_on_every_encodation(content: str | bytes) -> None:
+    canvas = np.pad(synthetic.datamatrix(content, 4), 30, constant_values=255)
+    [ours] = libdmtx.decode(canvas, timeout_ms=2000)
+    [theirs] = decode_image(canvas, DecodeOptions(libdmtx=False))
+    assert (ours.symbology, ours.data) == (theirs.symbology, theirs.data)
+
+
+@pytest.mark.skipif(not libdmtx.AVAILABLE, reason="libdmtx0b is not installed")
 def test_libdmtx_derives_gs1_from_fnc1_first() -> None:
     canvas = np.pad(synthetic.datamatrix(GS1, 4, gs1=True), 30, constant_values=255)
     [symbol] = libdmtx.decode(canvas, timeout_ms=2000)
