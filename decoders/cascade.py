@@ -48,6 +48,8 @@ class _Buffers:
 
     def __init__(self) -> None:
         self._arrays: dict[str, Gray] = {}
+        # OpenCV's CLAHE object keeps state: one per decoder, so decoders may run in threads
+        self.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
     def get(self, name: str, shape: tuple[int, ...]) -> Gray:
         array = self._arrays.get(name)
@@ -55,9 +57,6 @@ class _Buffers:
             array = np.empty(shape, dtype=np.uint8)
             self._arrays[name] = array
         return array
-
-
-_CLAHE = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
 
 
 def _upscale(gray: Gray, buf: _Buffers) -> _Prepared:
@@ -79,7 +78,7 @@ def _downscale(gray: Gray, buf: _Buffers) -> _Prepared:
 def _equalize(gray: Gray, buf: _Buffers) -> _Prepared:
     """Low contrast, uneven light, glare: local histogram equalisation (CLAHE)."""
     out = buf.get("equalize", gray.shape)
-    _CLAHE.apply(gray, dst=out)
+    buf.clahe.apply(gray, dst=out)
     return _Prepared(out)
 
 

@@ -68,6 +68,42 @@ def test_readable_output_masks_the_member_number_and_sums_up(tmp_path: Path) -> 
     assert "1 file(s): 1 code(s), 1 valid attestation(s)" in result.stdout.splitlines()[-1]
 
 
+def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    import os
+
+    write_card(tmp_path / "a.png", A)
+    master, slave = os.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "scanner_agent.cli", "decode", "--json", str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "TERM": "xterm", "COLUMNS": "80"},
+        )
+        os.close(slave)
+        slave = -1
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert result.returncode == 0
+    # stdout stays pure JSON lines; the bar (its escape codes) went to the terminal
+    assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == ["a.png"]
+    assert b"\x1b[" in terminal
+
+
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = cli(str(tmp_path / "nope.png"))
     assert result.returncode == 2

@@ -91,6 +91,15 @@ def read_pages_from_upload(data: bytes) -> list[np.ndarray]:
     return [p.image for p in read_pages_from_bytes(data, "x.pdf", DecodeOptions(pdf_dpi=150))]
 
 
+def test_phone_photo_is_turned_upright_from_its_exif_orientation(tmp_path: Path) -> None:
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    page(A).convert("RGB").save(path, "JPEG", exif=exif)  # stored 700 wide, 500 high
+    [only] = list(read_pages(path))
+    assert only.image.shape == (700, 500)
+
+
 def test_file_without_code_has_no_codes_and_no_error(tmp_path: Path, context: ParseContext) -> None:
     path = tmp_path / "blank.png"
     page(None).save(path)

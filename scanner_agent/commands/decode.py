@@ -131,7 +131,15 @@ class _progress:
     def __enter__(self) -> _Advance:
         if not sys.stderr.isatty():
             return _Advance(None, None)
-        bar = Progress(console=Console(stderr=True), transient=True)
+        # Lines for stdout go through the bar's console only when stdout is the same screen,
+        # so that they print above the bar; piped stdout is never touched.
+        screen = sys.stdout.isatty()
+        bar = Progress(
+            console=Console(stderr=True),
+            transient=True,
+            redirect_stdout=screen,
+            redirect_stderr=False,
+        )
         bar.start()
         self._bar = bar
         return _Advance(bar, bar.add_task("decoding", total=self.total))
