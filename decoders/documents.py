@@ -63,6 +63,10 @@ def read_pages_from_bytes(
     options = options or DecodeOptions()
     if not data:
         raise DecodeError(f"{name}: the file is empty", "empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise DecodeError(
+            f"{name}: {len(data)} bytes, more than {MAX_FILE_BYTES} is not read", "file_too_large"
+        )
     if data[:1024].lstrip()[:5] == _PDF_MAGIC:
         return _pdf_pages(data, name, options)
     return _image_pages(data, name, options)
