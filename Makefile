@@ -11,7 +11,7 @@ STAMP  := $(VENV)/.installed
 APT_PACKAGES := libdmtx0b postgresql
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest system-deps bench clean demo
+.PHONY: run test lint typecheck pytest system-deps bench bench-decode clean demo
 
 run: $(STAMP)
 	$(BIN)/scanner-agent serve
@@ -33,6 +33,9 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/parse.py
+
+bench-decode: $(STAMP)
+	$(BIN)/python benchmarks/decode.py --passes
 
 system-deps:
 	@missing=""; \

@@ -4,6 +4,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+# The pre-processing passes `cascade` knows, by name (see `decoders/cascade.py` for each one).
+PASS_NAMES = (
+    "fixed",
+    "local",
+    "refine",
+    "upscale",
+    "equalize",
+    "sharpen",
+    "denoise",
+    "otsu",
+    "adaptive",
+    "global_histogram",
+    "downscale",
+    "invert",
+)
+
+# Default order of the passes: their measured yield on the `benchmarks/decode.py` corpus
+# (docs/benchmarks.md, "Image decoding"), best first.
+DEFAULT_PASSES = (
+    "fixed",
+    "global_histogram",
+    "local",
+    "refine",
+    "upscale",
+    "refine",
+    "sharpen",
+)
+
 
 @dataclass(frozen=True, slots=True)
 class DecodedSymbol:
@@ -12,6 +40,15 @@ class DecodedSymbol:
     `data` holds the exact bytes of the symbol (GS kept as 0x1D), never a display text: the
     payload spec, not the decoder, decides the character set. `symbology` is the AIM identifier
     (`]d1`, `]d2` for GS1 DataMatrix, `]Q1`...), `format` a readable name ("DataMatrix").
+
+    When the symbol carries an ECI that changes the character set, `symbology` has the ECI
+    modifier (`]d4`, `]d5`) and `data` holds the ISO/IEC 15424 ECI protocol form: `\\nnnnnn`
+    before each segment, a literal backslash doubled. `scanner_agent.parser` reads that form.
+    A symbol whose ECIs only say "ISO-8859-1" or "binary" is reported as plain bytes (`]d1`).
+
+    `position` holds the four corners (top-left, top-right, bottom-right, bottom-left) in
+    pixels of the image given to the decoder; `page` is 1-based; `decoder` says which engine
+    and pass read it (`zxing`, `zxing+upscale`, `libdmtx`...).
     """
 
     data: bytes
@@ -21,3 +58,56 @@ class DecodedSymbol:
     page: int = 1
     decoder: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        if not self.position:
+            return (0.0, 0.0)
+        xs = [p[0] for p in self.position]
+        ys = [p[1] for p in self.position]
+        return (sum(xs) / len(xs), sum(ys) / len(ys))
+
+
+@dataclass(frozen=True, slots=True)
+class DecodeOptions:
+    """How hard to look for codes in one image (a camera frame or a document page).
+
+    Every field has a safe default; `scanner_agent.decoding.decode_options(settings)` builds one
+    from the `[decoder]` section of the configuration.
+    """
+
+    time_budget_ms: float = 40.0
+    """Once this much time has gone on one image, no further pre-processing pass is started
+    (a pass already running ends; libdmtx gets at most what is left)."""
+    passes: tuple[str, ...] = DEFAULT_PASSES
+    """Reads tried in this order until one finds a Data Matrix: `fixed`, `local` and
+    `global_histogram` read the image as it is with one of zxing-cpp's binarisers; the others
+    transform it first (see `decoders/cascade.py`). The first always runs, whatever the budget."""
+    libdmtx: bool = True
+    """Try libdmtx as a last resort when zxing-cpp and every pass found no Data Matrix."""
+    libdmtx_timeout_ms: int = 40
+    """Hard limit of one libdmtx search (libdmtx can otherwise take seconds on a busy image)."""
+    libdmtx_shrink: int = 2
+    """libdmtx searches an image this many times smaller (1 = full size): much faster."""
+    max_pixels: int = 60_000_000
+    """Images (and rendered PDF pages) over this many pixels are refused, not decoded."""
+    pdf_dpi: int = 300
+    """Resolution PDF pages are rendered at."""
+    all_formats: bool = True
+    """When no Data Matrix was found, one more read for other matrix codes (QR, Aztec,
+    PDF417...), so that a wrong code can be told apart from no code. It runs whatever the budget
+    (one read, ~5-15 ms on a 1280x720 frame): a camera loop that has no use for it saves that on
+    every empty frame with `all_formats=False`."""
+    try_harder: bool = False
+    """Run every pass even when a Data Matrix was found (documents that may hold several)."""
+
+    def __post_init__(self) -> None:
+        unknown = [name for name in self.passes if name not in PASS_NAMES]
+        if unknown:
+            raise ValueError(
+                f"unknown decoder pass(es) {', '.join(unknown)}; known: {', '.join(PASS_NAMES)}"
+            )
+        if self.time_budget_ms < 0 or self.libdmtx_timeout_ms < 0:
+            raise ValueError("time limits must be 0 or more")
+        if self.max_pixels <= 0 or self.pdf_dpi <= 0 or self.libdmtx_shrink < 1:
+            raise ValueError("max_pixels, pdf_dpi and libdmtx_shrink must be positive")

@@ -88,6 +88,41 @@ class PipelineSettings(_Section):
     """The longest wait between two attempts to reopen a device."""
 
 
+# The pre-processing passes of decoders/cascade.py (kept in step with decoders.base.PASS_NAMES).
+DecoderPass = Literal[
+    "fixed", "local", "refine", "global_histogram", "upscale", "equalize", "sharpen", "denoise",
+    "otsu", "adaptive", "downscale", "invert",
+]  # fmt: skip
+
+
+class DecoderSettings(_Section):
+    """Image and PDF decoding (decoders/, `scanner-agent decode`, `POST /v1/decode`)."""
+
+    time_budget_ms: float = Field(default=40, ge=0, le=60_000)
+    passes: list[DecoderPass] = Field(
+        default_factory=lambda: [  # type: ignore[arg-type]
+            "fixed",
+            "global_histogram",
+            "local",
+            "refine",
+            "upscale",
+            "refine",
+            "sharpen",
+        ]
+    )
+    libdmtx: bool = True
+    libdmtx_timeout_ms: int = Field(default=40, ge=1, le=60_000)
+    max_pixels: int = Field(default=60_000_000, gt=0)
+    pdf_dpi: int = Field(default=300, ge=50, le=1200)
+
+    @field_validator("passes")
+    @classmethod
+    def _some_pass(cls, passes: list[str]) -> list[str]:
+        if not passes:
+            raise ValueError('at least one pass is needed (e.g. ["fixed"])')
+        return passes
+
+
 class _DeviceBase(_Section):
     id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
     enabled: bool = True
@@ -180,6 +215,7 @@ class Settings(_Section):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     parser: ParserSettings = Field(default_factory=ParserSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
+    decoder: DecoderSettings = Field(default_factory=DecoderSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
     sources: tuple[str, ...] = ()
     """The files these settings were read from, lowest precedence first (for messages)."""

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 import time
 from datetime import UTC, date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, UploadFile
 from fastapi.responses import JSONResponse
@@ -15,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Authenticated, StateDep
 from api.errors import ApiError, responses
+from scanner_agent import decoding
 from scanner_agent.bus import ScanEvent
 from scanner_agent.errors import DecodeError
 from scanner_agent.scan import Scan
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(
     tags=["decode"],
     dependencies=Authenticated,
-    responses=responses(400, 401, 403, 413, 415, 422, 503, 504),
+    responses=responses(400, 401, 403, 413, 415, 422, 504),
 )
 
 UPLOAD_DEVICE = "upload"
@@ -35,8 +35,9 @@ UPLOAD_DEVICE = "upload"
     summary="Read the codes of an image or PDF (as `scanner-agent decode --json`)",
     responses={
         200: {
-            "description": "The file report: codes found, each with its attestation, "
-            "or the file's error",
+            "description": "The file report: the codes found, each with its attestation "
+            "(and `error` when a later page could not be read). A file that cannot be read at "
+            "all is a 422 whose error code says why (not_an_image, corrupt_pdf, encrypted_pdf...)",
             "content": {
                 "application/json": {"schema": {"type": "object", "additionalProperties": True}}
             },
@@ -47,10 +48,6 @@ async def decode(
     state: StateDep,
     file: Annotated[UploadFile, File(description="An image (PNG, JPEG, TIFF...) or a PDF")],
 ) -> JSONResponse:
-    try:
-        decoding: Any = importlib.import_module("scanner_agent.decoding")
-    except ImportError:
-        raise ApiError(503, "decoder_unavailable", "this build has no image decoder") from None
     data = await file.read()
     name = file.filename or "upload"
     options = decoding.decode_options(state.settings)
@@ -68,8 +65,13 @@ async def decode(
     except DecodeError as exc:  # the report normally carries the error; this is the fallback
         state.metrics.observe_decode(time.perf_counter() - started, exc.code)
         raise ApiError(422, exc.code, str(exc)) from None
-    error = getattr(report, "error", None)
+    error = report.error
     state.metrics.observe_decode(time.perf_counter() - started, error.code if error else None)
+    if error is not None and not report.codes:
+        # nothing could be read from the file at all: an HTTP error with the file's stable code
+        # (a PDF whose later page is damaged still answers 200 with its codes and the error)
+        log.info("upload refused: %s", error.code)
+        raise ApiError(422, error.code, error.message)
     now = datetime.now(UTC)
     for code in report.codes:
         if code.attestation is None:

@@ -3,7 +3,6 @@ documented answers, never a 500, and bodies that match the schema."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -13,6 +12,7 @@ import schemathesis
 from conftest import BASE, CONFIG_DIR, PORT, auth
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from api.app import create_app
 from scanner_agent.config import load_settings
@@ -34,8 +34,10 @@ app = create_app(_settings, Agent(_settings, context=_context))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=HOST).exclude(
     path_regex=ENDLESS, method="GET"
 )
-if importlib.util.find_spec("scanner_agent.decoding") is None:  # until the decoders land
-    schema = schema.exclude(path="/v1/decode")
+# Whether an uploaded file is an image cannot be said in OpenAPI: for /v1/decode a "valid" file
+# may be refused (422 not_an_image) and an "invalid" one (a number as the file) is just bytes.
+# Every other check (no 500, documented status and body) still runs there.
+CONTENT_BLIND = [checks.positive_data_acceptance, checks.negative_data_rejection]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -48,7 +50,8 @@ def _running() -> Iterator[None]:
 @schema.parametrize()
 @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
 def test_the_api_matches_its_schema(case: schemathesis.Case) -> None:
-    case.call_and_validate(headers={**auth(app), **HOST})
+    excluded = CONTENT_BLIND if case.path == "/v1/decode" else None
+    case.call_and_validate(headers={**auth(app), **HOST}, excluded_checks=excluded)
 
 
 def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> None:

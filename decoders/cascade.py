@@ -1,0 +1,335 @@
+"""The decoder stack: zxing-cpp, then pre-processing passes, then libdmtx, within a time budget.
+
+    decoder = Decoder(DecodeOptions(time_budget_ms=40))
+    for frame in frames:                     # a camera loop: buffers are reused frame to frame
+        for symbol in decoder.decode(frame):
+            ...
+
+1. The passes of `options.passes` run in order until one finds a Data Matrix or the budget
+   is spent (a pass is only started while time is left; the first always runs). A pass is a
+   zxing-cpp binariser on the image as it is (`fixed`, `local`, `global_histogram`), a cheap
+   transform of the grayscale image read again (`upscale`, `equalize`, `sharpen`...), or
+   `refine`: a closer look at the symbols the passes before it located but could not read.
+   Passes look for Data Matrix only.
+2. No Data Matrix: when `all_formats`, one zxing-cpp read for the other matrix codes (QR,
+   Aztec, PDF417), so that "a QR code" can be told apart from "nothing"; then libdmtx, with
+   the time left (at most `libdmtx_timeout_ms`).
+
+The order of the passes is configuration; the default is their measured yield on the corpus of
+`benchmarks/decode.py` (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from decoders import libdmtx, zxing
+from decoders.base import DecodedSymbol, DecodeOptions
+
+Gray = npt.NDArray[np.uint8]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    image: Gray
+    scale: float = 1.0
+    binarizer: str = "local_average"
+
+
+class _Buffers:
+    """Arrays reused from one image to the next while the image size stays the same."""
+
+    def __init__(self) -> None:
+        self._arrays: dict[str, Gray] = {}
+        # OpenCV's CLAHE object keeps state: one per decoder, so decoders may run in threads
+        self.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+
+    def get(self, name: str, shape: tuple[int, ...]) -> Gray:
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape:
+            array = np.empty(shape, dtype=np.uint8)
+            self._arrays[name] = array
+        return array
+
+
+def _upscale(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Small modules (a card far from the camera, a low-dpi scan): 2x, bicubic."""
+    h, w = gray.shape
+    out = buf.get("upscale", (h * 2, w * 2))
+    cv2.resize(gray, (w * 2, h * 2), dst=out, interpolation=cv2.INTER_CUBIC)
+    return _Prepared(out, scale=2.0)
+
+
+def _downscale(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Noisy high-resolution images: averaging 2x2 blocks removes grain."""
+    h, w = gray.shape
+    out = buf.get("downscale", (h // 2, w // 2))
+    cv2.resize(gray, (w // 2, h // 2), dst=out, interpolation=cv2.INTER_AREA)
+    return _Prepared(out, scale=0.5)
+
+
+def _equalize(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Low contrast, uneven light, glare: local histogram equalisation (CLAHE)."""
+    out = buf.get("equalize", gray.shape)
+    buf.clahe.apply(gray, dst=out)
+    return _Prepared(out)
+
+
+def _sharpen(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Blur (focus, motion): unsharp mask."""
+    blurred = buf.get("sharpen_blur", gray.shape)
+    cv2.GaussianBlur(gray, (0, 0), 2.0, dst=blurred)
+    out = buf.get("sharpen", gray.shape)
+    cv2.addWeighted(gray, 2.0, blurred, -1.0, 0, dst=out)
+    return _Prepared(out)
+
+
+def _denoise(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Sensor noise, JPEG artefacts: median filter."""
+    out = buf.get("denoise", gray.shape)
+    cv2.medianBlur(gray, 5, dst=out)
+    return _Prepared(out)
+
+
+def _otsu(gray: Gray, buf: _Buffers) -> _Prepared:
+    """A global threshold chosen by Otsu, after a light blur."""
+    blurred = buf.get("otsu_blur", gray.shape)
+    cv2.GaussianBlur(gray, (5, 5), 0, dst=blurred)
+    out = buf.get("otsu", gray.shape)
+    cv2.threshold(blurred, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU, dst=out)
+    return _Prepared(out, binarizer="bool_cast")
+
+
+def _adaptive(gray: Gray, buf: _Buffers) -> _Prepared:
+    """A local mean threshold over a large window: shadows and gradients."""
+    out = buf.get("adaptive", gray.shape)
+    cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 51, 7, dst=out)
+    return _Prepared(out, binarizer="bool_cast")
+
+
+def _fixed(gray: Gray, buf: _Buffers) -> _Prepared:
+    """The image as it is, thresholded at mid-grey: the fastest read, enough for most frames."""
+    return _Prepared(gray, binarizer="fixed")
+
+
+def _local(gray: Gray, buf: _Buffers) -> _Prepared:
+    """The image as it is, zxing-cpp's default local-average binariser (uneven light)."""
+    return _Prepared(gray, binarizer="local_average")
+
+
+def _global_histogram(gray: Gray, buf: _Buffers) -> _Prepared:
+    """The image as it is, zxing-cpp's global histogram binariser."""
+    return _Prepared(gray, binarizer="global_histogram")
+
+
+def _invert(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Light modules on a dark ground (a screen in dark mode, a negative scan)."""
+    out = buf.get("invert", gray.shape)
+    cv2.bitwise_not(gray, dst=out)
+    return _Prepared(out)
+
+
+PASSES: dict[str, Callable[[Gray, _Buffers], _Prepared]] = {
+    "fixed": _fixed,
+    "local": _local,
+    "upscale": _upscale,
+    "equalize": _equalize,
+    "sharpen": _sharpen,
+    "denoise": _denoise,
+    "otsu": _otsu,
+    "adaptive": _adaptive,
+    "global_histogram": _global_histogram,
+    "downscale": _downscale,
+    "invert": _invert,
+}
+REFINE = "refine"
+# `refine` is not a transform of the whole image: it takes a closer look at the symbols zxing-cpp
+# located but could not read (checksum errors) in the passes before it: each is cropped with a
+# margin, enlarged and filtered in these ways, one after the other, until it reads.
+_REFINE_VARIANTS: tuple[tuple[int, str], ...] = (
+    (2, "sharpen"),
+    (3, "plain"),
+    (2, "median"),
+    (3, "sharpen"),
+    (3, "strong"),
+    (4, "plain"),
+)
+_REFINE_MAX_CANDIDATES = 2
+
+
+def _refine_variant(crop: Gray, scale: int, kind: str) -> Gray:
+    big = np.asarray(
+        cv2.resize(crop, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC), np.uint8
+    )
+    if kind == "sharpen":
+        blurred = cv2.GaussianBlur(big, (0, 0), 2.0)
+        return np.asarray(cv2.addWeighted(big, 2.0, blurred, -1.0, 0), np.uint8)
+    if kind == "strong":  # heavy blur over small modules
+        blurred = cv2.GaussianBlur(big, (0, 0), float(scale))
+        return np.asarray(cv2.addWeighted(big, 2.5, blurred, -1.5, 0), np.uint8)
+    if kind == "median":
+        return np.asarray(cv2.medianBlur(big, 3), np.uint8)
+    return big
+
+
+def _crop_box(corners: zxing.Corners, shape: tuple[int, ...]) -> tuple[int, int, int, int]:
+    xs = [x for x, _ in corners]
+    ys = [y for _, y in corners]
+    margin = int(max(max(xs) - min(xs), max(ys) - min(ys)) * 0.25) + 8
+    return (
+        max(min(xs) - margin, 0),
+        max(min(ys) - margin, 0),
+        min(max(xs) + margin, shape[1]),
+        min(max(ys) + margin, shape[0]),
+    )
+
+
+class Decoder:
+    """Reads every code in one image after another, reusing its buffers.
+
+    Not thread-safe: give each camera thread its own `Decoder`. `clock` (seconds, monotonic)
+    is injectable so that tests can check the budget without timing anything.
+    """
+
+    def __init__(self, options: DecodeOptions | None = None, *, clock: Clock = time.perf_counter):
+        self.options = options or DecodeOptions()
+        self._clock = clock
+        self._buffers = _Buffers()
+        self.last_passes: list[str] = []
+        """The passes the last `decode` ran, in order (for benchmarks and debugging)."""
+
+    def decode(self, image: npt.NDArray[np.uint8], page: int = 1) -> list[DecodedSymbol]:
+        """Every code in `image` (grayscale, BGR or BGRA, uint8), Data Matrix first."""
+        options = self.options
+        start = self._clock()
+        gray = self._gray(image)
+        found: list[DecodedSymbol] = []
+        self.last_passes = []
+        self._refined: list[tuple[int, int, int, int]] = []  # boxes `refine` already looked at
+
+        def has_datamatrix() -> bool:
+            return any(s.format == "DataMatrix" for s in found)
+
+        def elapsed_ms() -> float:
+            return (self._clock() - start) * 1000.0
+
+        candidates: list[zxing.Corners] = []
+        for index, name in enumerate(options.passes):
+            if index and has_datamatrix() and not options.try_harder:
+                break
+            if index and elapsed_ms() >= options.time_budget_ms:
+                break
+            if name == "refine":
+                found += self._refine(
+                    gray, candidates, lambda: elapsed_ms() >= options.time_budget_ms
+                )
+                self.last_passes.append(name)
+                continue
+            prepared = PASSES[name](gray, self._buffers)
+            symbols, located = zxing.decode_with_candidates(
+                prepared.image,
+                formats=zxing.DATAMATRIX,
+                binarizer=prepared.binarizer,
+                try_invert=False,
+                scale=prepared.scale,
+                label=f"zxing+{name}",
+            )
+            found += symbols
+            candidates += located
+            self.last_passes.append(name)
+        if options.all_formats and not has_datamatrix():
+            # no Data Matrix: is there another code (a QR code...) to tell the user about?
+            found += zxing.decode(gray, formats=zxing.OTHER_MATRIX, try_invert=False)
+            self.last_passes.append("other_formats")
+        if options.libdmtx and not has_datamatrix():
+            left = min(float(options.libdmtx_timeout_ms), options.time_budget_ms - elapsed_ms())
+            if left >= 1:
+                found += libdmtx.decode(gray, timeout_ms=int(left), shrink=options.libdmtx_shrink)
+                self.last_passes.append("libdmtx")
+        return [replace(s, page=page) for s in _unique(found)]
+
+    def _refine(
+        self, gray: Gray, candidates: list[zxing.Corners], out_of_time: Callable[[], bool]
+    ) -> list[DecodedSymbol]:
+        """A closer look at located but unreadable symbols (see `_REFINE_VARIANTS`)."""
+        tried = self._refined
+        for corners in candidates:
+            box = _crop_box(corners, gray.shape)
+            if any(_overlap(box, other) for other in tried):
+                continue  # the same symbol, located again by another pass: already looked at
+            if len(tried) >= _REFINE_MAX_CANDIDATES:
+                break
+            tried.append(box)
+            x0, y0, x1, y1 = box
+            crop = gray[y0:y1, x0:x1]
+            for scale, kind in _REFINE_VARIANTS:
+                if out_of_time():
+                    return []
+                symbols = zxing.decode(
+                    np.ascontiguousarray(_refine_variant(crop, scale, kind)),
+                    formats=zxing.DATAMATRIX,
+                    try_invert=False,
+                    scale=float(scale),
+                    offset=(x0, y0),
+                    label=f"zxing+refine:{scale}x{kind}",
+                )
+                if symbols:
+                    return symbols
+        return []
+
+    def _gray(self, image: npt.NDArray[np.uint8]) -> Gray:
+        if image.dtype != np.uint8:
+            raise TypeError(f"images must be uint8 arrays, not {image.dtype}")
+        if image.ndim == 2:
+            return image if image.flags.c_contiguous else np.ascontiguousarray(image)
+        if image.ndim == 3 and image.shape[2] in (3, 4):
+            out = self._buffers.get("gray", image.shape[:2])
+            code = cv2.COLOR_BGR2GRAY if image.shape[2] == 3 else cv2.COLOR_BGRA2GRAY
+            cv2.cvtColor(image, code, dst=out)
+            return out
+        if image.ndim == 3 and image.shape[2] == 1:
+            return np.ascontiguousarray(image[:, :, 0])
+        raise TypeError(f"images must be H×W, H×W×3 (BGR) or H×W×4 (BGRA), not {image.shape}")
+
+
+def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _unique(symbols: list[DecodedSymbol]) -> list[DecodedSymbol]:
+    """One entry per symbol: the same bytes read by two passes at the same place are one code."""
+    kept: list[DecodedSymbol] = []
+    for symbol in symbols:
+        if not any(_same(symbol, other) for other in kept):
+            kept.append(symbol)
+    return kept
+
+
+def _same(a: DecodedSymbol, b: DecodedSymbol) -> bool:
+    if a.data != b.data or a.symbology != b.symbology:
+        return False
+    (ax, ay), (bx, by) = a.center, b.center
+    reach = max(_size(a), _size(b), 8.0)
+    return abs(ax - bx) <= reach and abs(ay - by) <= reach
+
+
+def _size(symbol: DecodedSymbol) -> float:
+    if not symbol.position:
+        return 0.0
+    xs = [p[0] for p in symbol.position]
+    ys = [p[1] for p in symbol.position]
+    return float(max(max(xs) - min(xs), max(ys) - min(ys)))
+
+
+def decode_image(
+    image: npt.NDArray[np.uint8], options: DecodeOptions | None = None
+) -> list[DecodedSymbol]:
+    """Every code in one image. For many images in a row, keep a `Decoder` instead."""
+    return Decoder(options).decode(image)

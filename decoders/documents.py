@@ -1,0 +1,234 @@
+"""Files and uploads: images (PNG, JPEG, TIFF with all its pages, BMP, WebP) and PDFs rendered
+page by page, each page decoded by the same `Decoder` a camera uses.
+
+A file that cannot be read raises `DecodeError` with one of these stable codes, and a message
+that names the file (the codes are a contract with the API and the CLI's JSON output):
+
+    file_not_found      no such file
+    unreadable_file     a folder, no permission, an I/O error
+    file_too_large      more than MAX_FILE_BYTES on disk
+    empty_file          zero bytes
+    not_an_image        neither an image format we read nor a PDF
+    unsupported_format  an image format outside PNG, JPEG, TIFF, BMP, WebP (GIF, ICO...)
+    corrupt_image       a truncated or damaged image (the pages before the damage are kept)
+    image_too_large     an image or rendered page over `DecodeOptions.max_pixels`
+    encrypted_pdf       a PDF that needs a password
+    corrupt_pdf         a damaged PDF, or a page pdfium cannot render
+
+Pages are read lazily: `read_pages` yields them one by one, so a 300-page PDF never sits in
+memory at once, and an error on page 7 comes after pages 1-6 were yielded.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+import pypdfium2 as pdfium
+from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
+
+from decoders.base import DecodedSymbol, DecodeOptions
+from decoders.cascade import Decoder
+from scanner_agent.errors import DecodeError
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
+_PDF_MAGIC = b"%PDF-"
+_PDF_POINTS_PER_INCH = 72
+_FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page (or the only picture) of a file: 1-based `number`, grayscale pixels."""
+
+    number: int
+    image: npt.NDArray[np.uint8]
+
+
+def read_pages(path: Path, options: DecodeOptions | None = None) -> Iterator[Page]:
+    """The pages of the file at `path`, one by one. Raises `DecodeError`."""
+    return read_pages_from_bytes(_read(path), str(path), options)
+
+
+def read_pages_from_bytes(
+    data: bytes, name: str, options: DecodeOptions | None = None
+) -> Iterator[Page]:
+    """The pages of an uploaded file called `name` (for messages). Raises `DecodeError`."""
+    options = options or DecodeOptions()
+    if not data:
+        raise DecodeError(f"{name}: the file is empty", "empty_file")
+    if len(data) > MAX_FILE_BYTES:
+        raise DecodeError(
+            f"{name}: {len(data)} bytes, more than {MAX_FILE_BYTES} is not read", "file_too_large"
+        )
+    if data[:1024].lstrip()[:5] == _PDF_MAGIC:
+        return _pdf_pages(data, name, options)
+    return _image_pages(data, name, options)
+
+
+def decode_file(
+    path: Path, options: DecodeOptions | None = None, decoder: Decoder | None = None
+) -> list[DecodedSymbol]:
+    """Every code of every page of a file. Raises `DecodeError` (codes found before are lost:
+    iterate `read_pages` yourself to keep them, as `scanner_agent.decoding` does)."""
+    decoder = decoder or Decoder(options)
+    return [
+        s
+        for page in read_pages(path, decoder.options)
+        for s in decoder.decode(page.image, page.number)
+    ]
+
+
+def decode_bytes(
+    data: bytes, name: str, options: DecodeOptions | None = None, decoder: Decoder | None = None
+) -> list[DecodedSymbol]:
+    """`decode_file` for an upload held in memory."""
+    decoder = decoder or Decoder(options)
+    pages = read_pages_from_bytes(data, name, decoder.options)
+    return [s for page in pages for s in decoder.decode(page.image, page.number)]
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+        if path.is_dir():
+            raise DecodeError(f"{path}: is a folder, not a file", "unreadable_file")
+        if size > MAX_FILE_BYTES:
+            raise DecodeError(
+                f"{path}: {size} bytes, more than {MAX_FILE_BYTES} is not read", "file_too_large"
+            )
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise DecodeError(f"{path}: no such file", "file_not_found") from None
+    except PermissionError:
+        raise DecodeError(f"{path}: permission denied", "unreadable_file") from None
+    except OSError as exc:
+        raise DecodeError(
+            f"{path}: cannot be read: {exc.strerror or exc}", "unreadable_file"
+        ) from exc
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
+    with warnings.catch_warnings():
+        # we check the pixel count ourselves, against our own limit
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except UnidentifiedImageError:
+            raise DecodeError(
+                f"{name}: not an image or a PDF (the agent reads PNG, JPEG, TIFF, BMP, WebP "
+                "and PDF)",
+                "not_an_image",
+            ) from None
+        except Image.DecompressionBombError as exc:
+            raise DecodeError(f"{name}: {exc}", "image_too_large") from None
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise DecodeError(f"{name}: damaged image header ({exc})", "corrupt_image") from exc
+    if image.format not in IMAGE_FORMATS:
+        raise DecodeError(
+            f"{name}: {image.format} images are not read (PNG, JPEG, TIFF, BMP, WebP, PDF are)",
+            "unsupported_format",
+        )
+    return _frames(image, name, options)
+
+
+def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[Page]:
+    number = 0
+    # TIFF pages are pages; the extra frames of other formats (the preview of a phone's MPO
+    # JPEG, an animated WebP) are not
+    frames = ImageSequence.Iterator(image) if image.format == "TIFF" else iter([image])
+    try:
+        for frame in frames:
+            number += 1
+            width, height = frame.size
+            _check_pixels(width * height, options, name, number)
+            yield Page(number, _to_gray(frame))
+    except DecodeError:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError) as exc:
+        where = f"page {number}" if number > 1 else "the image"
+        raise DecodeError(
+            f"{name}: {where} is truncated or damaged ({exc})", "corrupt_image"
+        ) from exc
+    finally:
+        image.close()
+
+
+def _to_gray(frame: Image.Image) -> npt.NDArray[np.uint8]:
+    frame = ImageOps.exif_transpose(frame) or frame  # phone photos: upright as shown
+    if frame.mode in ("RGBA", "LA", "PA") or "transparency" in frame.info:
+        rgba = frame.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        frame = Image.alpha_composite(white, rgba)
+    if frame.mode.startswith("I;16") or frame.mode in ("I", "F"):
+        array = np.asarray(frame, dtype=np.float64)
+        top = float(array.max()) or 1.0
+        return np.ascontiguousarray(array * (255.0 / top), dtype=np.uint8)
+    return np.ascontiguousarray(np.asarray(frame.convert("L"), dtype=np.uint8))
+
+
+def _check_pixels(pixels: int, options: DecodeOptions, name: str, number: int) -> None:
+    if pixels > options.max_pixels:
+        where = f"page {number} is" if number > 1 else "is"
+        raise DecodeError(
+            f"{name}: {where} {pixels:,} pixels, over the limit of {options.max_pixels:,} "
+            "(decoder.max_pixels)",
+            "image_too_large",
+        )
+
+
+# --- PDF ----------------------------------------------------------------------------------
+
+
+def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
+    try:
+        document = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        code = getattr(exc, "err_code", None)
+        if code in (_FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY):
+            raise DecodeError(
+                f"{name}: the PDF is encrypted (needs a password)", "encrypted_pdf"
+            ) from None
+        raise DecodeError(f"{name}: not a readable PDF ({exc})", "corrupt_pdf") from None
+    return _render(document, name, options)
+
+
+def _render(document: pdfium.PdfDocument, name: str, options: DecodeOptions) -> Iterator[Page]:
+    scale = options.pdf_dpi / _PDF_POINTS_PER_INCH
+    try:
+        for index in range(len(document)):
+            number = index + 1
+            try:
+                page = document[index]
+            except pdfium.PdfiumError as exc:
+                raise DecodeError(
+                    f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf"
+                ) from None
+            try:
+                width, height = page.get_size()
+                if page.get_rotation() % 180:
+                    width, height = height, width
+                _check_pixels(round(width * scale) * round(height * scale), options, name, number)
+                # /Rotate is applied: the page comes out as a viewer shows it
+                bitmap = page.render(scale=scale, grayscale=True)
+                pixels = bitmap.to_numpy()
+                if pixels.ndim == 3:
+                    pixels = pixels[:, :, 0]
+                yield Page(number, np.ascontiguousarray(pixels, dtype=np.uint8))
+            except pdfium.PdfiumError as exc:
+                raise DecodeError(
+                    f"{name}: page {number} cannot be rendered ({exc})", "corrupt_pdf"
+                ) from None
+            finally:
+                page.close()
+    finally:
+        document.close()

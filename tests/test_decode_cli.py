@@ -1,0 +1,110 @@
+"""`scanner-agent decode` through a real subprocess: JSON lines, readable lines, exit status."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from decoders import synthetic
+
+A = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scanner_agent.cli", "decode", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def write_card(path: Path, payload: bytes | None) -> None:
+    canvas = np.full((300, 400), 240, np.uint8)
+    if payload is not None:
+        code = synthetic.datamatrix(payload, 4)
+        canvas[30 : 30 + code.shape[0], 30 : 30 + code.shape[1]] = code
+    Image.fromarray(canvas).save(path)
+
+
+def test_json_lines_for_a_folder_with_a_bad_file(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    (tmp_path / "sub").mkdir()
+    write_card(tmp_path / "sub" / "blank.png", None)
+    (tmp_path / "sub" / "z.txt").write_text("not an image")
+    (tmp_path / ".hidden.png").write_bytes(b"skipped")
+    result = cli("--json", "--at", "2026-03-01", str(tmp_path))
+    assert result.returncode == 1, result.stderr  # one file could not be read
+    assert result.stderr == ""  # no progress bar: stderr is not a terminal
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [Path(line["file"]).name for line in lines] == ["a.png", "blank.png", "z.txt"]
+    first, blank, text = lines
+    assert set(first) == {"file", "codes", "error", "ms"}
+    [code] = first["codes"]
+    assert set(code) == {"page", "payload_b64", "symbology", "attestation"}
+    assert base64.b64decode(code["payload_b64"]) == A
+    assert (code["page"], code["symbology"]) == (1, "]d1")
+    assert code["attestation"]["status"] == "valid"
+    assert code["attestation"]["member_number"] == "12345678"
+    assert first["error"] is None
+    assert (blank["codes"], blank["error"]) == ([], None)
+    assert text["error"]["code"] == "not_an_image"
+    assert "z.txt" in text["error"]["message"]
+
+
+def test_readable_output_masks_the_member_number_and_sums_up(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    result = cli("--at", "2026-03-01", str(tmp_path / "a.png"))
+    assert result.returncode == 0, result.stderr
+    assert "VALID" in result.stdout
+    assert "12345678" not in result.stdout
+    assert "1 file(s): 1 code(s), 1 valid attestation(s)" in result.stdout.splitlines()[-1]
+
+
+def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    import os
+
+    write_card(tmp_path / "a.png", A)
+    master, slave = os.openpty()
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "scanner_agent.cli", "decode", "--json", str(tmp_path)],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            timeout=120,
+            check=False,
+            env={**os.environ, "TERM": "xterm", "COLUMNS": "80"},
+        )
+        os.close(slave)
+        slave = -1
+        terminal = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # EIO: the other end is closed and drained
+                break
+            if not chunk:
+                break
+            terminal += chunk
+    finally:
+        if slave != -1:
+            os.close(slave)
+        os.close(master)
+    assert result.returncode == 0
+    # stdout stays pure JSON lines; the bar (its escape codes) went to the terminal
+    assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == ["a.png"]
+    assert b"\x1b[" in terminal
+
+
+def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
+    result = cli(str(tmp_path / "nope.png"))
+    assert result.returncode == 2
+    assert "nope.png" in result.stderr

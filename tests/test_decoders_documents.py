@@ -1,0 +1,246 @@
+"""Files and uploads: every image format, multi-page TIFF and PDF (rotated pages too), and each
+bad file giving its stable error code with the file named, never an exception."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pypdfium2 as pdfium
+import pytest
+from conftest import TODAY
+from PIL import Image
+
+from decoders import DecodeOptions, read_pages, synthetic
+from scanner_agent.config import load_settings
+from scanner_agent.decoding import FileReport, decode_options, decode_path, decode_upload
+from scanner_agent.runtime import ParseContext
+
+A = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
+B = b"AMCTPF10775627391MU SP    01 202601012026123187654321"
+
+
+def page(payload: bytes | None, size: tuple[int, int] = (700, 500)) -> Image.Image:
+    """A small white "page" (width, height) with the code near the top right."""
+    canvas = np.full((size[1], size[0]), 245, np.uint8)
+    if payload is not None:
+        code = synthetic.datamatrix(payload, 5)
+        canvas[40 : 40 + code.shape[0], size[0] - 60 - code.shape[1] : size[0] - 60] = code
+    return Image.fromarray(canvas)
+
+
+def pages_of(report: FileReport) -> list[tuple[int, bytes]]:
+    import base64
+
+    return [(c.page, base64.b64decode(c.payload_b64)) for c in report.codes]
+
+
+@pytest.mark.parametrize("fmt", ["PNG", "JPEG", "BMP", "WEBP", "TIFF"])
+def test_each_image_format_is_read(tmp_path: Path, context: ParseContext, fmt: str) -> None:
+    path = tmp_path / f"card.{fmt.lower()}"
+    image = page(A).convert("RGB")
+    image.save(path, fmt, **({"quality": 90} if fmt in ("JPEG", "WEBP") else {}))
+    report = decode_path(path, context, TODAY)
+    assert report.error is None
+    assert pages_of(report) == [(1, A)]
+    [code] = report.codes
+    assert code.symbology == "]d1"
+    assert code.attestation.valid
+
+
+def test_multi_page_tiff_reports_the_page_of_each_code(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    path = tmp_path / "mail.tiff"
+    first, *rest = [page(A), page(None), page(B)]
+    first.save(path, "TIFF", save_all=True, append_images=rest, compression="tiff_lzw")
+    report = decode_path(path, context, TODAY)
+    assert report.error is None
+    assert pages_of(report) == [(1, A), (3, B)]
+
+
+def test_pdf_pages_are_rendered_one_by_one(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "scan.pdf"
+    first, *rest = [page(None).convert("RGB"), page(A).convert("RGB"), page(B).convert("RGB")]
+    first.save(path, "PDF", save_all=True, append_images=rest, resolution=150)
+    report = decode_path(path, context, TODAY, DecodeOptions(pdf_dpi=150))
+    assert report.error is None
+    assert pages_of(report) == [(2, A), (3, B)]
+
+
+def test_rotated_pdf_page_is_read(tmp_path: Path, context: ParseContext) -> None:
+    source = io.BytesIO()
+    page(A).convert("RGB").save(source, "PDF", resolution=150)
+    document = pdfium.PdfDocument(source.getvalue())
+    document[0].set_rotation(90)
+    rotated = io.BytesIO()
+    document.save(rotated)
+    document.close()
+    pages = list(read_pages_from_upload(rotated.getvalue()))
+    height, width = pages[0].shape
+    assert width < height  # rendered as a viewer shows it: the landscape page turned upright
+    report = decode_upload(rotated.getvalue(), "rotated.pdf", context, TODAY,
+                           DecodeOptions(pdf_dpi=150))  # fmt: skip
+    assert pages_of(report) == [(1, A)]
+
+
+def read_pages_from_upload(data: bytes) -> list[np.ndarray]:
+    from decoders import read_pages_from_bytes
+
+    return [p.image for p in read_pages_from_bytes(data, "x.pdf", DecodeOptions(pdf_dpi=150))]
+
+
+def test_phone_photo_is_turned_upright_from_its_exif_orientation(tmp_path: Path) -> None:
+    path = tmp_path / "phone.jpg"
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Orientation: rotate 90° clockwise to display
+    page(A).convert("RGB").save(path, "JPEG", exif=exif)  # stored 700 wide, 500 high
+    [only] = list(read_pages(path))
+    assert only.image.shape == (700, 500)
+
+
+def test_file_without_code_has_no_codes_and_no_error(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "blank.png"
+    page(None).save(path)
+    report = decode_path(path, context, TODAY)
+    assert (report.codes, report.error) == ([], None)
+
+
+def test_upload_gives_the_same_report_as_the_file(tmp_path: Path, context: ParseContext) -> None:
+    buffer = io.BytesIO()
+    page(A).save(buffer, "PNG")
+    report = decode_upload(buffer.getvalue(), "upload.png", context, TODAY)
+    assert report.file == "upload.png"
+    assert pages_of(report) == [(1, A)]
+
+
+# --- bad files ------------------------------------------------------------------------------
+
+
+def _png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    page(A).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+ENCRYPTED_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[]/Count 0>>endobj\n"
+    b"3 0 obj<</Filter/Standard/V 1/R 2/Length 40/P -4"
+    b"/O<" + b"11" * 32 + b">/U<" + b"22" * 32 + b">>>endobj\n"
+    b"trailer<</Root 1 0 R/Encrypt 3 0 R/ID[<00112233445566778899aabbccddeeff>"
+    b"<00112233445566778899aabbccddeeff>]/Size 4>>\n%%EOF\n"
+)
+
+BAD_FILES = {
+    "truncated.png": (lambda: _png_bytes()[:400], "corrupt_image"),
+    "notes.txt": (lambda: b"this is not an image\n" * 10, "not_an_image"),
+    "empty.png": (lambda: b"", "empty_file"),
+    "locked.pdf": (lambda: ENCRYPTED_PDF, "encrypted_pdf"),
+    "broken.pdf": (lambda: b"%PDF-1.7\n" + bytes(range(256)) * 4, "corrupt_pdf"),
+}
+
+
+@pytest.mark.parametrize("name", list(BAD_FILES))
+def test_bad_file_gives_its_error_code_naming_the_file(
+    tmp_path: Path, context: ParseContext, name: str
+) -> None:
+    make, code = BAD_FILES[name]
+    path = tmp_path / name
+    path.write_bytes(make())
+    report = decode_path(path, context, TODAY)
+    assert report.error is not None
+    assert report.error.code == code
+    assert str(path) in report.error.message
+    assert report.codes == []
+
+
+def test_gif_is_an_unsupported_format(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "anim.gif"
+    page(A).save(path, "GIF")
+    report = decode_path(path, context, TODAY)
+    assert report.error is not None
+    assert report.error.code == "unsupported_format"
+
+
+def test_image_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "huge.png"
+    page(A).save(path)
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pixels=100_000))
+    assert report.error is not None
+    assert report.error.code == "image_too_large"
+    assert "350,000 pixels" in report.error.message
+
+
+def test_pdf_page_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseContext) -> None:
+    path = tmp_path / "a4.pdf"
+    page(A).convert("RGB").save(path, "PDF", resolution=72)  # 700 x 500 points
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pixels=1_000_000, pdf_dpi=300))
+    assert report.error is not None
+    assert report.error.code == "image_too_large"
+
+
+def test_missing_file_and_folder(tmp_path: Path, context: ParseContext) -> None:
+    missing = decode_path(tmp_path / "nope.png", context, TODAY)
+    assert missing.error is not None
+    assert missing.error.code == "file_not_found"
+    folder = decode_path(tmp_path, context, TODAY)
+    assert folder.error is not None
+    assert folder.error.code == "unreadable_file"
+
+
+def test_codes_before_a_damaged_tiff_page_are_kept(tmp_path: Path, context: ParseContext) -> None:
+    buffer = io.BytesIO()
+    first, second = page(A), page(B)
+    first.save(buffer, "TIFF", save_all=True, append_images=[second])
+    data = buffer.getvalue()
+    # cut inside the second page's pixel data: the first page still reads
+    report = decode_upload(data[: len(data) - 60_000], "cut.tiff", context, TODAY)
+    assert report.error is not None
+    assert report.error.code == "corrupt_image"
+    assert pages_of(report) == [(1, A)]
+
+
+# --- configuration ------------------------------------------------------------------------
+
+
+def test_decode_options_come_from_the_decoder_section() -> None:
+    settings = load_settings(env={
+        "SCANNER_AGENT_DECODER__PASSES": '["local", "upscale"]',
+        "SCANNER_AGENT_DECODER__PDF_DPI": "200",
+        "SCANNER_AGENT_DECODER__LIBDMTX": "false",
+    })  # fmt: skip
+    options = decode_options(settings)
+    assert options.passes == ("local", "upscale")
+    assert options.pdf_dpi == 200
+    assert options.libdmtx is False
+    defaults = decode_options(load_settings(env={}))
+    assert defaults.passes == DecodeOptions().passes
+    assert defaults.time_budget_ms == DecodeOptions().time_budget_ms
+
+
+def test_unknown_pass_in_config_names_the_key() -> None:
+    from scanner_agent.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"decoder\.passes"):
+        load_settings(env={"SCANNER_AGENT_DECODER__PASSES": '["magic"]'})
+
+
+def test_read_pages_is_lazy(tmp_path: Path) -> None:
+    path = tmp_path / "two.tiff"
+    page(A).save(path, "TIFF", save_all=True, append_images=[page(B)])
+    pages = read_pages(path)
+    assert next(pages).number == 1
+    assert next(pages).number == 2
+
+
+def test_config_knows_exactly_the_passes_the_cascade_has() -> None:
+    from typing import get_args
+
+    from decoders.base import PASS_NAMES
+    from decoders.cascade import PASSES, REFINE
+    from scanner_agent.config import DecoderPass, DecoderSettings
+
+    assert set(get_args(DecoderPass)) == set(PASS_NAMES) == {*PASSES, REFINE}
+    assert tuple(DecoderSettings().passes) == DecodeOptions().passes
