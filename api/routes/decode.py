@@ -74,8 +74,6 @@ async def decode(
         raise ApiError(422, error.code, error.message)
     now = datetime.now(UTC)
     for code in report.codes:
-        if code.attestation is None:
-            continue
         scan = Scan(
             received_at=now,
             device_id=UPLOAD_DEVICE,
