@@ -38,6 +38,7 @@ from scanner_agent.scan import (
 )
 
 log = logging.getLogger(__name__)
+_EPOCH = datetime.fromtimestamp(0, UTC)
 
 KEYBOARD_LAYOUT_MISMATCH = WarningCode.KEYBOARD_LAYOUT_MISMATCH.value
 QUEUE_OVERFLOW = "queue_overflow"
@@ -171,6 +172,9 @@ class Pipeline:
         self._today = today
         self._wall = wall_clock
         self._monotonic = monotonic
+        self._offset: float | None = None
+        self._offset_read_at = 0.0
+        self._last_at: dict[str, datetime] = {}
         self._recent: dict[tuple[str, str | None, bytes], float] = {}
         self._overflow_reported: dict[str, float] = {}
         self._thread: threading.Thread | None = None
@@ -237,7 +241,11 @@ class Pipeline:
             self.duplicates += 1
             log.debug("duplicate scan from %s suppressed", item.device_id)
             return None
-        received_at = self.wall_time(frame.received_at)
+        # a device's scans never go back in time, whatever the clocks do between two frames
+        received_at = max(
+            self.wall_time(frame.received_at), self._last_at.get(item.device_id, _EPOCH)
+        )
+        self._last_at[item.device_id] = received_at
         symbology = frame.symbology
         if frame.skipped:
             log.debug("%d noise byte(s) before a code from %s", frame.skipped, item.device_id)
@@ -280,9 +288,14 @@ class Pipeline:
         return scan
 
     def wall_time(self, monotonic_at: float) -> datetime:
-        """The UTC time of a monotonic stamp (how long ago it was, taken from now)."""
-        ago = self._monotonic() - monotonic_at
-        return datetime.fromtimestamp(self._wall() - max(0.0, ago), UTC)
+        """The UTC time of a monotonic stamp. The offset between the two clocks is read at most
+        once a second, so frames stamped alike get the same time and keep their order (reading
+        both clocks for every frame gives microseconds of jitter that can swap two frames)."""
+        now = self._monotonic()
+        if self._offset is None or now - self._offset_read_at > 1.0:
+            self._offset = self._wall() - now
+            self._offset_read_at = now
+        return datetime.fromtimestamp(min(monotonic_at, now) + self._offset, UTC)
 
     def _duplicate(self, item: Incoming) -> bool:
         frame = item.frame

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from datetime import UTC, datetime
 from typing import Literal
@@ -18,10 +19,14 @@ Source = Literal["serial", "hid_pos", "hid_keyboard", "camera", "upload", "repla
 DeviceState = Literal["starting", "connected", "disconnected", "error", "stopped"]
 
 
+_SCAN_COUNTER = itertools.count()
+
+
 def new_scan_id() -> str:
-    """A unique, roughly time-ordered id: 12 hex digits of milliseconds, then 20 random ones."""
+    """A unique id that sorts in creation order: 12 hex digits of milliseconds, 8 of a counter
+    of this process (scans made in the same millisecond keep their order), 12 random ones."""
     millis = int(datetime.now(UTC).timestamp() * 1000)
-    return f"{millis:012x}{uuid.uuid4().hex[:20]}"
+    return f"{millis:012x}{next(_SCAN_COUNTER) % 2**32:08x}{uuid.uuid4().hex[:12]}"
 
 
 class Scan(BaseModel):
