@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BASE, GAP_ORIGIN, PORT, SettingsFactory, auth, token_of
+from conftest import BASE, GAP_ORIGIN, PORT, SettingsFactory, auth, token_of, wait_until
 from fastapi.testclient import TestClient
 
 from api.errors import ApiError
@@ -59,6 +59,8 @@ def test_every_endpoint_but_health_needs_the_token(anon: TestClient, method: str
 
 
 def test_health_is_open_and_holds_no_personal_data(anon: TestClient):
+    # the storage writer connects in its own thread: "starting" until it has
+    wait_until(lambda: anon.get("/v1/health").json()["storage"]["state"] != "starting")
     response = anon.get("/v1/health")
     assert response.status_code == 200
     body = response.json()
