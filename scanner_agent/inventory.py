@@ -91,24 +91,40 @@ class Inventory:
         return {"devices": [e.as_json() for e in self.entries], "missing": self.missing}
 
 
+def _serial_ports() -> Sequence[SerialPortInfo]:
+    return discovery.serial_ports()
+
+
+def _hid_devices() -> Sequence[HidInfo]:
+    return discovery.hid_devices()
+
+
+def _cameras() -> Sequence[CameraInfo]:
+    return discovery.cameras()
+
+
 @dataclass
 class Discovery:
-    """The enumerations, injectable for tests (each returns plain descriptor values)."""
+    """The enumerations and the permission check, injectable for tests."""
 
-    serial_ports: Callable[[], Sequence[SerialPortInfo]] = discovery.serial_ports
-    hid_devices: Callable[[], Sequence[HidInfo]] = discovery.hid_devices
-    cameras: Callable[[], Sequence[CameraInfo]] = discovery.cameras
+    serial_ports: Callable[[], Sequence[SerialPortInfo]] = _serial_ports
+    hid_devices: Callable[[], Sequence[HidInfo]] = _hid_devices
+    cameras: Callable[[], Sequence[CameraInfo]] = _cameras
     access: AccessFunction = os.access
+    exists: Callable[[str], bool] = os.path.exists
 
 
 def check_access(
-    path: str, kind: str, access: AccessFunction = os.access
+    path: str,
+    kind: str,
+    access: AccessFunction = os.access,
+    exists: Callable[[str], bool] = os.path.exists,
 ) -> tuple[Access, str | None]:
     """Whether this user may open a device node, and if not, what fixes it. Paths that are not
     device nodes (COM3, a pyserial URL, a video file) are `ok`: only opening them tells."""
     if not path.startswith("/dev/"):
         return "ok", None
-    if not os.path.exists(path):
+    if not exists(path):
         return "not_found", (
             f"{path} does not exist: plug the device in, or run `scanner-agent devices` to see "
             "what is there"
@@ -209,7 +225,7 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
     entries: list[Entry] = []
 
     for port in found.serial_ports():
-        access, fix = check_access(port.device, "serial", found.access)
+        access, fix = check_access(port.device, "serial", found.access, found.exists)
         configured = tuple(
             d.id for d in devices if isinstance(d, SerialDevice) and serial_matches(d, port)
         )
@@ -229,7 +245,7 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
             )
         )
     for info in found.hid_devices():
-        access, fix = check_access(info.path, "hid", found.access)
+        access, fix = check_access(info.path, "hid", found.access, found.exists)
         configured = tuple(
             d.id
             for d in devices
@@ -252,7 +268,7 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
             )
         )
     for camera in found.cameras():
-        access, fix = check_access(camera.source, "camera", found.access)
+        access, fix = check_access(camera.source, "camera", found.access, found.exists)
         configured = tuple(
             d.id for d in devices if isinstance(d, CameraDevice) and camera_matches(d, camera)
         )

@@ -383,7 +383,7 @@ def static_checks(config: DeviceConfig, options: Options, inventory: Any | None)
     node = _node(config)
     kind = "camera" if config.type == "camera" else ("serial" if config.type == "serial" else "hid")
     if node is not None and node.startswith("/dev/"):
-        access, fix = check_access(node, kind, options.discovery.access)
+        access, fix = check_access(node, kind, options.discovery.access, options.discovery.exists)
         if access == "not_found":
             checks.append(check("device_not_found", "fail", f"{node} does not exist", fix))
         elif access == "permission_denied":
@@ -496,6 +496,7 @@ def _read(
     options: Options,
     seconds: float,
     done: Callable[[list[tuple[Frame, Scan]]], bool] = lambda scans: False,
+    opened: Callable[[], None] = lambda: None,
 ) -> _Observed:
     """Open, read for `seconds` (or until `done`), frame and parse as the agent would."""
     bus = EventBus()
@@ -507,6 +508,7 @@ def _read(
     monotonic = options.monotonic
     driver.open()  # DeviceError goes to the caller
     try:
+        opened()
         framer = setup.make_framer()
         start = monotonic()
         deadline = start + seconds
@@ -599,8 +601,8 @@ def _traffic_checks(config: DeviceConfig, seen: _Observed, interactive: bool) ->
             )
         return out
     # framing of byte streams: the raw bytes say which suffix the scanner really sends
+    sent = detected_suffix(bytes(seen.raw)) if _protocol(config) == "serial" else None
     if _protocol(config) == "serial" and suffix is not None:
-        sent = detected_suffix(bytes(seen.raw))
         label = {"cr": "CR", "lf": "LF", "crlf": "CR LF", "tab": "TAB"}
         if suffix == "none" and sent is not None:
             out.append(
@@ -668,10 +670,11 @@ def _traffic_checks(config: DeviceConfig, seen: _Observed, interactive: bool) ->
                 "configured one",
             )
         )
-    if seen.skipped:
-        out.append(
-            check("noise", "warn", f"{seen.skipped} byte(s) before codes belonged to no code")
-        )
+    noise = seen.skipped
+    if sent == "crlf" and suffix in ("cr", "lf"):
+        noise -= len(seen.scans)  # the other half of each CR LF, already reported
+    if noise > 0:
+        out.append(check("noise", "warn", f"{noise} byte(s) before codes belonged to no code"))
     if scans:
         valid = sum(1 for s in scans if s.attestation.valid)
         refused = [s for s in scans if not s.attestation.valid]
@@ -900,14 +903,17 @@ def device_report(
         return _finish(report)
     interactive = options.level == "interactive"
     seconds = options.read_seconds()
-    if interactive:
-        options.prompt(
-            f"device {config.id!r}: scan the test card now (every attestation, codes 1 to 6), "
-            f"within {seconds:g} s"
-        )
+
+    def ready() -> None:
+        if interactive:
+            options.prompt(
+                f"device {config.id!r} is open: scan the test card now (every attestation, "
+                f"codes 1 to 6), within {seconds:g} s"
+            )
+
     try:
         seen = _read(
-            config, setup, context, options, seconds, _card_done if interactive else _never
+            config, setup, context, options, seconds, _card_done if interactive else _never, ready
         )
     except Exception as exc:
         report.checks.append(_open_failure(exc))
