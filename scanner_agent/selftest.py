@@ -151,9 +151,9 @@ CHECKS: dict[str, str] = {
     "unexpected_code": "scan the test card only during the interactive self-test",
 }
 
-# The test card's codes, with GS and `|` removed: how they are recognised whatever separators
-# a keyboard-mode scanner kept.
-_GS1_WIRE = GS1_MEDICINE.replace("(01)", "01").replace("(17)", "17").replace("(10)", "10").encode()
+# The card's GS1 DataMatrix as a scanner sends it (element strings, no parentheses; only the
+# last one is variable-length, so no GS is needed).
+GS1_WIRE = GS1_MEDICINE.replace("(01)", "01").replace("(17)", "17").replace("(10)", "10").encode()
 
 
 class Check(BaseModel):
@@ -289,7 +289,7 @@ _CARD_SYMBOLOGY = {"datamatrix": "]d1", "gs1_datamatrix": "]d2", "qrcode": "]Q1"
 def _testcard_parse_check(context: ParseContext, today: date) -> Check:
     wrong = []
     for code in TEST_CODES:
-        payload = _GS1_WIRE if code.symbology == "gs1_datamatrix" else code.payload
+        payload = GS1_WIRE if code.symbology == "gs1_datamatrix" else code.payload
         result = context.parse(payload, today, symbology=_CARD_SYMBOLOGY[code.symbology])
         if not _outcome_ok(code, result):
             got = "valid" if result.valid else ",".join(result.error_codes())
@@ -793,6 +793,8 @@ def _camera_checks(
 
 
 def _norm(data: bytes) -> bytes:
+    """A code with GS and `|` removed: how the card's codes are recognised whatever separators a
+    keyboard-mode scanner kept."""
     return data.replace(b"\x1d", b"").replace(b"|", b"")
 
 
@@ -806,7 +808,7 @@ def match_test_code(frame: Frame, scan: Scan) -> TestCode | None:
     normal = {_norm(d) for d in candidates}
     for code in TEST_CODES:
         if code.symbology == "gs1_datamatrix":
-            if _GS1_WIRE in normal:
+            if GS1_WIRE in normal:
                 return code
         elif _norm(code.payload) in normal:
             return code
@@ -1095,6 +1097,7 @@ def _as_error(code: str, message: str) -> DeviceError:
 __all__ = [
     "CHECKS",
     "EXIT_STATUS",
+    "GS1_WIRE",
     "LEVELS",
     "Check",
     "DeviceReport",

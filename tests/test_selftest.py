@@ -28,9 +28,9 @@ from scanner_agent.framing import KeyboardFramer
 from scanner_agent.inventory import Discovery
 from scanner_agent.selftest import (
     CHECKS,
+    GS1_WIRE,
     Options,
     SelfTestReport,
-    _GS1_WIRE,
     detected_suffix,
     run_selftest,
 )
@@ -384,7 +384,7 @@ def card_bytes(*, keys: tuple[str, ...], suffix: bytes = b"\r") -> bytes:
     for key in keys:
         code = by_key[key]
         if code.symbology == "gs1_datamatrix":
-            out += b"]d2" + _GS1_WIRE + suffix
+            out += b"]d2" + GS1_WIRE + suffix
         elif code.symbology == "qrcode":
             out += b"]Q1" + code.payload + suffix
         else:
