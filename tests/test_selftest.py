@@ -15,7 +15,7 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import ROOT, TODAY
+from conftest import TODAY
 from devsupport import VALID, VALID_PIPE, PtyScanner, typed_reports
 
 from drivers.discovery import HidInfo
@@ -36,6 +36,7 @@ from scanner_agent.selftest import (
 )
 from scanner_agent.testcard import FIXED, QR_TEXT, TAGGED, TEST_CODES, symbol_image
 
+ROOT = Path(__file__).resolve().parent.parent
 KEYBOARD_HID = HidInfo(
     path="/dev/hidraw8", vid="0c2e", pid="0b61", serial_number="S1", product="Scanner",
     manufacturer="Honeywell", usage_page=0x01, usage=0x06, interface=1,
