@@ -143,8 +143,7 @@ def permission_fix(path: str, kind: str) -> str:
         mode = f"{stat.S_IMODE(st.st_mode):04o}"
     except (OSError, KeyError):
         group, mode = "?", "?"
-    groups = _groups_of(user)
-    if group not in ("root", "?") and st_group_writable(mode) and group not in groups:
+    if group not in ("root", "?") and _group_may_read_write(mode) and group not in _my_groups():
         return (
             f"{path} belongs to group {group!r} (mode {mode}) and {user} is not in it: "
             f"`sudo usermod -aG {group} {user}`, then log in again (or restart the service)"
@@ -159,7 +158,7 @@ def permission_fix(path: str, kind: str) -> str:
     )
 
 
-def st_group_writable(mode: str) -> bool:
+def _group_may_read_write(mode: str) -> bool:
     return len(mode) == 4 and mode[2] in "67"
 
 
@@ -170,7 +169,8 @@ def _user() -> str:
         return "$USER"
 
 
-def _groups_of(user: str) -> set[str]:
+def _my_groups() -> set[str]:
+    """The groups this process has (a group added since the login does not count yet)."""
     names = set()
     for gid in os.getgroups():
         try:

@@ -145,3 +145,25 @@ def test_the_command_prints_json_and_a_table(
     assert status == 0  # nothing configured: nothing missing
     for text in ("HID POS", "keyboard", "0x8C/0x02", "0c2e:0b61", "Integrated Camera", "usb-Hon"):
         assert text in out, text
+
+
+def test_the_fix_names_the_group_a_node_already_belongs_to(tmp_path: Path) -> None:
+    import grp
+
+    from scanner_agent.inventory import permission_fix
+
+    node = tmp_path / "ttyACM0"
+    node.write_text("")
+    mine = set(os.getgroups())
+    other = next((g for g in grp.getgrall() if g.gr_gid not in mine and g.gr_name != "root"), None)
+    if other is None:  # pragma: no cover - depends on the machine
+        pytest.skip("every group of this machine is one of this user's")
+    os.chown(node, -1, other.gr_gid)
+    node.chmod(0o660)
+    fix = permission_fix(str(node), "serial")
+    assert f"sudo usermod -aG {other.gr_name} " in fix
+    node.chmod(0o600)  # the group may not open it: the udev rule is what fixes it
+    fix = permission_fix(str(node), "serial")
+    assert "99-scanner-agent.rules" in fix
+    assert "mode 0600" in fix
+    assert "dialout" in fix
