@@ -618,7 +618,8 @@ def _traffic_checks(config: DeviceConfig, seen: _Observed, interactive: bool) ->
             suffix != "none"
             and sent is not None
             and sent != suffix
-            and not (suffix in ("cr", "lf") and sent == "crlf")
+            and not (suffix == "cr" and sent == "crlf")
+            and not (suffix == "lf" and sent == "crlf")  # the CR is stripped: harmless
         ):
             out.append(
                 check(
@@ -630,13 +631,13 @@ def _traffic_checks(config: DeviceConfig, seen: _Observed, interactive: bool) ->
                     f"send {label[suffix]})",
                 )
             )
-        elif suffix in ("cr", "lf") and sent == "crlf":
+        elif suffix == "cr" and sent == "crlf":
             out.append(
                 check(
                     "wrong_suffix",
                     "warn",
-                    f"the scanner ends its codes with CR LF, the device is configured for "
-                    f"{label[suffix]}: the other byte is left over as noise",
+                    "the scanner ends its codes with CR LF, the device is configured for CR: "
+                    "each LF is left over before the next code",
                     f'set suffix = "crlf" for device {config.id!r}',
                 )
             )
@@ -671,7 +672,7 @@ def _traffic_checks(config: DeviceConfig, seen: _Observed, interactive: bool) ->
             )
         )
     noise = seen.skipped
-    if sent == "crlf" and suffix in ("cr", "lf"):
+    if sent == "crlf" and suffix == "cr":
         noise -= len(seen.scans)  # the other half of each CR LF, already reported
     if noise > 0:
         out.append(check("noise", "warn", f"{noise} byte(s) before codes belonged to no code"))
@@ -855,7 +856,7 @@ def _card_checks(seen: _Observed, seconds: float) -> tuple[list[Check], dict[str
     if wrong:
         out.append(check("testcard_outcome", "fail", "; ".join(wrong)))
     missing = [name for key, name in _EXPECTED.items() if key not in got]
-    if seen.scans and missing:
+    if missing and seen.chunks:
         out.append(
             check(
                 "testcard_incomplete",
@@ -935,6 +936,24 @@ def device_report(
     return _finish(report)
 
 
+def _guarded(
+    config: DeviceConfig,
+    settings: Settings,
+    context: ParseContext | None,
+    options: Options,
+    inventory: Any | None,
+) -> DeviceReport:
+    """A device's report; a bug in testing one device fails that device, not the self-test."""
+    try:
+        return device_report(config, settings, context, options, inventory)
+    except Exception as exc:
+        report = DeviceReport(device_id=config.id, type=config.type)
+        report.checks.append(
+            check("device_error", "fail", f"the self-test failed: {type(exc).__name__}: {exc}")
+        )
+        return _finish(report)
+
+
 def _no_decode(frame: Any) -> list[Any]:  # pragma: no cover - only cameras decode
     return []
 
@@ -964,11 +983,11 @@ def run_selftest(settings: Settings, options: Options | None = None) -> SelfTest
     with contextlib.suppress(Exception):  # discovery is advice; a broken enumeration is not fatal
         inventory = take_inventory(settings, options.discovery)
     if options.level == "interactive":
-        reports = [device_report(d, settings, context, options, inventory) for d in devices]
+        reports = [_guarded(d, settings, context, options, inventory) for d in devices]
     else:
         with ThreadPoolExecutor(max_workers=max(1, min(8, len(devices)))) as pool:
             reports = list(
-                pool.map(lambda d: device_report(d, settings, context, options, inventory), devices)
+                pool.map(lambda d: _guarded(d, settings, context, options, inventory), devices)
             )
     return _report(options.level, started, clock, checks, reports)
 

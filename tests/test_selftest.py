@@ -102,6 +102,8 @@ AIM_VALID = b"]d1" + VALID
                      {"wrong_suffix": "fail"}, id="lf-for-cr"),
         pytest.param("cr", AIM_VALID + b"\r\n" + AIM_VALID + b"\r\n", "warn",
                      {"wrong_suffix": "warn", "codes_read": "pass"}, id="crlf-for-cr"),
+        pytest.param("lf", AIM_VALID + b"\r\n", "pass", {"codes_read": "pass",
+                     "wrong_suffix": None, "noise": None}, id="crlf-for-lf"),
         pytest.param("cr", AIM_VALID + AIM_VALID, "fail", {"frame_never_ends": "fail"},
                      id="no-suffix"),
         pytest.param("none", AIM_VALID + b"\r", "warn", {"idle_framing": "warn"}, id="idle"),
@@ -160,6 +162,22 @@ def test_a_port_held_by_another_program_is_busy(tmp_path: Path, scanner: PtyScan
     assert got["device_busy"] == "fail"
     assert "POST /v1/selftest" in CHECKS["device_busy"]
     assert report.exit_status == 2
+
+
+def test_a_bug_while_testing_one_device_fails_that_device_only(tmp_path: Path) -> None:
+    def broken(path: str, mode: int) -> bool:
+        raise RuntimeError("a bug")
+
+    settings = make_settings(
+        tmp_path,
+        {"id": "desk", "type": "serial", "port": "/dev/null"},
+        {"id": "demo", "type": "demo", "interval_s": 0.01},
+    )
+    report = run_selftest(settings, options(discovery=Discovery(access=broken)))
+    by_id = {d.device_id: d for d in report.devices}
+    assert codes(by_id["desk"].checks) == {"device_error": "fail"}
+    assert "RuntimeError" in by_id["desk"].checks[0].message
+    assert codes(by_id["demo"].checks)["opened"] == "pass"  # the other device is tested
 
 
 # --- internal level -------------------------------------------------------------------------
