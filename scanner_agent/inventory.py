@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 import grp
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -114,6 +115,20 @@ class Discovery:
     exists: Callable[[str], bool] = os.path.exists
 
 
+_LIBUSB_PATH = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{4}):([0-9a-f]{2})$")
+
+
+def device_node(path: str) -> str:
+    """The node a path is opened through. hidapi's `hid` module as PyPI ships it reaches HID
+    devices through libusb on Linux: its paths are `bus:address:interface` in hex, and what
+    must be readable and writable is the USB device node `/dev/bus/usb/BBB/DDD`."""
+    found = _LIBUSB_PATH.match(path)
+    if found is None:
+        return path
+    bus, address = int(found.group(1), 16), int(found.group(2), 16)
+    return f"/dev/bus/usb/{bus:03d}/{address:03d}"
+
+
 def check_access(
     path: str,
     kind: str,
@@ -122,6 +137,7 @@ def check_access(
 ) -> tuple[Access, str | None]:
     """Whether this user may open a device node, and if not, what fixes it. Paths that are not
     device nodes (COM3, a pyserial URL, a video file) are `ok`: only opening them tells."""
+    path = device_node(path)
     if not path.startswith("/dev/"):
         return "ok", None
     if not exists(path):

@@ -53,7 +53,7 @@ from scanner_agent.config import (
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import ConfigError, DeviceError, ScannerAgentError
 from scanner_agent.framing import SUFFIXES, Frame
-from scanner_agent.inventory import Discovery, check_access, take_inventory
+from scanner_agent.inventory import Discovery, check_access, device_node, take_inventory
 from scanner_agent.pipeline import KEYBOARD_LAYOUT_MISMATCH, DeviceStates, Incoming, Pipeline
 from scanner_agent.runtime import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
@@ -381,6 +381,8 @@ def static_checks(config: DeviceConfig, options: Options, inventory: Any | None)
     """Presence, permissions and configuration advice, without opening the device."""
     checks: list[Check] = []
     node = _node(config)
+    if node is not None:
+        node = device_node(node)
     kind = "camera" if config.type == "camera" else ("serial" if config.type == "serial" else "hid")
     if node is not None and node.startswith("/dev/"):
         access, fix = check_access(node, kind, options.discovery.access, options.discovery.exists)

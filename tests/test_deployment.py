@@ -219,16 +219,20 @@ def test_the_udev_rules_parse_and_cover_each_vendor() -> None:
     vendors: dict[str, set[str]] = {}
     for rule in rules:
         keys = {(k, op): v for k, op, v in rule}
-        vendor = keys[("ATTRS{idVendor}", "==")]
+        vendor = keys.get(("ATTRS{idVendor}", "==")) or keys[("ATTR{idVendor}", "==")]
         assert re.fullmatch(r"[0-9a-f]{4}", vendor)
         assert keys[("GROUP", "=")] == "plugdev"
         assert keys[("MODE", "=")] == "0660"
         node = keys.get(("SUBSYSTEM", "=="), "") + keys.get(("KERNEL", "=="), "")
-        kind = "tty" if node.startswith("tty") else "hidraw" if "hidraw" in node else "input"
+        kinds = {"tty": "tty", "usb": "usb", "input": "input"}
+        kind = "hidraw" if "hidraw" in node else kinds[node.removesuffix("event*")]
+        if kind == "usb":  # the device node, not each interface
+            assert keys[("ENV{DEVTYPE}", "==")] == "usb_device"
         if kind == "tty":  # ModemManager must leave the scanners' serial ports alone
             assert keys[("ENV{ID_MM_DEVICE_IGNORE}", "=")] == "1"
         vendors.setdefault(vendor, set()).add(kind)
-    assert all(kinds == {"tty", "hidraw", "input"} for kinds in vendors.values()), vendors
+    every = {"tty", "hidraw", "usb", "input"}
+    assert all(kinds == every for kinds in vendors.values()), vendors
     assert {"0c2e", "05e0", "05f9"} <= set(vendors)  # Honeywell, Zebra, Datalogic
 
 

@@ -167,3 +167,23 @@ def test_the_fix_names_the_group_a_node_already_belongs_to(tmp_path: Path) -> No
     assert "99-scanner-agent.rules" in fix
     assert "mode 0600" in fix
     assert "dialout" in fix
+
+
+def test_libusb_paths_are_checked_on_their_usb_device_node() -> None:
+    from scanner_agent.inventory import device_node
+
+    assert device_node("0001:0004:00") == "/dev/bus/usb/001/004"
+    assert device_node("0003:0011:01") == "/dev/bus/usb/003/017"
+    assert device_node("/dev/hidraw1") == "/dev/hidraw1"
+    asked: list[str] = []
+
+    def access(path: str, mode: int) -> bool:
+        asked.append(path)
+        return False
+
+    pos = HidInfo("0001:0004:00", "0c2e", "0b61", None, "Scanner", "Honeywell", 0x8C, 2, 0)
+    found = discovery(serial_ports=list, hid_devices=lambda: [pos], cameras=list, access=access)
+    (entry,) = take_inventory(Settings.model_validate({}), found).entries
+    assert asked == ["/dev/bus/usb/001/004"]
+    assert entry.access == "permission_denied"
+    assert "/dev/bus/usb/001/004" in (entry.fix or "")
