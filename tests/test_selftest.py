@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from conftest import TODAY
-from devsupport import VALID, VALID_PIPE, PtyScanner, typed_reports
+from devsupport import VALID, VALID_PIPE, PtyScanner, hid_pos_reports, typed_reports
 
 from drivers.discovery import HidInfo
 from drivers.hid_keyboard import HidKeyboardDriver
@@ -332,6 +332,26 @@ def test_a_keyboard_mode_scanner_through_the_real_hid_driver(tmp_path: Path) -> 
         "aim_present": "pass",
         "keyboard_layout_mismatch": "warn",
     }
+
+
+@pytest.mark.parametrize(
+    ("aim", "verdict", "check_code"),
+    [(b"]d1", "pass", "aim_present"), (b"\0\0\0", "warn", "aim_missing")],
+)
+def test_a_hid_pos_scanner_replayed_with_and_without_aim(
+    tmp_path: Path, aim: bytes, verdict: str, check_code: str
+) -> None:
+    path = recording(tmp_path / "pos.jsonl", hid_pos_reports(VALID, aim=aim), "hid_pos")
+    settings = make_settings(
+        tmp_path,
+        {"id": "pos", "type": "replay", "path": str(path), "protocol": "hid_pos", "speed": 100},
+    )
+    report = run_selftest(settings, options(seconds=10))
+    (device,) = report.devices
+    got = codes(device.checks)
+    assert got[check_code] == verdict
+    assert got["codes_read"] == "pass"
+    assert device.verdict == verdict
 
 
 # --- a video file as camera -----------------------------------------------------------------
