@@ -12,7 +12,6 @@ external level really opens the configured devices.)
 from __future__ import annotations
 
 import getpass
-import grp
 import os
 import re
 import stat
@@ -155,9 +154,9 @@ def permission_fix(path: str, kind: str) -> str:
     user = _user()
     try:
         st = os.stat(path)
-        group = grp.getgrgid(st.st_gid).gr_name
+        group = _group_name(st.st_gid)
         mode = f"{stat.S_IMODE(st.st_mode):04o}"
-    except (OSError, KeyError):
+    except OSError:
         group, mode = "?", "?"
     if group not in ("root", "?") and _group_may_read_write(mode) and group not in _my_groups():
         return (
@@ -185,15 +184,19 @@ def _user() -> str:
         return "$USER"
 
 
+def _group_name(gid: int) -> str:
+    try:
+        import grp  # noqa: PLC0415 - Unix only; permission problems are a Unix matter
+
+        return grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError):
+        return "?"
+
+
 def _my_groups() -> set[str]:
     """The groups this process has (a group added since the login does not count yet)."""
-    names = set()
-    for gid in os.getgroups():
-        try:
-            names.add(grp.getgrgid(gid).gr_name)
-        except KeyError:
-            continue
-    return names
+    getgroups = getattr(os, "getgroups", None)
+    return {_group_name(gid) for gid in getgroups()} if getgroups else set()
 
 
 def _real(path: str) -> str:
