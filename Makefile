@@ -68,3 +68,8 @@ bench-devices: $(STAMP)
 .PHONY: bench-api
 bench-api: $(STAMP)
 	$(BIN)/python benchmarks/api.py
+
+# Self-test duration, level by level (run by hand; see docs/benchmarks.md, "Self-test")
+.PHONY: bench-selftest
+bench-selftest: $(STAMP)
+	$(BIN)/python benchmarks/selftest.py

@@ -16,7 +16,18 @@ from scanner_agent.errors import ConfigError
 
 # Sub-command modules, in the order `--help` lists them. Each has `register(subparsers)`, which
 # adds its parser and sets `func` (args -> exit status).
-COMMANDS = ("serve", "parse", "decode", "config", "token", "watch", "record", "testcard")
+COMMANDS = (
+    "serve",
+    "parse",
+    "decode",
+    "config",
+    "token",
+    "watch",
+    "record",
+    "testcard",
+    "devices",
+    "selftest",
+)
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 

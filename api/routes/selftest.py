@@ -1,0 +1,72 @@
+"""`POST /v1/selftest`: the self-test of the running agent, as `scanner-agent selftest --json`.
+
+The agent holds its devices open (a serial port exclusively), so this does not reopen them: the
+configuration, layouts, referential, decoders and storage are checked as by the command's
+internal level, and each device is judged from the agent's live state, last error, counters and
+diagnostics (level `external`: the agent opened them). A camera's frame rate and decode time
+are measured by the command only, with the agent stopped. The interactive level (scanning the
+test card) belongs to the operator page, which watches `/v1/events` meanwhile.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Annotated
+
+from fastapi import APIRouter, Body
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import ApiState, Authenticated, StateDep
+from api.errors import ApiError, responses
+from scanner_agent.config import DEVICE_ID_PATTERN
+from scanner_agent.selftest import Check, SelfTestReport, check, live_report
+
+router = APIRouter(
+    tags=["selftest"], dependencies=Authenticated, responses=responses(400, 401, 403, 413, 415)
+)
+
+# One self-test at a time: a second request waits for the first (each takes milliseconds).
+_running = threading.Lock()
+
+
+class SelfTestRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
+    """Test this device only (its id); all configured devices when omitted."""
+
+
+def _storage_check(state: ApiState) -> Check:
+    writer = state.writer
+    where = state.store.describe()
+    if writer is None:
+        return check("storage_ok", "pass", f"storage starting: {where}")
+    if writer.state == "error" and writer.last_error is not None:
+        problem = writer.last_error
+        return check(
+            "storage_unavailable",
+            "fail",
+            f"storage {where}: {problem.code}: {problem.message}; {writer.pending} scan(s) wait "
+            "in memory",
+        )
+    return check("storage_ok", "pass", f"storage {writer.state}: {where}")
+
+
+def _run(state: ApiState, device: str | None) -> SelfTestReport:
+    with _running:
+        return live_report(state.agent, device=device, storage_check=lambda: _storage_check(state))
+
+
+@router.post(
+    "/selftest",
+    summary="Self-test of the agent and its devices (as `scanner-agent selftest --json`)",
+    responses=responses(404, 422),
+)
+async def selftest(
+    state: StateDep, request: Annotated[SelfTestRequest | None, Body()] = None
+) -> SelfTestReport:
+    device = request.device if request is not None else None
+    if device is not None and state.agent.device(device) is None:
+        raise ApiError(404, "device_not_found", "no device has this id")
+    return await run_in_threadpool(_run, state, device)

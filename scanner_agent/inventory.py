@@ -1,0 +1,313 @@
+"""What this workstation has, matched against the configuration, and whether the agent may open it.
+
+`scanner-agent devices` and the self-test's internal level use this. Nothing here opens a
+device: discovery enumerates (`drivers.discovery`), and "can it be opened" is answered from the
+node's permissions, so that listing never disturbs a scanner or a camera in use. (The self-test's
+external level really opens the configured devices.)
+
+    inventory = take_inventory(settings)           # every candidate, configured or not
+    for entry in inventory.entries: entry.kind, entry.path, entry.configured, entry.access
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+import stat
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from drivers import discovery
+from drivers.discovery import CameraInfo, HidInfo, SerialPortInfo
+from scanner_agent.config import (
+    CameraDevice,
+    DeviceConfig,
+    HidKeyboardDevice,
+    HidPosDevice,
+    SerialDevice,
+    Settings,
+)
+
+Access = Literal["ok", "permission_denied", "not_found"]
+Kind = Literal["serial", "hid_pos", "hid_keyboard", "hid_other", "camera"]
+AccessFunction = Callable[[str, int], bool]
+_HID_KINDS: dict[str, Kind] = {
+    "hid_pos": "hid_pos",
+    "hid_keyboard": "hid_keyboard",
+    "other": "hid_other",
+}
+
+UDEV_RULE = "config/udev/99-scanner-agent.rules"
+# The group each kind of node is given by our udev rule (plugdev) or by the distribution
+# (dialout for serial ports, video for cameras).
+_DISTRIBUTION_GROUPS = {"serial": "dialout", "camera": "video"}
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One candidate device of this machine."""
+
+    kind: Kind
+    path: str
+    description: str = ""
+    vid: str | None = None
+    pid: str | None = None
+    serial_number: str | None = None
+    by_id: str | None = None
+    usage_page: int | None = None
+    usage: int | None = None
+    configured: tuple[str, ...] = ()
+    """The ids of the configured devices this entry is."""
+    access: Access = "ok"
+    fix: str | None = None
+    """What to do when `access` is not ok."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "path": self.path,
+            "description": self.description,
+            "vid": self.vid,
+            "pid": self.pid,
+            "serial_number": self.serial_number,
+            "by_id": self.by_id,
+            "usage_page": self.usage_page,
+            "usage": self.usage,
+            "configured": list(self.configured),
+            "access": self.access,
+            "fix": self.fix,
+        }
+
+
+@dataclass
+class Inventory:
+    entries: list[Entry] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    """Enabled configured devices that match no entry (serial, HID and camera devices only)."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {"devices": [e.as_json() for e in self.entries], "missing": self.missing}
+
+
+def _serial_ports() -> Sequence[SerialPortInfo]:
+    return discovery.serial_ports()
+
+
+def _hid_devices() -> Sequence[HidInfo]:
+    return discovery.hid_devices()
+
+
+def _cameras() -> Sequence[CameraInfo]:
+    return discovery.cameras()
+
+
+@dataclass
+class Discovery:
+    """The enumerations and the permission check, injectable for tests."""
+
+    serial_ports: Callable[[], Sequence[SerialPortInfo]] = _serial_ports
+    hid_devices: Callable[[], Sequence[HidInfo]] = _hid_devices
+    cameras: Callable[[], Sequence[CameraInfo]] = _cameras
+    access: AccessFunction = os.access
+    exists: Callable[[str], bool] = os.path.exists
+
+
+_LIBUSB_PATH = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{4}):([0-9a-f]{2})$")
+
+
+def device_node(path: str) -> str:
+    """The node a path is opened through. hidapi's `hid` module as PyPI ships it reaches HID
+    devices through libusb on Linux: its paths are `bus:address:interface` in hex, and what
+    must be readable and writable is the USB device node `/dev/bus/usb/BBB/DDD`."""
+    found = _LIBUSB_PATH.match(path)
+    if found is None:
+        return path
+    bus, address = int(found.group(1), 16), int(found.group(2), 16)
+    return f"/dev/bus/usb/{bus:03d}/{address:03d}"
+
+
+def check_access(
+    path: str,
+    kind: str,
+    access: AccessFunction = os.access,
+    exists: Callable[[str], bool] = os.path.exists,
+) -> tuple[Access, str | None]:
+    """Whether this user may open a device node, and if not, what fixes it. Paths that are not
+    device nodes (COM3, a pyserial URL, a video file) are `ok`: only opening them tells."""
+    path = device_node(path)
+    if not path.startswith("/dev/"):
+        return "ok", None
+    if not exists(path):
+        return "not_found", (
+            f"{path} does not exist: plug the device in, or run `scanner-agent devices` to see "
+            "what is there"
+        )
+    if access(path, os.R_OK | os.W_OK):
+        return "ok", None
+    return "permission_denied", permission_fix(path, kind)
+
+
+def permission_fix(path: str, kind: str) -> str:
+    """The udev rule and group that let this user open `path`."""
+    user = _user()
+    try:
+        st = os.stat(path)
+        group = _group_name(st.st_gid)
+        mode = f"{stat.S_IMODE(st.st_mode):04o}"
+    except OSError:
+        group, mode = "?", "?"
+    if group not in ("root", "?") and _group_may_read_write(mode) and group not in _my_groups():
+        return (
+            f"{path} belongs to group {group!r} (mode {mode}) and {user} is not in it: "
+            f"`sudo usermod -aG {group} {user}`, then log in again (or restart the service)"
+        )
+    base = _DISTRIBUTION_GROUPS.get(kind)
+    extra = f" (or add {user} to {base!r} if the node already belongs to it)" if base else ""
+    return (
+        f"{path} is group {group!r}, mode {mode}: install {UDEV_RULE} into /etc/udev/rules.d/ "
+        "(add a line with your scanner's vendor id from `lsusb` if it is not listed), run "
+        "`sudo udevadm control --reload && sudo udevadm trigger`, then "
+        f"`sudo usermod -aG plugdev {user}` and log in again{extra}"
+    )
+
+
+def _group_may_read_write(mode: str) -> bool:
+    return len(mode) == 4 and mode[2] in "67"
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "$USER"
+
+
+def _group_name(gid: int) -> str:
+    try:
+        import grp  # noqa: PLC0415 - Unix only; permission problems are a Unix matter
+
+        return grp.getgrgid(gid).gr_name
+    except (ImportError, KeyError):
+        return "?"
+
+
+def _my_groups() -> set[str]:
+    """The groups this process has (a group added since the login does not count yet)."""
+    getgroups = getattr(os, "getgroups", None)
+    return {_group_name(gid) for gid in getgroups()} if getgroups else set()
+
+
+def _real(path: str) -> str:
+    return os.path.realpath(path) if path.startswith("/dev/") else path
+
+
+def _usb_match(config: Any, vid: str | None, pid: str | None, serial: str | None) -> bool:
+    if not config.vid or vid is None or config.vid.lower() != vid.lower():
+        return False
+    if config.pid and (pid is None or config.pid.lower() != pid.lower()):
+        return False
+    return not (config.serial_number and config.serial_number != serial)
+
+
+def serial_matches(config: SerialDevice, port: SerialPortInfo) -> bool:
+    if config.port:
+        return _real(config.port) in (_real(port.device), _real(port.by_id or port.device))
+    return _usb_match(config, port.vid, port.pid, port.serial_number)
+
+
+def hid_matches(config: HidPosDevice | HidKeyboardDevice, info: HidInfo) -> bool:
+    if config.path:
+        return config.path == info.path or _real(config.path) == _real(info.path)
+    if isinstance(config, HidPosDevice):
+        if info.usage_page != config.usage_page:
+            return False
+        return not config.vid or _usb_match(config, info.vid, info.pid, info.serial_number)
+    if config.backend == "evdev" or info.kind != "hid_keyboard":
+        return False
+    return _usb_match(config, info.vid, info.pid, info.serial_number)
+
+
+def camera_matches(config: CameraDevice, info: CameraInfo) -> bool:
+    source = config.source
+    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+        return info.source == f"/dev/video{int(source)}"
+    return _real(source) == _real(info.source)
+
+
+def take_inventory(settings: Settings, found: Discovery | None = None) -> Inventory:
+    """Every candidate device, each marked with the configured devices it is."""
+    found = found or Discovery()
+    devices = [d for d in settings.devices if d.enabled]
+    matched: set[str] = set()
+    entries: list[Entry] = []
+
+    for port in found.serial_ports():
+        access, fix = check_access(port.device, "serial", found.access, found.exists)
+        configured = tuple(
+            d.id for d in devices if isinstance(d, SerialDevice) and serial_matches(d, port)
+        )
+        matched.update(configured)
+        entries.append(
+            Entry(
+                "serial",
+                port.device,
+                port.description,
+                port.vid,
+                port.pid,
+                port.serial_number,
+                port.by_id,
+                configured=configured,
+                access=access,
+                fix=fix,
+            )
+        )
+    for info in found.hid_devices():
+        access, fix = check_access(info.path, "hid", found.access, found.exists)
+        configured = tuple(
+            d.id
+            for d in devices
+            if isinstance(d, HidPosDevice | HidKeyboardDevice) and hid_matches(d, info)
+        )
+        matched.update(configured)
+        entries.append(
+            Entry(
+                _HID_KINDS[info.kind],
+                info.path,
+                " ".join(x for x in (info.manufacturer, info.product) if x),
+                info.vid,
+                info.pid,
+                info.serial_number,
+                usage_page=info.usage_page,
+                usage=info.usage,
+                configured=configured,
+                access=access,
+                fix=fix,
+            )
+        )
+    for camera in found.cameras():
+        access, fix = check_access(camera.source, "camera", found.access, found.exists)
+        configured = tuple(
+            d.id for d in devices if isinstance(d, CameraDevice) and camera_matches(d, camera)
+        )
+        matched.update(configured)
+        entries.append(
+            Entry(
+                "camera", camera.source, camera.name, configured=configured, access=access, fix=fix
+            )
+        )
+    missing = [d.id for d in devices if _physical(d) and d.id not in matched]
+    return Inventory(entries, missing)
+
+
+def _physical(config: DeviceConfig) -> bool:
+    """Devices discovery can see: not replays, demos, pyserial URLs or video files."""
+    if isinstance(config, SerialDevice):
+        return "://" not in config.port
+    if isinstance(config, HidKeyboardDevice):
+        return config.backend == "hidapi"
+    if isinstance(config, CameraDevice):
+        source = config.source
+        return isinstance(source, int) or source.isdigit() or source.startswith("/dev/video")
+    return isinstance(config, HidPosDevice)
