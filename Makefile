@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := libdmtx0b postgresql
+APT_PACKAGES := libdmtx0b postgresql chromium chromium-driver
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest system-deps bench bench-decode clean demo
