@@ -97,6 +97,7 @@ export class AgentClient {
 
   health() { return this.request("GET", "/v1/health"); }
   devices() { return this.request("GET", "/v1/devices"); }
+  device(id) { return this.request("GET", `/v1/devices/${encodeURIComponent(id)}`); }
   scans(limit = 20) { return this.request("GET", `/v1/scans?limit=${limit}`); }
   ticket() { return this.request("POST", "/v1/events/ticket"); }
 

@@ -20,6 +20,7 @@ const TOKEN_KEY = "scanner-agent.token";
 const MAX_SCANS = 50; // scans kept on screen, newest first
 const FILES_PER_PAGE = 10;
 const BACK_NOTICE_MS = 4000;
+const COUNTERS_AFTER_MS = 300;
 
 const $ = (id) => document.getElementById(id);
 
@@ -59,7 +60,10 @@ const client = new AgentClient({ token: () => storedToken() ?? memoryToken });
 
 const stream = new EventStream(client, {
   open: ({ resumed }) => onStreamOpen(resumed),
-  scan: (scan) => addScan(scan, { announce: true }),
+  scan: (scan) => {
+    addScan(scan, { announce: true });
+    refreshCountersSoon(scan.device_id);
+  },
   device: (status) => updateDevice(status),
   incomplete: () => reloadScans(),
   down: () => onAgentDown(),
@@ -246,6 +250,23 @@ function updateDevice(status) {
   if (before && before.state !== status.state) {
     announce(t("announce_device", { device: status.id, state: sentence("device_state", status.state, status.state) }));
   }
+}
+
+// Counters change with every scan but are not pushed (only state changes are): read the
+// device again once a burst of scans is over.
+const counterTimers = new Map();
+
+function refreshCountersSoon(deviceId) {
+  if (!state.devices.has(deviceId)) return;
+  clearTimeout(counterTimers.get(deviceId));
+  counterTimers.set(deviceId, setTimeout(async () => {
+    counterTimers.delete(deviceId);
+    try {
+      updateDevice(await client.device(deviceId));
+    } catch (error) {
+      if (!(error instanceof AgentError && error.status === 404)) handleApiError(error);
+    }
+  }, COUNTERS_AFTER_MS));
 }
 
 // --- scans ------------------------------------------------------------------------------------

@@ -97,7 +97,7 @@ export function deviceCard(status) {
       "dl",
       { class: "counters" },
       counterNames.map((name) =>
-        h("div", {}, h("dt", {}, t(`counter.${name}`)), h("dd", {}, String(counters[name] ?? 0))),
+        h("div", {}, h("dt", {}, t(`counter.${name}`)), h("dd", { dataset: { counter: name } }, String(counters[name] ?? 0))),
       ),
       h(
         "div",
