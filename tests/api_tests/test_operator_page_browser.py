@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 import pytest
 from conftest import free_port
+from devsupport import PtyScanner
 from PIL import Image
 
 from decoders import synthetic
@@ -90,11 +91,13 @@ class Agent:
         self.url = f"http://127.0.0.1:{port}"
         self.recording = folder / "desk.jsonl"
         self.config = folder / "agent.toml"
+        self.scanner = PtyScanner(folder)  # a serial scanner that can be unplugged
         self.config.write_text(
             f'[agent]\ndata_dir = "{folder / "data"}"\nlog_level = "warning"\n'
             f"[api]\nport = {port}\n"
             "[pipeline]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n"
             f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
+            f'[[devices]]\nid = "counter"\ntype = "serial"\nport = "{self.scanner.link}"\n'
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -136,6 +139,7 @@ def agent() -> Iterator[Agent]:
     running.start()
     yield running
     running.stop()
+    running.scanner.unplug()
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -321,6 +325,29 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
         browser.set_window_size(1400, 1000)
 
 
+def test_an_unplugged_scanner_shows_disconnected_then_comes_back(browser: WebDriver, agent: Agent):
+    until(browser, lambda d: device_state(d, "counter") == "connected", "the serial scanner")
+    agent.scanner.write(VALID + b"\r")
+    until(
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, '#scan-list li[data-device="counter"]'),
+        "the serial scanner's scan",
+    )
+    agent.scanner.unplug()
+    until(browser, lambda d: device_state(d, "counter") == "disconnected", "unplugged")
+    card = browser.find_element(By.CSS_SELECTOR, '#devices li[data-device-id="counter"]')
+    assert "Déconnecté" in card.text and "Dernière erreur" in card.text
+    assert card.value_of_css_property("border-left-color") != (
+        browser.find_element(
+            By.CSS_SELECTOR, '#devices li[data-device-id="desk"]'
+        ).value_of_css_property("border-left-color")
+    )
+    assert "Appareil counter" in by_id(browser, "announcer").text
+    shot(browser, "04-scanner-unplugged")
+    agent.scanner.plug()
+    until(browser, lambda d: device_state(d, "counter") == "connected", "plugged back")
+
+
 def _pdf_with_two_pages(path: Path) -> None:
     pages = []
     for payload in (tagged("0775627391", "12345678", CURRENT, aim=""), EXPIRED[3:]):
@@ -362,7 +389,7 @@ def test_dropped_files_list_their_pages(browser: WebDriver, agent: Agent, tmp_pa
     # Uploaded codes stay in their panel, not among the devices' scans.
     assert browser.find_elements(By.CSS_SELECTOR, '#scan-list li[data-device="upload"]') == []
     browser.execute_script("document.getElementById('documents').scrollIntoView()")
-    shot(browser, "04-dropped-files")
+    shot(browser, "05-dropped-files")
 
 
 def test_the_self_test_panel_says_when_the_agent_has_none(browser: WebDriver, agent: Agent):
@@ -439,7 +466,7 @@ def test_the_self_test_panel_shows_verdicts_and_fixes(browser: WebDriver, agent:
     assert "database writable" in report.text
     assert by_id(browser, "selftest-status").text == ""
     browser.execute_script("document.getElementById('selftest').scrollIntoView()")
-    shot(browser, "05-selftest")
+    shot(browser, "06-selftest")
 
 
 def test_the_keyboard_reaches_the_main_controls_and_english_is_available(
@@ -476,7 +503,7 @@ def test_the_keyboard_reaches_the_main_controls_and_english_is_available(
     )
     assert by_id(browser, "scans-title").text == "Scans"
     assert "Expired" in browser.find_element(By.ID, "scan-list").text
-    shot(browser, "06-english")
+    shot(browser, "07-english")
     by_id(browser, "lang-toggle").send_keys(Keys.ENTER)
     until(
         browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr", "fr"
@@ -490,7 +517,7 @@ def test_the_page_recovers_when_the_agent_restarts(browser: WebDriver, agent: Ag
     assert by_id(browser, "banner").get_attribute("data-kind") == "down"
     assert by_id(browser, "link-state").get_attribute("data-state") == "down"
     assert "ne répond plus" in by_id(browser, "banner").text
-    shot(browser, "07-agent-down")
+    shot(browser, "08-agent-down")
 
     # The same agent comes back on the same port; its replay device plays the recording
     # again, possibly before the page is back: those scans come by the event ids replay.
@@ -499,7 +526,7 @@ def test_the_page_recovers_when_the_agent_restarts(browser: WebDriver, agent: Ag
     until(browser, lambda d: len(desk_scans(d)) == before + len(RECORDING), "the new scans")
     until(browser, lambda d: device_state(d, "desk") == "stopped", "device state resynced")
     assert by_id(browser, "banner").get_attribute("data-kind") == "back"
-    shot(browser, "08-agent-back")
+    shot(browser, "09-agent-back")
     # Same ids are never shown twice.
     ids = [s.get_attribute("data-scan-id") for s in desk_scans(browser)]
     assert len(ids) == len(set(ids))
