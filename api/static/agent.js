@@ -125,7 +125,8 @@ export class AgentClient {
  *   open({ resumed })       connected; `resumed` when reconnecting with a last event id: re-read
  *                           GET /v1/devices then (device changes of a past run are not replayed)
  *   incomplete()            the agent could not replay everything: reload GET /v1/scans
- *   down(error)             the stream is lost or cannot be opened; a retry is scheduled
+ *   lost()                  the stream closed; reconnecting (the agent may be away)
+ *   down(error)             the agent does not answer (or refuses a ticket); a retry is scheduled
  *   unauthorized(error)     the token was refused: the stream stops until start() again
  */
 export class EventStream {
@@ -208,7 +209,9 @@ export class EventStream {
       source.close();
       if (generation !== this.generation || this.source !== source) return;
       this.source = null;
-      this.on.down?.(new AgentUnreachable());
+      // Usually the agent going away, sometimes only this stream (a client that fell far
+      // behind is closed): "down" is said only when the next ticket cannot be had.
+      this.on.lost?.();
       this.retry(generation);
     });
   }

@@ -66,6 +66,7 @@ const stream = new EventStream(client, {
   },
   device: (status) => updateDevice(status),
   incomplete: () => reloadScans(),
+  lost: () => setLink("connecting"),
   down: () => onAgentDown(),
   unauthorized: () => askToken("login_token_invalid"),
 });

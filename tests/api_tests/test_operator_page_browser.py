@@ -223,8 +223,34 @@ def desk_scans(driver: WebDriver) -> list[WebElement]:
 
 
 def device_state(driver: WebDriver, device: str) -> str | None:
-    cards = driver.find_elements(By.CSS_SELECTOR, f'#devices li[data-device-id="{device}"]')
-    return cards[0].get_attribute("data-state") if cards else None
+    """Read in one step: device cards are replaced on every change (no stale element)."""
+    state: str | None = driver.execute_script(
+        'const card = document.querySelector(`#devices li[data-device-id="${arguments[0]}"]`);'
+        "return card ? card.dataset.state : null;",
+        device,
+    )
+    return state
+
+
+def device_card(driver: WebDriver, device: str) -> dict[str, str]:
+    """The card's text and left border colour, read in one step."""
+    card: dict[str, str] = driver.execute_script(
+        'const card = document.querySelector(`#devices li[data-device-id="${arguments[0]}"]`);'
+        "return card ? {text: card.innerText,"
+        " border: getComputedStyle(card).borderLeftColor} : {text: '', border: ''};",
+        device,
+    )
+    return card
+
+
+def device_counters(driver: WebDriver, device: str) -> dict[str, str]:
+    counters: dict[str, str] = driver.execute_script(
+        "const cells = document.querySelectorAll("
+        '`#devices li[data-device-id="${arguments[0]}"] dd[data-counter]`);'
+        "return Object.fromEntries([...cells].map((c) => [c.dataset.counter, c.textContent]));",
+        device,
+    )
+    return counters
 
 
 # --- the tests, in order ----------------------------------------------------------------------
@@ -259,8 +285,8 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
     assert browser.execute_script("return window.sessionStorage.getItem('scanner-agent.token')")
     # The recording does not exist yet: the device is shown disconnected, with why.
     until(browser, lambda d: device_state(d, "desk") == "disconnected", "desk disconnected")
-    card = browser.find_element(By.CSS_SELECTOR, '#devices li[data-device-id="desk"]')
-    assert "Déconnecté" in card.text and "device_not_found" in card.text
+    card = device_card(browser, "desk")
+    assert "Déconnecté" in card["text"] and "device_not_found" in card["text"]
     shot(browser, "02-device-disconnected")
 
     write_recording(agent.recording, RECORDING)
@@ -301,17 +327,14 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
     # Screen readers hear about new scans; the device's counters and state follow.
     assert by_id(browser, "announcer").text
     until(browser, lambda d: device_state(d, "desk") == "stopped", "the replay finished")
-    card = browser.find_element(By.CSS_SELECTOR, '#devices li[data-device-id="desk"]')
-    assert "Arrêté" in card.text
+    assert "Arrêté" in device_card(browser, "desk")["text"]
 
-    def counters(d: WebDriver) -> dict[str, str]:
-        cells = d.find_elements(
-            By.CSS_SELECTOR, '#devices li[data-device-id="desk"] dd[data-counter]'
-        )
-        return {cell.get_attribute("data-counter"): cell.text for cell in cells}
-
-    until(browser, lambda d: counters(d).get("refused_scans") == "1", "the refused counter")
-    assert counters(browser)["good_scans"] == "3"
+    until(
+        browser,
+        lambda d: device_counters(d, "desk").get("refused_scans") == "1",
+        "the refused counter",
+    )
+    assert device_counters(browser, "desk")["good_scans"] == "3"
     assert severe_console_errors(browser) == []
 
     # A portrait kiosk screen: one column, the scans first.
@@ -335,14 +358,10 @@ def test_an_unplugged_scanner_shows_disconnected_then_comes_back(browser: WebDri
     )
     agent.scanner.unplug()
     until(browser, lambda d: device_state(d, "counter") == "disconnected", "unplugged")
-    card = browser.find_element(By.CSS_SELECTOR, '#devices li[data-device-id="counter"]')
-    assert "Déconnecté" in card.text and "Dernière erreur" in card.text
-    assert card.value_of_css_property("border-left-color") != (
-        browser.find_element(
-            By.CSS_SELECTOR, '#devices li[data-device-id="desk"]'
-        ).value_of_css_property("border-left-color")
-    )
-    assert "Appareil counter" in by_id(browser, "announcer").text
+    card = device_card(browser, "counter")
+    assert "Déconnecté" in card["text"] and "Dernière erreur" in card["text"]
+    assert card["border"] != device_card(browser, "desk")["border"]
+    until(browser, lambda d: "Appareil counter" in by_id(d, "announcer").text, "announced")
     shot(browser, "04-scanner-unplugged")
     agent.scanner.plug()
     until(browser, lambda d: device_state(d, "counter") == "connected", "plugged back")
