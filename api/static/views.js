@@ -109,7 +109,7 @@ export function deviceCard(status) {
     problem
       ? h(
           "p",
-          { class: `device-problem${state === "connected" ? " past" : ""}` },
+          { class: `device-problem${state === "disconnected" || state === "error" ? "" : " past"}` },
           h("strong", {}, `${t("last_error")} (${formatMoment(problem.at)})${t("colon")}`),
           sentence("device_problem", problem.code, problem.message),
           " ",
