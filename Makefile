@@ -59,7 +59,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
 
 # Devices and pipeline: pty latency and camera throughput (run by hand; see docs/benchmarks.md)
 bench-devices: $(STAMP)

@@ -411,15 +411,31 @@ def test_dropped_files_list_their_pages(browser: WebDriver, agent: Agent, tmp_pa
     shot(browser, "05-dropped-files")
 
 
-def test_the_self_test_panel_says_when_the_agent_has_none(browser: WebDriver, agent: Agent):
-    by_id(browser, "selftest-run").click()
-    until(
-        browser,
-        lambda d: by_id(d, "selftest-status").get_attribute("data-kind") == "unavailable",
-        "self-test unavailable",
+def test_the_self_test_panel_runs_the_agents_self_test(browser: WebDriver, agent: Agent):
+    """Against the agent as it is: an agent without `POST /v1/selftest` (404/405) is said to
+    have none; one with it gets its verdict shown."""
+    probe = httpx.post(
+        f"{agent.url}/v1/selftest", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60
     )
-    assert "pas disponible dans cette version" in by_id(browser, "selftest-status").text
-    assert by_id(browser, "selftest-run").is_enabled()
+    by_id(browser, "selftest-run").click()
+    if probe.status_code in (404, 405):
+        until(
+            browser,
+            lambda d: by_id(d, "selftest-status").get_attribute("data-kind") == "unavailable",
+            "self-test unavailable",
+        )
+        assert "pas disponible dans cette version" in by_id(browser, "selftest-status").text
+    else:
+        assert probe.status_code == 200, probe.text
+        report = until(
+            browser,
+            lambda d: d.find_elements(By.CSS_SELECTOR, "#selftest-result .selftest-report"),
+            "the self-test report",
+        )[0]
+        assert report.get_attribute("data-verdict") in ("pass", "warn", "fail")
+        for device in probe.json()["devices"]:
+            assert device["device_id"] in report.text
+    until(browser, lambda d: by_id(d, "selftest-run").is_enabled(), "the button back")
 
 
 SELFTEST_SAMPLE = {
