@@ -8,7 +8,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := libdmtx0b postgresql
+APT_PACKAGES := libdmtx0b postgresql chromium chromium-driver
 PYTEST_ARGS ?=
 
 .PHONY: run test lint typecheck pytest system-deps bench bench-decode clean demo
@@ -59,7 +59,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis test-artifacts
 
 # Devices and pipeline: pty latency and camera throughput (run by hand; see docs/benchmarks.md)
 bench-devices: $(STAMP)

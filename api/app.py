@@ -21,7 +21,7 @@ from api.deps import ApiState, reject_unknown_query
 from api.errors import install_error_handlers
 from api.hub import Hub
 from api.metrics import Metrics
-from api.routes import decode, devices, events, health, metrics, parse, scans, selftest
+from api.routes import decode, devices, events, health, metrics, page, parse, scans, selftest
 from api.security import Guard, TicketBook, allowed_hosts, load_token, own_origins
 from scanner_agent import __version__
 from scanner_agent.config import Settings
@@ -65,6 +65,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     for module in (health, devices, scans, events, parse, decode, selftest):
         app.include_router(module.router, prefix="/v1")
     app.include_router(metrics.router)
+    app.include_router(page.make_router())  # the operator page, at /
     app.add_middleware(
         Guard,
         hosts=hosts,

@@ -1,0 +1,124 @@
+"""The operator page: `GET /` and its static files under `/static/`, shipped in the package.
+
+The files are plain HTML, CSS, JSON and JavaScript modules (no build step, no CDN). They are
+read once, when the app is created, and only those files are served: a name that is not one of
+them is a 404, so no path ever reaches the file system. They need no token (the page asks for
+it and keeps it in the browser's `sessionStorage`); every API call the page makes still does.
+
+Each answer carries a strict Content-Security-Policy (scripts, styles and connections from the
+agent's own origin only, no inline script, no framing) and is revalidated on every load (ETag),
+so that an upgraded agent never runs with yesterday's script.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from dataclasses import dataclass
+from importlib import resources
+from importlib.resources.abc import Traversable
+
+from fastapi import APIRouter, Request, Response
+
+from api.errors import ApiError
+
+STATIC_PACKAGE = "api"
+STATIC_FOLDER = "static"
+INDEX = "index.html"
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self'",
+        "connect-src 'self'",
+        "manifest-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), usb=(), hid=(), serial=()",
+    "Cache-Control": "no-cache",
+}
+TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StaticFile:
+    body: bytes
+    media_type: str
+    etag: str
+
+
+def load_static(root: Traversable | None = None) -> dict[str, StaticFile]:
+    """Every file under the package's `static/` folder, by its path relative to it."""
+    root = root or resources.files(STATIC_PACKAGE).joinpath(STATIC_FOLDER)
+    files: dict[str, StaticFile] = {}
+
+    def walk(folder: Traversable, prefix: str) -> None:
+        for entry in folder.iterdir():
+            if entry.name.startswith("."):
+                continue
+            name = prefix + entry.name
+            if entry.is_dir():
+                walk(entry, name + "/")
+                continue
+            suffix = "." + entry.name.rsplit(".", 1)[-1] if "." in entry.name else ""
+            media_type = TYPES.get(suffix) or mimetypes.guess_type(entry.name)[0]
+            if media_type is None:
+                continue  # not something the page uses
+            body = entry.read_bytes()
+            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+            files[name] = StaticFile(body, media_type, etag)
+
+    if root.is_dir():
+        walk(root, "")
+    return files
+
+
+def _answer(request: Request, item: StaticFile) -> Response:
+    headers = {**SECURITY_HEADERS, "ETag": item.etag}
+    if item.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    body = b"" if request.method == "HEAD" else item.body
+    response = Response(body, media_type=item.media_type, headers=headers)
+    if request.method == "HEAD":
+        response.headers["content-length"] = str(len(item.body))
+    return response
+
+
+def make_router(files: dict[str, StaticFile] | None = None) -> APIRouter:
+    """The page's routes over `files` (by default, the package's `static/` folder)."""
+    served = load_static() if files is None else files
+    router = APIRouter(include_in_schema=False)
+
+    @router.api_route("/", methods=["GET", "HEAD"])
+    async def index(request: Request) -> Response:
+        item = served.get(INDEX)
+        if item is None:
+            raise ApiError(404, "not_found", "this agent was installed without its page")
+        return _answer(request, item)
+
+    @router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
+    async def static(request: Request, name: str) -> Response:
+        item = served.get(name)
+        if item is None:
+            raise ApiError(404, "not_found", "no such file")
+        return _answer(request, item)
+
+    return router

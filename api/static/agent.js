@@ -1,0 +1,226 @@
+// The scanner-agent API from a browser: the reference for GAP and kiosk vendors.
+//
+// Copy this file into your web application; it has no dependency. It shows the four things a
+// browser client must get right:
+//
+// 1. The token. Every call but GET /v1/health sends `Authorization: Bearer <token>`. Never put
+//    the token in a URL (the agent refuses it: `token_in_url`) and never in localStorage: keep
+//    it in memory or sessionStorage, and ask again when the agent answers 401 `token_invalid`.
+// 2. CORS. Served by the agent itself (this page), calls are same-origin. From your own web
+//    application, the agent must list your exact origin in `[api] allowed_origins`; it then
+//    answers the preflights and echoes that origin (never `*`). Serve your application over
+//    HTTPS: Chromium asks the user (or the `LocalNetworkAccessAllowedForUrls` policy) before a
+//    site may call 127.0.0.1. Pass `base: "http://127.0.0.1:8765"` to `AgentClient`.
+// 3. The event stream. EventSource cannot send headers: ask for a single-use ticket with the
+//    token (POST /v1/events/ticket), open /v1/events?ticket=... at once. A ticket opens one
+//    stream, once: on any error close the EventSource yourself (its own retry would reuse the
+//    spent ticket) and reconnect with a fresh ticket and `last_event_id` = the id of the last
+//    event you handled. The agent then replays what you missed, even across its restarts.
+//    `replay_incomplete` means it could not: reload GET /v1/scans.
+// 4. Errors. Every refusal is `{"error": {"code", "message"}}`: branch on `code`, show
+//    `message` only as a detail. A fetch that throws (TypeError) means the agent is not
+//    reachable (stopped, restarting): retry with back-off and tell the user.
+
+/** The agent refused the request: `status` (HTTP) and its stable `code`. */
+export class AgentError extends Error {
+  constructor(status, code, message) {
+    super(message || code);
+    this.name = "AgentError";
+    this.status = status;
+    this.code = code;
+  }
+
+  /** The token is missing or wrong: ask the user for it again. */
+  get isAuth() {
+    return this.status === 401 && (this.code === "token_invalid" || this.code === "token_missing");
+  }
+}
+
+/** The agent did not answer at all (not running, restarting, port closed). */
+export class AgentUnreachable extends Error {
+  constructor(cause) {
+    super("the agent is not reachable");
+    this.name = "AgentUnreachable";
+    this.cause = cause;
+  }
+}
+
+export class AgentClient {
+  /**
+   * @param {object} options
+   * @param {string} [options.base] the agent's origin, "" when the page is served by the agent
+   * @param {() => string | null} options.token returns the current token
+   */
+  constructor({ base = "", token }) {
+    this.base = base;
+    this.token = token;
+  }
+
+  url(path) {
+    return new URL(this.base + path, window.location.href);
+  }
+
+  /** One API call; resolves to the decoded JSON, rejects with AgentError or AgentUnreachable. */
+  async request(method, path, { json, body, signal } = {}) {
+    const headers = { Accept: "application/json" };
+    const token = this.token();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    if (json !== undefined) {
+      headers["Content-Type"] = "application/json";
+      body = JSON.stringify(json);
+    }
+    let response;
+    try {
+      // credentials "omit": the agent uses no cookie; the bearer token is the only credential.
+      response = await fetch(this.url(path), {
+        method, headers, body, signal, cache: "no-store", credentials: "omit",
+      });
+    } catch (error) {
+      if (error.name === "AbortError") throw error;
+      throw new AgentUnreachable(error);
+    }
+    if (!response.ok) {
+      let code = `http_${response.status}`;
+      let message = "";
+      try {
+        const answer = await response.json();
+        code = answer.error.code;
+        message = answer.error.message;
+      } catch {
+        // not one of the agent's error bodies (a proxy, an old agent): keep the HTTP status
+      }
+      throw new AgentError(response.status, code, message);
+    }
+    if (response.status === 204) return null;
+    return response.json();
+  }
+
+  health() { return this.request("GET", "/v1/health"); }
+  devices() { return this.request("GET", "/v1/devices"); }
+  device(id) { return this.request("GET", `/v1/devices/${encodeURIComponent(id)}`); }
+  scans(limit = 20) { return this.request("GET", `/v1/scans?limit=${limit}`); }
+  ticket() { return this.request("POST", "/v1/events/ticket"); }
+
+  /** POST /v1/decode: one file (image or PDF) as multipart; the file's report. */
+  decode(file, signal) {
+    const form = new FormData();
+    form.append("file", file, file.name);
+    // No Content-Type header: the browser sets multipart/form-data with its boundary.
+    return this.request("POST", "/v1/decode", { body: form, signal });
+  }
+
+  /** POST /v1/selftest, for every device or one. */
+  selftest(device) {
+    return this.request("POST", "/v1/selftest", device ? { json: { device } } : {});
+  }
+}
+
+/**
+ * The live event stream, kept open: a fresh ticket for each connection, `last_event_id` so that
+ * nothing is missed, back-off while the agent is away.
+ *
+ * Callbacks (all optional):
+ *   scan(scan, id)          each scan (replayed ones first after a reconnection)
+ *   device(status, id)      each device change
+ *   open({ resumed })       connected; `resumed` when reconnecting with a last event id: re-read
+ *                           GET /v1/devices then (device changes of a past run are not replayed)
+ *   incomplete()            the agent could not replay everything: reload GET /v1/scans
+ *   lost()                  the stream closed; reconnecting (the agent may be away)
+ *   down(error)             the agent does not answer (or refuses a ticket); a retry is scheduled
+ *   unauthorized(error)     the token was refused: the stream stops until start() again
+ */
+export class EventStream {
+  constructor(client, callbacks = {}, { minDelayMs = 1000, maxDelayMs = 5000 } = {}) {
+    this.client = client;
+    this.on = callbacks;
+    this.minDelayMs = minDelayMs;
+    this.maxDelayMs = maxDelayMs;
+    this.delayMs = minDelayMs;
+    this.lastEventId = null;
+    this.source = null;
+    this.timer = null;
+    this.running = false;
+    this.generation = 0;
+  }
+
+  start() {
+    this.stop();
+    this.running = true;
+    this.connect(++this.generation);
+  }
+
+  stop() {
+    this.running = false;
+    this.generation += 1;
+    clearTimeout(this.timer);
+    this.timer = null;
+    if (this.source) this.source.close();
+    this.source = null;
+  }
+
+  /** Drop the connection now and reconnect at once (e.g. the user asked to). */
+  reconnect() {
+    if (!this.running) return;
+    this.delayMs = this.minDelayMs;
+    this.start();
+  }
+
+  async connect(generation) {
+    let ticket;
+    try {
+      ({ ticket } = await this.client.ticket());
+    } catch (error) {
+      if (generation !== this.generation) return;
+      if (error instanceof AgentError && error.isAuth) {
+        this.running = false;
+        this.on.unauthorized?.(error);
+        return;
+      }
+      this.on.down?.(error);
+      this.retry(generation);
+      return;
+    }
+    if (generation !== this.generation) return;
+    const url = this.client.url("/v1/events");
+    url.searchParams.set("ticket", ticket);
+    if (this.lastEventId) url.searchParams.set("last_event_id", this.lastEventId);
+    const source = new EventSource(url);
+    this.source = source;
+    const resumed = this.lastEventId !== null;
+    const handled = (event) => {
+      if (event.lastEventId) this.lastEventId = event.lastEventId;
+    };
+    source.addEventListener("open", () => {
+      this.delayMs = this.minDelayMs;
+      this.on.open?.({ resumed });
+    });
+    source.addEventListener("scan", (event) => {
+      handled(event);
+      this.on.scan?.(JSON.parse(event.data), event.lastEventId);
+    });
+    source.addEventListener("device", (event) => {
+      handled(event);
+      this.on.device?.(JSON.parse(event.data), event.lastEventId);
+    });
+    source.addEventListener("replay_incomplete", () => this.on.incomplete?.());
+    source.addEventListener("error", () => {
+      // The agent stopped, restarted, or closed a client that fell too far behind. The
+      // ticket is spent: close, and come back with a new one.
+      source.close();
+      if (generation !== this.generation || this.source !== source) return;
+      this.source = null;
+      // Usually the agent going away, sometimes only this stream (a client that fell far
+      // behind is closed): "down" is said only when the next ticket cannot be had.
+      this.on.lost?.();
+      this.retry(generation);
+    });
+  }
+
+  retry(generation) {
+    if (!this.running || generation !== this.generation) return;
+    const delay = this.delayMs;
+    this.delayMs = Math.min(this.delayMs * 2, this.maxDelayMs);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.connect(generation), delay);
+  }
+}
