@@ -1,17 +1,19 @@
 # scanner-agent: the two commands that set up a fresh machine.
 #   make run    creates .venv, installs everything, starts the agent with the embedded defaults
 #   make test   the same set-up, then ruff, mypy and the whole test suite
-# System libraries are installed with apt-get when missing and when run as root; otherwise the
-# command that would install them is printed.
+# System packages are installed with apt-get when missing and when run as root; otherwise the
+# command that would install them is printed. The agent needs libdmtx only; the test suite also
+# needs a PostgreSQL server (storage tests) and Chromium with its driver (operator page tests).
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := libdmtx0b postgresql chromium chromium-driver
+RUN_APT_PACKAGES  := libdmtx0b
+TEST_APT_PACKAGES := postgresql chromium chromium-driver
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest system-deps bench bench-decode clean demo
+.PHONY: run test lint typecheck pytest system-deps test-system-deps bench bench-decode clean demo
 
 run: $(STAMP)
 	$(BIN)/scanner-agent serve
@@ -19,7 +21,7 @@ run: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/scanner-agent serve --config config/examples/demo.toml
 
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) test-system-deps lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -38,8 +40,14 @@ bench-decode: $(STAMP)
 	$(BIN)/python benchmarks/decode.py --passes
 
 system-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(RUN_APT_PACKAGES)"
+
+test-system-deps:
+	@$(MAKE) --no-print-directory apt-install PACKAGES="$(TEST_APT_PACKAGES)"
+
+apt-install:
 	@missing=""; \
-	for pkg in $(APT_PACKAGES); do \
+	for pkg in $(PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$pkg 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$pkg"; \
 	done; \
 	if [ -n "$$missing" ]; then \
