@@ -3,7 +3,7 @@
 # the host and the image), e.g.
 #   docker run -d --name scanner-agent --network host --restart unless-stopped \
 #     --device /dev/serial/by-id/usb-Honeywell_Imaging_Scanner-if00:/dev/ttyACM0 \
-#     -v /dev/bus/usb:/dev/bus/usb --device-cgroup-rule='c 189:* rmw' --device /dev/video0 \
+#     --device /dev/hidraw3 --device /dev/video0 \
 #     --group-add "$(getent group plugdev | cut -d: -f3)" \
 #     --group-add "$(getent group dialout | cut -d: -f3)" \
 #     --group-add "$(getent group video | cut -d: -f3)" \
@@ -12,7 +12,7 @@
 # --network host keeps the API on the host's loopback (it listens on 127.0.0.1 only by design).
 # See README, "Deployment".
 # bookworm pinned: the library package names (libdmtx0b) are those of Debian 12. hidapi's wheel
-# brings its own libusb and libudev: no system HID library is needed.
+# brings its own hidraw and libusb back-ends: no system HID library is needed.
 FROM python:3.11-slim-bookworm
 
 # Debian's security updates must reach the image: packages are not pinned to a version.

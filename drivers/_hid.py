@@ -1,14 +1,16 @@
 """What the two hidapi drivers share: finding the device, opening it, reading one report.
 
-hidapi is reached through two injectable callables, `device_factory` (default `hid.device`)
-and `enumerate` (default `hid.enumerate`), so that tests and `replay` hand the real driver
-code a device-like object that plays recorded reports.
+hidapi is reached through two injectable callables, `device_factory` (default: `device()` of
+`hidapi_module()`) and `enumerate` (its `enumerate`), so that tests and `replay` hand the real
+driver code a device-like object that plays recorded reports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import os
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -32,17 +34,28 @@ HidEnumerate = Callable[[int, int], Sequence[dict[str, Any]]]
 DeviceFactory = Callable[[], HidDeviceLike]
 
 
-def default_factory() -> HidDeviceLike:
-    import hid  # noqa: PLC0415 - loaded only when a HID device is used
+def hidapi_module() -> Any:
+    """The hidapi back-end to use. On Linux the PyPI wheel ships two: `hid` goes through libusb
+    (paths `bus:address:interface`, the USB node must be writable, and it detaches the kernel
+    driver, so a keyboard-mode scanner would vanish from the desktop), `hidraw` through
+    `/dev/hidraw*` (the kernel keeps the device; the udev hidraw rules apply). The agent uses
+    `hidraw` where it exists, `hid` elsewhere (Windows, macOS). Loaded only when a HID device is
+    used."""
+    if sys.platform.startswith("linux"):
+        try:
+            return importlib.import_module("hidraw")
+        except ImportError:
+            pass
+    return importlib.import_module("hid")
 
-    device: HidDeviceLike = hid.device()
+
+def default_factory() -> HidDeviceLike:
+    device: HidDeviceLike = hidapi_module().device()
     return device
 
 
 def default_enumerate(vid: int, pid: int) -> Sequence[dict[str, Any]]:
-    import hid  # noqa: PLC0415 - loaded only when a HID device is used
-
-    found: Sequence[dict[str, Any]] = hid.enumerate(vid, pid)
+    found: Sequence[dict[str, Any]] = hidapi_module().enumerate(vid, pid)
     return found
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from drivers._hid import hidapi_module
+
 HID_POS_USAGE_PAGE = 0x8C
 
 
@@ -86,10 +88,9 @@ def hid_devices(
     """Every HID interface hidapi sees (empty when hidapi cannot be loaded)."""
     if enumerate is None:
         try:
-            import hid  # noqa: PLC0415
+            enumerate = hidapi_module().enumerate
         except ImportError:
             return []
-        enumerate = hid.enumerate
     out = []
     for d in enumerate(0, 0):
         path = d.get("path", b"")

@@ -375,3 +375,15 @@ def test_keyboard_fixed_layout_payload_on_azerty(hid_agent: Any) -> None:
     assert scan.attestation.layout == "fixed"
     assert scan.attestation.convention_types == ["MU", "SP"]
     assert agent.device("kb").diagnostics == []
+
+
+def test_linux_reads_hid_through_hidraw_not_libusb(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the PyPI wheel's `hid` goes through libusb (detaching the kernel driver: a keyboard-mode
+    # scanner would vanish from the desktop); `hidraw` keeps the kernel's /dev/hidraw* nodes
+    from drivers._hid import hidapi_module
+
+    monkeypatch.setattr("sys.platform", "linux")
+    assert hidapi_module().__name__ == "hidraw"
+    assert isinstance(hidapi_module().enumerate(0, 0), list)  # no device here: an empty list
+    monkeypatch.setattr("sys.platform", "win32")
+    assert hidapi_module().__name__ == "hid"
