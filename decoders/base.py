@@ -98,6 +98,10 @@ class DecodeOptions:
     PDF417...), so that a wrong code can be told apart from no code. It runs whatever the budget
     (one read, ~5-15 ms on a 1280x720 frame): a camera loop that has no use for it saves that on
     every empty frame with `all_formats=False`."""
+    other_formats_too: bool = False
+    """With `all_formats`, read the other matrix codes even when a Data Matrix was found: for
+    documents (files and uploads), where every code of a page is reported; a page is decoded
+    once, so the extra read is affordable there, not on every camera frame."""
     try_harder: bool = False
     """Run every pass even when a Data Matrix was found (documents that may hold several)."""
 

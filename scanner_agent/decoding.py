@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -62,6 +63,12 @@ def decode_options(settings: Settings) -> DecodeOptions:
     )
 
 
+def for_documents(options: DecodeOptions) -> DecodeOptions:
+    """Options for files and uploads: every code of a page is reported, a QR code beside the
+    Data Matrix included (a page is decoded once: the extra read is affordable there)."""
+    return replace(options, other_formats_too=True)
+
+
 def decode_path(
     path: Path,
     context: ParseContext,
@@ -101,7 +108,7 @@ def _report(
     decoder: Decoder | None,
 ) -> FileReport:
     start = time.perf_counter()
-    decoder = decoder or Decoder(options)
+    decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
     codes: list[CodeReport] = []
     error: FileError | None = None
     try:

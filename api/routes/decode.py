@@ -50,7 +50,7 @@ async def decode(
 ) -> JSONResponse:
     data = await file.read()
     name = file.filename or "upload"
-    options = decoding.decode_options(state.settings)
+    options = decoding.for_documents(decoding.decode_options(state.settings))
     started = time.perf_counter()
     try:
         report = await asyncio.wait_for(

@@ -28,7 +28,7 @@ from rich.progress import Progress
 from decoders import Decoder
 from scanner_agent.attestation import mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
-from scanner_agent.decoding import FileReport, decode_options, decode_path
+from scanner_agent.decoding import FileReport, decode_options, decode_path, for_documents
 from scanner_agent.runtime import ParseContext
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         args.parser.error(f"no such file or folder: {', '.join(missing)}")
     settings = settings_from(args)
     context = ParseContext.from_settings(settings)
-    decoder = Decoder(decode_options(settings))
+    decoder = Decoder(for_documents(decode_options(settings)))
     at = args.at or date.today()
     todo = list(files(paths))
     reports: list[FileReport] = []
