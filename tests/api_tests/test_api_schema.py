@@ -48,10 +48,20 @@ def _running() -> Iterator[None]:
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    derandomize=True,  # the same examples on every run: CI never fails by the draw
+)
 def test_the_api_matches_its_schema(case: schemathesis.Case) -> None:
     excluded = CONTENT_BLIND if case.path == "/v1/decode" else None
-    case.call_and_validate(headers={**auth(app), **HOST}, excluded_checks=excluded)
+    headers = dict(HOST)
+    # a generated token is replaced by the real one, but a case that drops the header on
+    # purpose (a negative case: "Authorization is required") must go out without it
+    if case.headers and "Authorization" in case.headers:
+        headers.update(auth(app))
+    case.call_and_validate(headers=headers, excluded_checks=excluded)
 
 
 def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> None:
