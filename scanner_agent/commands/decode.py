@@ -21,15 +21,17 @@ import sys
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.progress import Progress
 
-from decoders import Decoder
 from scanner_agent.attestation import mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
-from scanner_agent.decoding import FileReport, decode_options, decode_path, for_documents
 from scanner_agent.runtime import ParseContext
+
+if TYPE_CHECKING:
+    from scanner_agent.decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
@@ -66,6 +68,10 @@ def files(paths: list[Path]) -> Iterator[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    # loaded here, not at import: every command imports this module to register it
+    from decoders import Decoder  # noqa: PLC0415
+    from scanner_agent.decoding import decode_options, decode_path, for_documents  # noqa: PLC0415
+
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
     if missing:

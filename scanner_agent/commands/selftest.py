@@ -15,21 +15,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console
 from rich.table import Table
 
 from scanner_agent.commands._common import add_config_option, settings_from
 from scanner_agent.errors import ConfigError
-from scanner_agent.selftest import (
-    Check,
-    Level,
-    Options,
-    SelfTestReport,
-    failed_config_report,
-    run_selftest,
-)
+
+if TYPE_CHECKING:
+    from scanner_agent.selftest import Check, Level, SelfTestReport
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
 
@@ -64,6 +59,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # loaded here, not at import: every command imports this module to register it
+    from scanner_agent.selftest import Options, failed_config_report, run_selftest  # noqa: PLC0415
+
     if args.seconds is not None and not 0 < args.seconds <= 3600:
         args.parser.error("--seconds must be more than 0 and at most 3600")
     level: Level = (

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from scanner_agent.testcard import TEST_CODES, write_card
-
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
@@ -27,6 +25,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # loaded here, not at import: every command imports this module to register it
+    from scanner_agent.testcard import TEST_CODES, write_card  # noqa: PLC0415
+
     if args.out.suffix.lower() not in (".pdf", ".png"):
         args.parser.error("--out must end in .pdf or .png")
     if not 100 <= args.dpi <= 1200:
