@@ -6,11 +6,17 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 from drivers import keymaps
 from scanner_agent.bus import DeviceEvent, Event, ScanEvent, Subscription
+from scanner_agent.config import Settings
+from scanner_agent.devices import DriverFactory, build_driver
 from scanner_agent.framing import keyboard_reports
+from scanner_agent.runtime import ParseContext
 from scanner_agent.scan import Scan
+from scanner_agent.service import Agent
+from tests.conftest import TODAY
 
 GS = b"\x1d"
 VALID = (
@@ -158,3 +164,44 @@ class PtyScanner:
 
     def write(self, data: bytes) -> None:
         os.write(self.master, data)
+
+
+class AgentRunner:
+    """Starts agents on device configurations (reconnecting fast), each with a subscription
+    made before it starts; `stop_all()` at the end of the test."""
+
+    def __init__(self, context: ParseContext) -> None:
+        self.context = context
+        self.agents: list[Agent] = []
+
+    def make(
+        self,
+        devices: Iterable[dict[str, Any]],
+        driver_factory: DriverFactory = build_driver,
+        **pipeline: Any,
+    ) -> Agent:
+        settings = Settings.model_validate(
+            {
+                "devices": list(devices),
+                "pipeline": {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **pipeline},
+            }
+        )
+        return Agent(
+            settings, context=self.context, driver_factory=driver_factory, today=lambda: TODAY
+        )
+
+    def start(
+        self,
+        devices: Iterable[dict[str, Any]],
+        driver_factory: DriverFactory = build_driver,
+        **pipeline: Any,
+    ) -> tuple[Agent, Subscription]:
+        agent = self.make(devices, driver_factory, **pipeline)
+        sub = agent.bus.subscribe("test", maxsize=10_000)
+        agent.start()
+        self.agents.append(agent)
+        return agent, sub
+
+    def stop_all(self) -> None:
+        for agent in self.agents:
+            agent.stop()

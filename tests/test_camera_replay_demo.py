@@ -4,7 +4,6 @@ end to end through the agent; and the pipeline's own guarantees."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -32,13 +31,14 @@ from drivers.camera import CameraDriver
 from drivers.demo import sample_payloads
 from drivers.replay import RecordingError, read_recording
 from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
-from scanner_agent.config import CameraDevice, DeviceConfig, Settings
+from scanner_agent.config import CameraDevice, DeviceConfig
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.framing import Frame
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
 from scanner_agent.runtime import ParseContext
 from scanner_agent.scan import DeviceStatus
 from scanner_agent.service import Agent
+from tests.devsupport import AgentRunner
 
 
 def zxing_decode(frame: Any) -> list[DecodedSymbol]:
@@ -75,28 +75,14 @@ def write_video(path: Path, scenes: list[tuple[bytes | None, int]]) -> Path:
 
 
 @pytest.fixture
-def start_agent(context: ParseContext) -> Iterator[Any]:
-    agents: list[Agent] = []
+def start_agent(agents: AgentRunner) -> Any:
+    def factory(config: DeviceConfig) -> DriverSetup:
+        return build_driver(config, decode=zxing_decode)
 
     def start(*devices: dict[str, Any], **pipeline: Any) -> tuple[Agent, Subscription]:
-        def factory(config: DeviceConfig) -> DriverSetup:
-            return build_driver(config, decode=zxing_decode)
+        return agents.start(devices, factory, **{"reconnect_max_s": 0.1, **pipeline})
 
-        settings = Settings.model_validate(
-            {
-                "devices": list(devices),
-                "pipeline": {"reconnect_min_s": 0.05, "reconnect_max_s": 0.1, **pipeline},
-            }
-        )
-        agent = Agent(settings, context=context, driver_factory=factory, today=lambda: TODAY)
-        sub = agent.bus.subscribe("test", maxsize=10_000)
-        agent.start()
-        agents.append(agent)
-        return agent, sub
-
-    yield start
-    for agent in agents:
-        agent.stop()
+    return start
 
 
 # --- camera -------------------------------------------------------------------------------

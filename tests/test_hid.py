@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from conftest import TODAY
 from devsupport import (
     FIXED,
     LONG,
@@ -27,12 +26,12 @@ from drivers.hid_keyboard import EvdevKeyboard, HidKeyboardDriver
 from drivers.hid_pos import HidPosDriver
 from drivers.replay import RecordedHidDevice, TimedChunks
 from scanner_agent.bus import DeviceEvent, ScanEvent, Subscription
-from scanner_agent.config import DeviceConfig, HidKeyboardDevice, HidPosDevice, Settings
+from scanner_agent.config import DeviceConfig, HidKeyboardDevice, HidPosDevice
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import DeviceLost, DeviceNotFound, PermissionDenied
 from scanner_agent.framing import DEFAULT_HID_POS_LAYOUT, HidPosFramer, KeyboardFramer
-from scanner_agent.runtime import ParseContext
 from scanner_agent.service import Agent
+from tests.devsupport import AgentRunner
 
 POS_ENTRY = {
     "path": b"/dev/hidraw7",
@@ -237,9 +236,7 @@ def test_evdev_backend_grabs_and_turns_key_events_into_reports() -> None:
 
 
 @pytest.fixture
-def hid_agent(context: ParseContext) -> Iterator[Any]:
-    agents: list[Agent] = []
-
+def hid_agent(agents: AgentRunner) -> Any:
     def start(
         devices: list[dict[str, Any]], factories: dict[str, Any]
     ) -> tuple[Agent, Subscription]:
@@ -251,18 +248,9 @@ def hid_agent(context: ParseContext) -> Iterator[Any]:
                 setup.driver._enumerate = enumerate_all
             return setup
 
-        settings = Settings.model_validate(
-            {"devices": devices, "pipeline": {"reconnect_min_s": 0.05, "reconnect_max_s": 0.1}}
-        )
-        agent = Agent(settings, context=context, driver_factory=driver_factory, today=lambda: TODAY)
-        sub = agent.bus.subscribe("test", maxsize=10_000)
-        agent.start()
-        agents.append(agent)
-        return agent, sub
+        return agents.start(devices, driver_factory, reconnect_max_s=0.1)
 
-    yield start
-    for agent in agents:
-        agent.stop()
+    return start
 
 
 def test_hid_pos_end_to_end(hid_agent: Any) -> None:

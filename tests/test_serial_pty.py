@@ -10,15 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODAY
 from devsupport import BAD_AMC, VALID, VALID_PIPE, PtyScanner, next_scan, wait_state
 
 from drivers.serial import SerialDriver
-from scanner_agent.bus import Subscription
-from scanner_agent.config import SerialDevice, Settings
+from scanner_agent.config import SerialDevice
 from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
-from scanner_agent.runtime import ParseContext
-from scanner_agent.service import Agent
+from tests.devsupport import AgentRunner
 
 
 @pytest.fixture
@@ -28,30 +25,9 @@ def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
     device.unplug()
 
 
-def make_agent(context: ParseContext, *devices: dict[str, Any], **pipeline: Any) -> Agent:
-    settings = Settings.model_validate(
-        {
-            "devices": list(devices),
-            "pipeline": {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2, **pipeline},
-        }
-    )
-    return Agent(settings, context=context, today=lambda: TODAY)
-
-
 @pytest.fixture
-def run_agent(context: ParseContext) -> Iterator[Any]:
-    agents: list[Agent] = []
-
-    def start(*devices: dict[str, Any], **pipeline: Any) -> tuple[Agent, Subscription]:
-        agent = make_agent(context, *devices, **pipeline)
-        sub = agent.bus.subscribe("test", maxsize=10_000)
-        agent.start()
-        agents.append(agent)
-        return agent, sub
-
-    yield start
-    for agent in agents:
-        agent.stop()
+def run_agent(agents: AgentRunner) -> Any:
+    return lambda *devices, **pipeline: agents.start(devices, **pipeline)
 
 
 def serial(port: Path | str, **extra: Any) -> dict[str, Any]:
@@ -201,8 +177,8 @@ def test_one_device_failing_never_stops_another(scanner: PtyScanner, run_agent: 
     assert gone.last_error.code == "device_not_found"
 
 
-def test_stop_flushes_a_code_without_suffix(scanner: PtyScanner, context: ParseContext) -> None:
-    agent = make_agent(context, serial(scanner.link))
+def test_stop_flushes_a_code_without_suffix(scanner: PtyScanner, agents: AgentRunner) -> None:
+    agent = agents.make([serial(scanner.link)])
     sub = agent.bus.subscribe("test")
     agent.start()
     wait_state(sub, "desk", "connected")
