@@ -24,8 +24,8 @@ from api.metrics import Metrics
 from api.routes import decode, devices, events, health, metrics, page, parse, scans, selftest
 from api.security import Guard, TicketBook, allowed_hosts, load_token, own_origins
 from scanner_agent import __version__
+from scanner_agent.agent import Agent
 from scanner_agent.config import Settings
-from scanner_agent.service import Agent
 from scanner_agent.storage import StorageError, StorageWriter, Store
 
 log = logging.getLogger(__name__)

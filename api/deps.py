@@ -18,8 +18,8 @@ from api.errors import ApiError
 from api.hub import Hub
 from api.metrics import Metrics
 from api.security import TicketBook, Token
+from scanner_agent.agent import Agent
 from scanner_agent.config import Settings
-from scanner_agent.service import Agent
 from scanner_agent.storage import StorageError, StorageWriter, Store
 
 

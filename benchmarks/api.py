@@ -39,10 +39,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
+from scanner_agent.agent import Agent  # noqa: E402
 from scanner_agent.bus import ScanEvent  # noqa: E402
 from scanner_agent.config import load_settings  # noqa: E402
 from scanner_agent.scan import Scan  # noqa: E402
-from scanner_agent.service import Agent  # noqa: E402
 
 PAYLOAD = (
     b"]d1AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"

@@ -6,7 +6,7 @@ side on one fixed, seeded corpus.
                                                           #   their marginal yield suggests
     .venv/bin/python benchmarks/decode.py --frames 50 --pages 5 --no-pylibdmtx   # quick look
 
-Frames are 1280x720 BGR webcam pictures of a card (decoders/synthetic.py: random rotation,
+Frames are 1280x720 BGR webcam pictures of a card (tests/helpers/synthetic.py: random rotation,
 perspective, blur, noise, low contrast, JPEG, glare, 2-5 pixel modules); pages are A4 scans at
 300 dpi with one or two codes. A code counts as read when the exact payload bytes come back.
 Numbers go to docs/benchmarks.md, "Image decoding".
@@ -32,10 +32,11 @@ from pylibdmtx import pylibdmtx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from decoders import DecodeOptions, Decoder, synthetic
+from decoders import DecodeOptions, Decoder
 from decoders.cascade import PASSES, _Buffers
 from decoders.zxing import DATAMATRIX
 from decoders.zxing import decode as zxing_decode
+from tests.helpers import synthetic
 
 
 @dataclass

@@ -34,10 +34,10 @@ import zxingcpp
 
 from decoders.base import DecodedSymbol
 from drivers.camera import CameraDriver
+from scanner_agent.agent import Agent
 from scanner_agent.bus import ScanEvent
 from scanner_agent.config import CameraDevice, Settings, load_settings
-from scanner_agent.runtime import ParseContext
-from scanner_agent.service import Agent
+from scanner_agent.parse_context import ParseContext
 
 GS = b"\x1d"
 

@@ -24,9 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scanner_agent.agent import Agent  # noqa: E402
 from scanner_agent.config import Settings  # noqa: E402
 from scanner_agent.selftest import Options, live_report, run_selftest  # noqa: E402
-from scanner_agent.service import Agent  # noqa: E402
 
 
 def timed(function, runs: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]

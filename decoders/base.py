@@ -72,8 +72,8 @@ class DecodedSymbol:
 class DecodeOptions:
     """How hard to look for codes in one image (a camera frame or a document page).
 
-    Every field has a safe default; `scanner_agent.decoding.decode_options(settings)` builds one
-    from the `[decoder]` section of the configuration.
+    Every field has a safe default; `scanner_agent.file_decoding.decode_options(settings)`
+    builds one from the `[decoder]` section of the configuration.
     """
 
     time_budget_ms: float = 40.0

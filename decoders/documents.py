@@ -76,7 +76,7 @@ def decode_file(
     path: Path, options: DecodeOptions | None = None, decoder: Decoder | None = None
 ) -> list[DecodedSymbol]:
     """Every code of every page of a file. Raises `DecodeError` (codes found before are lost:
-    iterate `read_pages` yourself to keep them, as `scanner_agent.decoding` does)."""
+    iterate `read_pages` yourself to keep them, as `scanner_agent.file_decoding` does)."""
     decoder = decoder or Decoder(options)
     return [
         s

@@ -27,7 +27,7 @@ from typing import Any
 from scanner_agent.attestation import Attestation, ErrorCode, Issue, ParseWarning, WarningCode
 from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent
 from scanner_agent.framing import Frame, make_frame
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import (
     DeviceProblem,
     DeviceState,

@@ -54,8 +54,8 @@ from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import ConfigError, DeviceError, ScannerAgentError
 from scanner_agent.framing import SUFFIXES, Frame
 from scanner_agent.inventory import Discovery, check_access, device_node, take_inventory
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import KEYBOARD_LAYOUT_MISMATCH, DeviceStates, Incoming, Pipeline
-from scanner_agent.runtime import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
 from scanner_agent.testcard import FIXED, GS1_MEDICINE, TAGGED, TEST_CODES, TestCode
 
@@ -311,7 +311,7 @@ def _outcome_ok(code: TestCode, result: Attestation) -> bool:
 
 def _decoder_checks(settings: Settings) -> list[Check]:
     from decoders import Decoder, libdmtx  # noqa: PLC0415
-    from scanner_agent.decoding import decode_options  # noqa: PLC0415
+    from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
     from scanner_agent.testcard import symbol_image  # noqa: PLC0415
 
     out = []
@@ -480,7 +480,7 @@ class FrameProbe:
 
 def _camera_decoder(settings: Settings) -> DecodeFunction:
     from decoders import Decoder  # noqa: PLC0415
-    from scanner_agent.decoding import decode_options  # noqa: PLC0415
+    from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
 
     decoder = Decoder(decode_options(settings))
     decode: DecodeFunction = decoder.decode

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 
 from scanner_agent.layouts import Layout, load_layouts
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
-from scanner_agent.runtime import ParseContext
+from tests.helpers.samples import CONFIG
 
 if TYPE_CHECKING:
-    from tests.devsupport import AgentRunner
-
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "config"
-TODAY = date(2026, 3, 1)  # the reference date of tests: never the real clock
+    from tests.helpers.devices import AgentRunner
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +34,7 @@ def context(layouts: list[Layout], referential: Referential) -> ParseContext:
 @pytest.fixture
 def agents(context: ParseContext) -> Iterator[AgentRunner]:
     """Agents started by the test on device configurations, stopped at its end."""
-    from tests.devsupport import AgentRunner
+    from tests.helpers.devices import AgentRunner
 
     runner = AgentRunner(context)
     yield runner

@@ -12,12 +12,22 @@ import cv2
 import numpy as np
 import pytest
 import zxingcpp
-from conftest import TODAY
-from devsupport import (
-    LONG,
+
+from decoders.base import DecodedSymbol
+from drivers.camera import CameraDriver
+from drivers.demo import sample_payloads
+from drivers.replay import RecordingError, read_recording
+from scanner_agent.agent import Agent
+from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
+from scanner_agent.config import CameraDevice, DeviceConfig
+from scanner_agent.devices import DriverSetup, build_driver
+from scanner_agent.framing import Frame
+from scanner_agent.parse_context import ParseContext
+from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
+from scanner_agent.scan import DeviceStatus
+from tests.helpers.devices import (
     OLD_READER_DESCRIPTOR,
-    VALID,
-    VALID_PIPE,
+    AgentRunner,
     hid_pos_reports,
     next_scan,
     typed_reports,
@@ -25,20 +35,7 @@ from devsupport import (
     wait_state,
     wait_until,
 )
-
-from decoders.base import DecodedSymbol
-from drivers.camera import CameraDriver
-from drivers.demo import sample_payloads
-from drivers.replay import RecordingError, read_recording
-from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
-from scanner_agent.config import CameraDevice, DeviceConfig
-from scanner_agent.devices import DriverSetup, build_driver
-from scanner_agent.framing import Frame
-from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
-from scanner_agent.runtime import ParseContext
-from scanner_agent.scan import DeviceStatus
-from scanner_agent.service import Agent
-from tests.devsupport import AgentRunner
+from tests.helpers.samples import LONG, TODAY, VALID, VALID_PIPE
 
 
 def zxing_decode(frame: Any) -> list[DecodedSymbol]:

@@ -6,7 +6,7 @@ import pytest
 
 from scanner_agent.config import SerialDevice, load_settings
 from scanner_agent.errors import ConfigError
-from tests.conftest import CONFIG
+from tests.helpers.samples import CONFIG
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import TODAY
 
 import decoders
-from decoders import DecodedSymbol, DecodeOptions, Decoder, decode_image, libdmtx, synthetic
+from decoders import DecodedSymbol, DecodeOptions, Decoder, decode_image, libdmtx
 from decoders._codewords import decode_codewords
 from decoders._eci import normalise
 from scanner_agent.attestation import ErrorCode
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
+from tests.helpers import synthetic
+from tests.helpers.samples import TODAY
 
 TAGGED = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
 PIPES = b"AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"

@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
-from conftest import TODAY
 from PIL import Image
 
-from decoders import DecodeOptions, read_pages, synthetic
+from decoders import DecodeOptions, read_pages
 from scanner_agent.config import load_settings
-from scanner_agent.decoding import FileReport, decode_options, decode_path, decode_upload
-from scanner_agent.runtime import ParseContext
+from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
+from scanner_agent.parse_context import ParseContext
+from tests.helpers import synthetic
+from tests.helpers.samples import TODAY
 
 A = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
 B = b"AMCTPF10775627391MU SP    01 202601012026123187654321"

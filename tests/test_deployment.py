@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.samples import ROOT
+
 DOCKERFILE = ROOT / "Dockerfile"
 RULES = ROOT / "config/udev/99-scanner-agent.rules"
 UNIT = ROOT / "config/systemd/scanner-agent.service"

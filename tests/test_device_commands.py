@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import pytest
-from devsupport import VALID, VALID_PIPE, PtyScanner
 
 from drivers.replay import read_recording
 from scanner_agent.cli import main
+from tests.helpers.devices import PtyScanner
+from tests.helpers.samples import VALID, VALID_PIPE
 
 
 def write_config(path: Path, body: str) -> Path:

@@ -9,17 +9,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TODAY
-from devsupport import VALID_PIPE, next_scan, wait_until
 
 from drivers import discovery
+from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent
 from scanner_agent.config import DeviceConfig, Settings
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import DeviceNotFound
 from scanner_agent.framing import SuffixFramer
-from scanner_agent.runtime import ParseContext
-from scanner_agent.service import Agent
+from scanner_agent.parse_context import ParseContext
+from tests.helpers.devices import next_scan, wait_until
+from tests.helpers.samples import TODAY, VALID_PIPE
 
 
 class BuggyDriver:

@@ -3,14 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from devsupport import (
-    LONG,
-    OLD_READER_DESCRIPTOR,
-    POS_DESCRIPTOR,
-    VALID,
-    hid_pos_reports,
-    typed_reports,
-)
 
 from decoders.base import DecodedSymbol
 from drivers import keymaps
@@ -25,6 +17,13 @@ from scanner_agent.framing import (
     byte_framer,
     hid_pos_layout_from_descriptor,
 )
+from tests.helpers.devices import (
+    OLD_READER_DESCRIPTOR,
+    POS_DESCRIPTOR,
+    hid_pos_reports,
+    typed_reports,
+)
+from tests.helpers.samples import LONG, VALID
 
 # --- suffix framing -----------------------------------------------------------------------
 

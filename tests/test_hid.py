@@ -9,29 +9,26 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-from devsupport import (
-    FIXED,
-    LONG,
-    POS_DESCRIPTOR,
-    VALID,
-    VALID_PIPE,
-    hid_pos_reports,
-    next_scan,
-    typed_reports,
-    wait_for,
-)
-from devsupport import wait_state as wait_device_state
 
 from drivers.hid_keyboard import EvdevKeyboard, HidKeyboardDriver
 from drivers.hid_pos import HidPosDriver
 from drivers.replay import RecordedHidDevice, TimedChunks
+from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent, ScanEvent, Subscription
 from scanner_agent.config import DeviceConfig, HidKeyboardDevice, HidPosDevice
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import DeviceLost, DeviceNotFound, PermissionDenied
 from scanner_agent.framing import DEFAULT_HID_POS_LAYOUT, HidPosFramer, KeyboardFramer
-from scanner_agent.service import Agent
-from tests.devsupport import AgentRunner
+from tests.helpers.devices import (
+    POS_DESCRIPTOR,
+    AgentRunner,
+    hid_pos_reports,
+    next_scan,
+    typed_reports,
+    wait_for,
+)
+from tests.helpers.devices import wait_state as wait_device_state
+from tests.helpers.samples import FIXED, LONG, VALID, VALID_PIPE
 
 POS_ENTRY = {
     "path": b"/dev/hidraw7",

@@ -9,7 +9,7 @@ import pytest
 from scanner_agent.errors import ConfigError
 from scanner_agent.layouts import layout_from_toml, load_layouts
 from scanner_agent.parser import parse_payload
-from tests.conftest import CONFIG, TODAY
+from tests.helpers.samples import CONFIG, TODAY
 
 # A layout of the kind a GAP vendor would add: another header, other tags, ";" separators,
 # dates as DD/MM/YYYY.

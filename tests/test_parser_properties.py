@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanner_agent.parser import parse_payload
-from tests.conftest import TODAY
-from tests.payloads import GS, Fields, fixed, tagged
+from tests.helpers.payloads import GS, Fields, fixed, tagged
+from tests.helpers.samples import TODAY
 
 ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 code = st.text(ALNUM, min_size=2, max_size=3)

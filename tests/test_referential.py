@@ -7,7 +7,7 @@ import pytest
 
 from scanner_agent.errors import ConfigError
 from scanner_agent.referential import Referential, parse_referential
-from tests.conftest import CONFIG
+from tests.helpers.samples import CONFIG
 
 
 def test_shipped_file_is_marked_illustrative():

@@ -15,8 +15,6 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from conftest import TODAY
-from devsupport import VALID, VALID_PIPE, PtyScanner, hid_pos_reports, typed_reports
 
 from drivers.discovery import HidInfo
 from drivers.hid_keyboard import HidKeyboardDriver
@@ -35,8 +33,9 @@ from scanner_agent.selftest import (
     run_selftest,
 )
 from scanner_agent.testcard import FIXED, QR_TEXT, TAGGED, TEST_CODES, symbol_image
+from tests.helpers.devices import PtyScanner, hid_pos_reports, typed_reports
+from tests.helpers.samples import ROOT, TODAY, VALID, VALID_PIPE
 
-ROOT = Path(__file__).resolve().parent.parent
 KEYBOARD_HID = HidInfo(
     path="/dev/hidraw8", vid="0c2e", pid="0b61", serial_number="S1", product="Scanner",
     manufacturer="Honeywell", usage_page=0x01, usage=0x06, interface=1,

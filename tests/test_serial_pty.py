@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from devsupport import BAD_AMC, VALID, VALID_PIPE, PtyScanner, next_scan, wait_state
 
 from drivers.serial import SerialDriver
 from scanner_agent.config import SerialDevice
 from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
-from tests.devsupport import AgentRunner
+from tests.helpers.devices import AgentRunner, PtyScanner, next_scan, wait_state
+from tests.helpers.samples import BAD_AMC, VALID, VALID_PIPE
 
 
 @pytest.fixture

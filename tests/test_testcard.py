@@ -13,7 +13,7 @@ import zxingcpp
 from PIL import Image
 
 from scanner_agent.testcard import TEST_CODES, render_card, write_card
-from tests.conftest import TODAY
+from tests.helpers.samples import TODAY
 
 
 def read_all(image: np.ndarray) -> list[zxingcpp.Barcode]:

@@ -15,8 +15,7 @@ from pathlib import Path
 from scanner_agent.framing import Frame
 from scanner_agent.selftest import GS1_WIRE, match_test_code
 from scanner_agent.testcard import TEST_CODES, write_card
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.helpers.samples import ROOT
 
 
 def test_every_card_code_is_found_and_read_or_refused_as_designed(tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Authenticated, StateDep
 from api.errors import ApiError, responses
-from scanner_agent import decoding
+from scanner_agent import file_decoding
 from scanner_agent.bus import ScanEvent
 from scanner_agent.errors import DecodeError
 from scanner_agent.scan import Scan
@@ -50,12 +50,12 @@ async def decode(
 ) -> JSONResponse:
     data = await file.read()
     name = file.filename or "upload"
-    options = decoding.for_documents(decoding.decode_options(state.settings))
+    options = file_decoding.for_documents(file_decoding.decode_options(state.settings))
     started = time.perf_counter()
     try:
         report = await asyncio.wait_for(
             run_in_threadpool(
-                decoding.decode_upload, data, name, state.agent.context, date.today(), options
+                file_decoding.decode_upload, data, name, state.agent.context, date.today(), options
             ),
             timeout=state.settings.api.decode_timeout_s,
         )

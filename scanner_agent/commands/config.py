@@ -6,7 +6,7 @@ import argparse
 import json
 
 from scanner_agent.commands._common import add_config_option, settings_from
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

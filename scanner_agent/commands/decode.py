@@ -28,10 +28,10 @@ from rich.progress import Progress
 
 from scanner_agent.attestation import mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 
 if TYPE_CHECKING:
-    from scanner_agent.decoding import FileReport
+    from scanner_agent.file_decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 
@@ -70,7 +70,7 @@ def files(paths: list[Path]) -> Iterator[Path]:
 def run(args: argparse.Namespace) -> int:
     # loaded here, not at import: every command imports this module to register it
     from decoders import Decoder  # noqa: PLC0415
-    from scanner_agent.decoding import decode_options, decode_path, for_documents  # noqa: PLC0415
+    from scanner_agent.file_decoding import decode_options, decode_path, for_documents  # noqa: PLC0415
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]

@@ -19,8 +19,8 @@ from datetime import date
 
 from scanner_agent.attestation import Attestation, mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.parser import Stay
-from scanner_agent.runtime import ParseContext
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

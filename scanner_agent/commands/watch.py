@@ -14,10 +14,10 @@ import json
 import sys
 import time
 
+from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent, Event, ScanEvent
 from scanner_agent.commands._common import add_config_option, settings_from
 from scanner_agent.scan import DeviceStatus, Scan
-from scanner_agent.service import Agent
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -1,55 +1,38 @@
 """Fixtures of the API and storage tests: settings in a temporary data folder, the real app
-(through `TestClient`, or a real uvicorn on a free port), scans to publish, PostgreSQL."""
+(through `TestClient`, or a real uvicorn on a free port), PostgreSQL. Helpers they use are in
+`tests.helpers.api`."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from pgserver import ENV_URL, PgServer, find_bindir
 
 from api.app import create_app
-from scanner_agent.bus import ScanEvent
+from scanner_agent.agent import Agent
 from scanner_agent.config import Settings, load_settings
-from scanner_agent.runtime import ParseContext
-from scanner_agent.scan import Scan
-from scanner_agent.service import Agent
-
-GS = "\x1d"
-VALID = (
-    f"]d1AMCTP01{GS}AMC:0775627391{GS}TC:MU{GS}CSR:{GS}ADH:12345678{GS}DD:20260101{GS}DF:20261231"
+from scanner_agent.parse_context import ParseContext
+from tests.helpers.api import (
+    BASE,
+    GAP_ORIGIN,
+    PORT,
+    LiveFactory,
+    LiveServer,
+    SettingsFactory,
+    auth,
+    free_port,
 )
-OTHER = "AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
-GAP_ORIGIN = "https://gap.hopital.example"
-PORT = 8765
-BASE = f"http://127.0.0.1:{PORT}"
-TODAY = date(2026, 3, 1)
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "config"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.helpers.pgserver import ENV_URL, PgServer, find_bindir
 
 
 @pytest.fixture(autouse=True)
 def _no_env_token(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SCANNER_AGENT_TOKEN", raising=False)
-
-
-SettingsFactory = Callable[..., Settings]
 
 
 @pytest.fixture
@@ -76,15 +59,6 @@ def settings(make_settings: SettingsFactory) -> Settings:
     return make_settings()
 
 
-def token_of(app: FastAPI) -> str:
-    value: str = app.state.api.token.value
-    return value
-
-
-def auth(app: FastAPI) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token_of(app)}"}
-
-
 @pytest.fixture
 def app(settings: Settings, context: ParseContext) -> FastAPI:
     return create_app(settings, Agent(settings, context=context))
@@ -102,72 +76,6 @@ def anon(client: TestClient) -> Iterator[TestClient]:
     """The same running app, without the token."""
     with TestClient(client.app, base_url=BASE) as test_client:
         yield test_client
-
-
-def make_scan(
-    context: ParseContext,
-    payload: str = VALID,
-    device: str = "desk",
-    received_at: datetime | None = None,
-) -> Scan:
-    return Scan(
-        received_at=received_at or datetime.now(UTC),
-        device_id=device,
-        source="serial",
-        symbology="]d1" if payload.startswith("]d1") else None,
-        attestation=context.parse(payload.encode(), TODAY),
-    )
-
-
-def publish(app: FastAPI, scan: Scan) -> int:
-    """Publish like a device does; the event's bus sequence number."""
-    return app.state.api.agent.bus.publish(ScanEvent(scan)).seq
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
-def wait_stored(app: FastAPI, count: int) -> None:
-    wait_until(lambda: app.state.api.writer.written >= count and app.state.api.writer.pending == 0)
-
-
-class LiveServer:
-    """A real uvicorn serving `app` on a free port, in a thread."""
-
-    def __init__(self, app: FastAPI, port: int) -> None:
-        self.app = app
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=1,
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        wait_until(lambda: self.server.started)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-
-    def client(self, **kwargs: Any) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=self.url, headers=auth(self.app), **kwargs)
-
-
-LiveFactory = Callable[..., LiveServer]
 
 
 @pytest.fixture

@@ -1,13 +1,14 @@
-"""`POST /v1/decode`: uploads read by `scanner_agent.decoding`, stored and published as scans of
-source `upload`."""
+"""`POST /v1/decode`: uploads read by `scanner_agent.file_decoding`, stored and published as
+scans of source `upload`."""
 
 from __future__ import annotations
 
 import io
 
 import pytest
-from conftest import VALID
 from fastapi.testclient import TestClient
+
+from tests.helpers.api import VALID
 
 
 def test_the_file_field_is_required(client: TestClient):

@@ -8,11 +8,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from conftest import LiveFactory, LiveServer, make_scan, wait_stored
 
 from scanner_agent.bus import DeviceEvent, ScanEvent
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
+from tests.helpers.api import LiveFactory, LiveServer, make_scan, wait_stored
 
 
 def bus_of(server: LiveServer) -> Any:

@@ -8,16 +8,26 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import BASE, GS, OTHER, VALID, SettingsFactory, auth, make_scan, publish, wait_stored
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
 from api.app import create_app
+from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent
 from scanner_agent.cli import main
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus
-from scanner_agent.service import Agent
+from tests.helpers.api import (
+    BASE,
+    GS,
+    OTHER,
+    VALID,
+    SettingsFactory,
+    auth,
+    make_scan,
+    publish,
+    wait_stored,
+)
 
 JSON = {"Content-Type": "application/json"}
 
@@ -213,7 +223,7 @@ def test_a_full_database_does_not_stop_live_clients(client: TestClient, context:
     for scan in scans:
         publish(app, scan)  # type: ignore[arg-type]
     writer = app.state.api.writer  # type: ignore[attr-defined]
-    from conftest import wait_until
+    from tests.helpers.devices import wait_until
 
     wait_until(lambda: writer.state == "error")
     health = client.get("/v1/health").json()

@@ -9,17 +9,18 @@ from collections.abc import Iterator
 
 import pytest
 import schemathesis
-from conftest import BASE, CONFIG_DIR, PORT, auth
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
 from api.app import create_app
+from scanner_agent.agent import Agent
 from scanner_agent.config import load_settings
 from scanner_agent.layouts import load_layouts
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
-from scanner_agent.runtime import ParseContext
-from scanner_agent.service import Agent
+from tests.helpers.api import BASE, PORT, auth
+from tests.helpers.samples import CONFIG
 
 # The event stream never ends and /next waits: both are tested on a real server instead.
 ENDLESS = r"^/v1/(events|scans/next)$"
@@ -28,7 +29,7 @@ HOST = {"Host": f"127.0.0.1:{PORT}"}
 _data = tempfile.mkdtemp(prefix="scanner-agent-schema-")
 _settings = load_settings(env={}, overrides={"agent": {"data_dir": _data}, "api": {"port": PORT}})
 _context = ParseContext(
-    load_layouts([CONFIG_DIR / "layouts"]), Referential.load(CONFIG_DIR / "amc_referential.csv")
+    load_layouts([CONFIG / "layouts"]), Referential.load(CONFIG / "amc_referential.csv")
 )
 app = create_app(_settings, Agent(_settings, context=_context))
 schema = schemathesis.openapi.from_asgi("/openapi.json", app, headers=HOST).exclude(

@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import BASE, GAP_ORIGIN, PORT, SettingsFactory, auth, token_of, wait_until
 from fastapi.testclient import TestClient
 
 from api.errors import ApiError
 from api.security import TicketBook, load_token
 from scanner_agent.cli import main
 from scanner_agent.errors import ConfigError
+from tests.helpers.api import BASE, GAP_ORIGIN, PORT, SettingsFactory, auth, token_of, wait_until
 
 PROTECTED = [
     ("GET", "/v1/devices"),

@@ -9,14 +9,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import BASE, SettingsFactory, auth, wait_until
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from scanner_agent.runtime import ParseContext
-from scanner_agent.service import Agent
+from scanner_agent.agent import Agent
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.storage import StorageProblem
+from tests.helpers.api import BASE, SettingsFactory, auth, wait_until
 
 
 @pytest.fixture

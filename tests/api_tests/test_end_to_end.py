@@ -20,9 +20,10 @@ import httpx
 import numpy as np
 import pytest
 import zxingcpp
-from conftest import LiveFactory, auth, wait_until
 
-from tests.devsupport import BAD_AMC, FIXED, LONG, VALID, hid_pos_reports, typed_reports
+from tests.helpers.api import LiveFactory, auth, wait_until
+from tests.helpers.devices import hid_pos_reports, typed_reports
+from tests.helpers.samples import BAD_AMC, FIXED, LONG, VALID
 
 FAST_RECONNECT = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-from conftest import make_scan
-
 from api.hub import EventId, Hub, _Listener
 from api.metrics import Metrics
 from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus
+from tests.helpers.api import make_scan
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 

@@ -27,11 +27,11 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import free_port
-from devsupport import PtyScanner
 from PIL import Image
 
-from decoders import synthetic
+from tests.helpers import synthetic
+from tests.helpers.api import free_port
+from tests.helpers.devices import PtyScanner
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

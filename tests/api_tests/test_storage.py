@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import OTHER, VALID, make_scan, wait_until
-from pgserver import PgServer
 from sqlalchemy import event, text
 
 from scanner_agent.bus import EventBus, ScanEvent
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.storage import (
     MemberProtector,
     StorageWriter,
@@ -22,6 +20,8 @@ from scanner_agent.storage import (
     Stored,
     read_or_create_secret,
 )
+from tests.helpers.api import OTHER, VALID, make_scan, wait_until
+from tests.helpers.pgserver import PgServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

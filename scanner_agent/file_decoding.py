@@ -26,7 +26,7 @@ from decoders import DecodeOptions, Decoder, Page, read_pages, read_pages_from_b
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
 from scanner_agent.errors import DecodeError
-from scanner_agent.runtime import ParseContext
+from scanner_agent.parse_context import ParseContext
 
 
 class CodeReport(BaseModel):

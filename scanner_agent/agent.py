@@ -1,4 +1,5 @@
-"""The running agent: settings, parse context, the event bus and the devices, in one object.
+"""The running agent (`Agent`): settings, parse context, the event bus and the devices, in one
+object.
 
 The API's lifespan and the `serve` command build one `Agent`, `start()` it and `stop()` it.
 Everything that consumes scans subscribes to `agent.bus`.
@@ -19,8 +20,8 @@ from datetime import date
 from scanner_agent.bus import EventBus
 from scanner_agent.config import Settings
 from scanner_agent.devices import DeviceManager, DriverFactory, build_driver
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Pipeline
-from scanner_agent.runtime import ParseContext
 from scanner_agent.scan import DeviceStatus
 
 

@@ -1,0 +1,104 @@
+"""Helpers of the API and storage tests: constants, the token, scans to publish, a real uvicorn
+in a thread. The fixtures that use them are in `tests/api_tests/conftest.py`."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import uvicorn
+from fastapi import FastAPI
+
+from scanner_agent.bus import ScanEvent
+from scanner_agent.config import Settings
+from scanner_agent.parse_context import ParseContext
+from scanner_agent.scan import Scan
+from tests.helpers.devices import wait_until
+from tests.helpers.samples import TODAY, VALID_AIM, VALID_PIPE
+
+GS = "\x1d"
+VALID = VALID_AIM.decode("ascii")
+"""`samples.VALID_AIM` as text (what the API's JSON bodies carry)."""
+OTHER = VALID_PIPE.decode("ascii")
+GAP_ORIGIN = "https://gap.hopital.example"
+PORT = 8765
+BASE = f"http://127.0.0.1:{PORT}"
+
+SettingsFactory = Callable[..., Settings]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def token_of(app: FastAPI) -> str:
+    value: str = app.state.api.token.value
+    return value
+
+
+def auth(app: FastAPI) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_of(app)}"}
+
+
+def make_scan(
+    context: ParseContext,
+    payload: str = VALID,
+    device: str = "desk",
+    received_at: datetime | None = None,
+) -> Scan:
+    return Scan(
+        received_at=received_at or datetime.now(UTC),
+        device_id=device,
+        source="serial",
+        symbology="]d1" if payload.startswith("]d1") else None,
+        attestation=context.parse(payload.encode(), TODAY),
+    )
+
+
+def publish(app: FastAPI, scan: Scan) -> int:
+    """Publish like a device does; the event's bus sequence number."""
+    return app.state.api.agent.bus.publish(ScanEvent(scan)).seq
+
+
+def wait_stored(app: FastAPI, count: int) -> None:
+    wait_until(lambda: app.state.api.writer.written >= count and app.state.api.writer.pending == 0)
+
+
+class LiveServer:
+    """A real uvicorn serving `app` on a free port, in a thread."""
+
+    def __init__(self, app: FastAPI, port: int) -> None:
+        self.app = app
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def client(self, **kwargs: Any) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.url, headers=auth(self.app), **kwargs)
+
+
+LiveFactory = Callable[..., LiveServer]
