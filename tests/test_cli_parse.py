@@ -8,6 +8,8 @@ import sys
 
 import pytest
 
+from tests.helpers.samples import VALID_AIM as VALID
+
 CONTRACT_KEYS = {
     "status",
     "layout",
@@ -22,9 +24,6 @@ CONTRACT_KEYS = {
     "errors",
     "roc",
 }
-VALID = (
-    b"]d1AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
-)
 
 
 def run(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -12,8 +12,7 @@ import numpy as np
 from PIL import Image
 
 from tests.helpers import synthetic
-
-A = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
+from tests.helpers.samples import VALID as A
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

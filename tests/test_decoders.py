@@ -13,11 +13,10 @@ from decoders._eci import normalise
 from scanner_agent.attestation import ErrorCode
 from scanner_agent.parse_context import ParseContext
 from tests.helpers import synthetic
-from tests.helpers.samples import TODAY
+from tests.helpers.samples import FIXED, TODAY
+from tests.helpers.samples import VALID as TAGGED
+from tests.helpers.samples import VALID_PIPE as PIPES
 
-TAGGED = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
-PIPES = b"AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
-FIXED = b"AMCTPF10775627391MU SP    01 202601012026123112345678"
 GS1 = "(01)03400930000019(17)261231(10)AB12"
 
 

@@ -16,10 +16,9 @@ from scanner_agent.config import load_settings
 from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
 from scanner_agent.parse_context import ParseContext
 from tests.helpers import synthetic
+from tests.helpers.samples import FIXED_OTHER as B
 from tests.helpers.samples import TODAY
-
-A = b"AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
-B = b"AMCTPF10775627391MU SP    01 202601012026123187654321"
+from tests.helpers.samples import VALID as A
 
 
 def page(payload: bytes | None, size: tuple[int, int] = (700, 500)) -> Image.Image:

@@ -10,10 +10,7 @@ from scanner_agent.attestation import WarningCode
 from scanner_agent.parser import MAX_PAYLOAD_BYTES, Stay, parse_payload
 from tests.helpers.payloads import GS, Fields, fixed, tagged
 from tests.helpers.samples import TODAY
-
-VALID_TAGGED = (
-    b"]d1AMCTP01\x1dAMC:0775627391\x1dTC:MU\x1dCSR:\x1dADH:12345678\x1dDD:20260101\x1dDF:20261231"
-)
+from tests.helpers.samples import VALID_AIM as VALID_TAGGED
 
 
 def parse(context, data: bytes, at: date = TODAY, stay: Stay | None = None, symbology=None):

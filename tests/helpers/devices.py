@@ -1,4 +1,4 @@
-"""Shared helpers of the device tests: sample payloads, HID reports, waiting on the bus."""
+"""Shared helpers of the device tests: HID reports, typed keys, pty scanners, waiting on the bus."""
 
 from __future__ import annotations
 
@@ -17,20 +17,6 @@ from scanner_agent.framing import keyboard_reports
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
 from tests.helpers.samples import TODAY
-
-GS = b"\x1d"
-VALID = (
-    b"AMCTP01"
-    + GS
-    + GS.join(
-        [b"AMC:0775627391", b"TC:MU", b"CSR:", b"ADH:12345678", b"DD:20260101", b"DF:20261231"]
-    )
-)
-VALID_PIPE = b"AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
-FIXED = b"AMCTPF10775627391MU SP    01 202601012026123112345678"
-BAD_AMC = b"AMCTP01|AMC:07756|TC:MU|CSR:|ADH:42|DD:20260101|DF:20261231"
-# A code longer than one HID POS report (56 data bytes)
-LONG = b"AMCTP01|AMC:0775627391|TC:MU,SP,IS|CSR:ABCDEFGHIJ|ADH:LONG MEMBER 1234567890/ABC-99|DD:20260101|DF:20261231"  # noqa: E501
 
 
 def hid_pos_reports(
