@@ -1,0 +1,80 @@
+"""The IT self-test: is this workstation ready to read attestations? Levels after UnifiedPOS
+CheckHealth:
+
+- **internal**: nothing is opened. The configuration, the layouts, the referential, the
+  decoders (a test-card symbol rendered and decoded), the storage (reachable), and for each
+  configured device whether it is plugged in and may be opened (permissions), plus what its
+  configuration says (keyboard mode).
+- **external**: each configured device is opened and read for a short while (`seconds`); what
+  arrives is framed and parsed exactly as the agent does (the device's own framer, then the
+  pipeline, whose diagnostics, such as a keyboard layout mismatch, are reported), and the raw
+  bytes are examined for a wrong suffix, noise and the AIM identifier. A camera's real frame
+  rate, resolution and decode time are measured.
+- **interactive**: the operator scans the printed test card (`scanner-agent testcard`) within a
+  time limit; exactly the card's codes must arrive, each read or refused as designed.
+
+The report (`SelfTestReport`, the JSON of `scanner-agent selftest --json` and of
+`POST /v1/selftest`) has a verdict (pass, warn, fail) for the whole and for each device, and a
+list of checks, each with a stable `code`, a `verdict`, a `message` and a `fix`. Clients and
+the operator page branch on codes; `CHECKS` gives every code with its generic fix (the README's
+troubleshooting table is made of it).
+
+While the agent runs, its devices are open (a serial port exclusively): the self-test of a
+running agent (`live_report`) does not reopen them. It reports each device from the agent's own
+state, last error, counters and diagnostics instead, and measures nothing it would have to open.
+
+The modules, one per kind of check:
+
+- `report`: the report's models (`Check`, `DeviceReport`, `SelfTestReport`), verdicts and how
+  they combine, `check(code, verdict, message)`.
+- `reasons`: `CHECKS`, every check code with its generic fix (the README's reasons table).
+- `options`: `Options`, how a self-test runs (everything with a side effect injectable).
+- `agent_checks`: the agent's internal checks (configuration, layouts, referential, decoders).
+- `storage_check`: the storage reachable or not.
+- `device_presence`: a device present and openable, checked without opening it.
+- `device_reading`: a device opened and read as the agent would (`Observed`).
+- `traffic_checks`: what a scanner sent (suffix, noise, AIM, refused codes, diagnostics).
+- `camera_checks`: a camera's frame rate, resolution and decode time.
+- `testcard_checks`: the test card parsed (internal) and scanned (interactive).
+- `run`: `run_selftest`, the self-test of an agent that is not running (the command).
+- `live`: `live_report`, the self-test of a running agent (`POST /v1/selftest`).
+"""
+
+from scanner_agent.selftest.live import live_report
+from scanner_agent.selftest.options import Options
+from scanner_agent.selftest.reasons import CHECKS
+from scanner_agent.selftest.report import (
+    EXIT_STATUS,
+    LEVELS,
+    Check,
+    DeviceReport,
+    Level,
+    SelfTestReport,
+    Verdict,
+    check,
+    failed_config_report,
+    worst,
+)
+from scanner_agent.selftest.run import run_selftest
+from scanner_agent.selftest.testcard_checks import GS1_WIRE, match_test_code
+from scanner_agent.selftest.traffic_checks import detected_suffix
+
+__all__ = [
+    "CHECKS",
+    "EXIT_STATUS",
+    "GS1_WIRE",
+    "LEVELS",
+    "Check",
+    "DeviceReport",
+    "Level",
+    "Options",
+    "SelfTestReport",
+    "Verdict",
+    "check",
+    "detected_suffix",
+    "failed_config_report",
+    "live_report",
+    "match_test_code",
+    "run_selftest",
+    "worst",
+]

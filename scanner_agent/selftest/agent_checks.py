@@ -1,0 +1,87 @@
+"""Internal checks of the agent itself, nothing opened: configuration, layouts, referential,
+the test card's payloads parsed, the decoders (a test-card symbol rendered and decoded),
+the storage, and whether any device is configured.
+
+`agent_checks` returns the checks and the parse context the device checks read with (None
+when the layouts or the referential did not load).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from scanner_agent.config import Settings
+from scanner_agent.errors import ConfigError
+from scanner_agent.parse_context import ParseContext
+from scanner_agent.selftest.options import Options
+from scanner_agent.selftest.report import Check, check
+from scanner_agent.selftest.storage_check import check_storage
+from scanner_agent.selftest.testcard_checks import testcard_parse_check
+from scanner_agent.testcard import TEST_CODES
+
+
+def agent_checks(
+    settings: Settings, options: Options, storage_check: Callable[[], Check] | None = None
+) -> tuple[list[Check], ParseContext | None]:
+    """Layouts, referential, the test card's payloads, decoders, storage; the parse context
+    when layouts and referential loaded."""
+    from scanner_agent.layouts import load_layouts  # noqa: PLC0415
+    from scanner_agent.referential import Referential  # noqa: PLC0415
+
+    checks = [check("config_ok", "pass", "configuration read from " + " + ".join(settings.sources))]
+    layouts = referential = None
+    try:
+        layouts = load_layouts(settings.layout_dirs)
+        names = ", ".join(layout.name for layout in layouts)
+        checks.append(check("layouts_loaded", "pass", f"{len(layouts)} layout(s): {names}"))
+    except ConfigError as exc:
+        checks.append(check("layouts_invalid", "fail", str(exc)))
+    try:
+        referential = Referential.load(settings.referential_path)
+        checks.append(
+            check("referential_loaded", "pass", f"AMC referential {settings.referential_path}")
+        )
+    except ConfigError as exc:
+        checks.append(check("referential_invalid", "fail", str(exc)))
+    context = None
+    if layouts is not None and referential is not None:
+        context = ParseContext(layouts, referential)
+        checks.append(testcard_parse_check(context, options.today()))
+    checks.extend(_decoder_checks(settings))
+    if storage_check is not None:
+        checks.append(storage_check())
+    elif options.storage:
+        checks.append(check_storage(settings))
+    if not any(d.enabled for d in settings.devices):
+        checks.append(check("no_devices", "warn", "no device is configured (or all are disabled)"))
+    return checks, context
+
+
+def _decoder_checks(settings: Settings) -> list[Check]:
+    from decoders import Decoder, libdmtx  # noqa: PLC0415
+    from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
+    from scanner_agent.testcard import symbol_image  # noqa: PLC0415
+
+    out = []
+    try:
+        image = symbol_image(TEST_CODES[1])  # the 0.33 mm tagged attestation
+        decoder = Decoder(decode_options(settings))
+        start = time.perf_counter()
+        symbols = decoder.decode(image)
+        ms = (time.perf_counter() - start) * 1000
+        if any(s.data == TEST_CODES[1].payload for s in symbols):
+            out.append(check("decoder_ok", "pass", f"a test-card symbol decoded in {ms:.1f} ms"))
+        else:
+            out.append(check("decoder_failed", "fail", "a test-card symbol was not decoded"))
+    except Exception as exc:  # any failure of the decoders is this check's verdict
+        out.append(
+            check("decoder_failed", "fail", f"the decoders failed: {type(exc).__name__}: {exc}")
+        )
+    if settings.decoder.libdmtx and not libdmtx.AVAILABLE:
+        out.append(
+            check(
+                "libdmtx_missing", "warn", "libdmtx (the second-opinion decoder) cannot be loaded"
+            )
+        )
+    return out

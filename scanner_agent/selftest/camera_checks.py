@@ -1,0 +1,106 @@
+"""Checks of a camera, measured while it is read: its real frame rate and resolution against
+the configured ones, and the decode time of a frame.
+
+`FrameProbe` wraps the camera's decode function to count frames, keep their size and time
+decoding; `camera_checks` judges what it measured.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from scanner_agent.config import CameraDevice, Settings
+from scanner_agent.selftest.device_reading import Observed
+from scanner_agent.selftest.options import DecodeFunction
+from scanner_agent.selftest.report import Check, check
+
+
+class FrameProbe:
+    """Wraps a camera's decode function: counts frames, keeps their size, times decoding."""
+
+    def __init__(self, decode: DecodeFunction) -> None:
+        self._decode = decode
+        self.frames = 0
+        self.shape: tuple[int, ...] | None = None
+        self.decode_ms: list[float] = []
+
+    def __call__(self, frame: Any) -> list[Any]:
+        self.frames += 1
+        self.shape = tuple(np.asarray(frame).shape)
+        start = time.perf_counter()
+        try:
+            return self._decode(frame)
+        finally:
+            self.decode_ms.append((time.perf_counter() - start) * 1000)
+
+
+def camera_decoder(settings: Settings) -> DecodeFunction:
+    from decoders import Decoder  # noqa: PLC0415
+    from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
+
+    decoder = Decoder(decode_options(settings))
+    decode: DecodeFunction = decoder.decode
+    return decode
+
+
+def camera_checks(
+    config: CameraDevice, probe: FrameProbe, seen: Observed
+) -> tuple[list[Check], dict[str, Any]]:
+    measurements: dict[str, Any] = {"frames": probe.frames, "seconds": round(seen.elapsed_s, 3)}
+    if probe.frames == 0:
+        return [
+            check("camera_no_frames", "fail", f"no frame within {seen.elapsed_s:.1f} s")
+        ], measurements
+    height, width = (probe.shape or (0, 0))[:2]
+    fps = probe.frames / seen.elapsed_s if seen.elapsed_s > 0 else 0.0
+    ms = sorted(probe.decode_ms)
+    mean_ms = sum(ms) / len(ms)
+    measurements.update(
+        {
+            "width": width,
+            "height": height,
+            "fps": round(fps, 2),
+            "decode_ms_mean": round(mean_ms, 2),
+            "decode_ms_max": round(ms[-1], 2),
+        }
+    )
+    out = [
+        check(
+            "camera_measured",
+            "pass",
+            f"{width}x{height} at {fps:.1f} frames/s (configured {config.fps:g}); decoding "
+            f"{mean_ms:.1f} ms a frame on average, {ms[-1]:.1f} ms at most",
+        )
+    ]
+    if width < config.width or height < config.height:
+        out.append(
+            check(
+                "camera_resolution",
+                "warn",
+                f"the camera gives {width}x{height}, the configuration asks "
+                f"{config.width}x{config.height}",
+                f"set width = {width}, height = {height} for device {config.id!r}, or use a "
+                "camera that gives the configured size",
+            )
+        )
+    if probe.frames >= 5 and fps < 0.5 * config.fps:
+        out.append(
+            check(
+                "camera_frame_rate",
+                "warn",
+                f"{fps:.1f} frames/s, half the configured {config.fps:g} or less",
+            )
+        )
+    if mean_ms > 1000 / config.fps:
+        out.append(
+            check(
+                "camera_decode_slow",
+                "warn",
+                f"decoding takes {mean_ms:.0f} ms a frame, more than the "
+                f"{1000 / config.fps:.0f} ms between frames",
+            )
+        )
+    return out, measurements
