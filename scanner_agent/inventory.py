@@ -1,20 +1,22 @@
-"""What this workstation has, matched against the configuration, and whether the agent may open it.
+"""What this workstation has, matched against the configuration.
 
 `scanner-agent devices` and the self-test's internal level use this. Nothing here opens a
-device: discovery enumerates (`drivers.discovery`), and "can it be opened" is answered from the
-node's permissions, so that listing never disturbs a scanner or a camera in use. (The self-test's
-external level really opens the configured devices.)
+device: discovery enumerates (`drivers.discovery`), each configured device is matched to what
+was found (`serial_matches`, `hid_matches`, `camera_matches`), and whether each node may be
+opened is asked of `scanner_agent.device_access`, which answers from its permissions, so that
+listing never disturbs a scanner or a camera in use. (The self-test's external level really
+opens the configured devices.)
 
     inventory = take_inventory(settings)           # every candidate, configured or not
     for entry in inventory.entries: entry.kind, entry.path, entry.configured, entry.access
+    inventory.missing                              # enabled configured devices not found
+
+`Discovery` holds the enumerations and the permission check, to be replaced in tests.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
-import re
-import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -29,20 +31,14 @@ from scanner_agent.config import (
     SerialDevice,
     Settings,
 )
+from scanner_agent.device_access import Access, AccessFunction, check_access
 
-Access = Literal["ok", "permission_denied", "not_found"]
 Kind = Literal["serial", "hid_pos", "hid_keyboard", "hid_other", "camera"]
-AccessFunction = Callable[[str, int], bool]
 _HID_KINDS: dict[str, Kind] = {
     "hid_pos": "hid_pos",
     "hid_keyboard": "hid_keyboard",
     "other": "hid_other",
 }
-
-UDEV_RULE = "config/udev/99-scanner-agent.rules"
-# The group each kind of node is given by our udev rule (plugdev) or by the distribution
-# (dialout for serial ports, video for cameras).
-_DISTRIBUTION_GROUPS = {"serial": "dialout", "camera": "video"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,91 +108,6 @@ class Discovery:
     cameras: Callable[[], Sequence[CameraInfo]] = _cameras
     access: AccessFunction = os.access
     exists: Callable[[str], bool] = os.path.exists
-
-
-_LIBUSB_PATH = re.compile(r"^([0-9a-f]{4}):([0-9a-f]{4}):([0-9a-f]{2})$")
-
-
-def device_node(path: str) -> str:
-    """The node a path is opened through. hidapi's `hid` module as PyPI ships it reaches HID
-    devices through libusb on Linux: its paths are `bus:address:interface` in hex, and what
-    must be readable and writable is the USB device node `/dev/bus/usb/BBB/DDD`."""
-    found = _LIBUSB_PATH.match(path)
-    if found is None:
-        return path
-    bus, address = int(found.group(1), 16), int(found.group(2), 16)
-    return f"/dev/bus/usb/{bus:03d}/{address:03d}"
-
-
-def check_access(
-    path: str,
-    kind: str,
-    access: AccessFunction = os.access,
-    exists: Callable[[str], bool] = os.path.exists,
-) -> tuple[Access, str | None]:
-    """Whether this user may open a device node, and if not, what fixes it. Paths that are not
-    device nodes (COM3, a pyserial URL, a video file) are `ok`: only opening them tells."""
-    path = device_node(path)
-    if not path.startswith("/dev/"):
-        return "ok", None
-    if not exists(path):
-        return "not_found", (
-            f"{path} does not exist: plug the device in, or run `scanner-agent devices` to see "
-            "what is there"
-        )
-    if access(path, os.R_OK | os.W_OK):
-        return "ok", None
-    return "permission_denied", permission_fix(path, kind)
-
-
-def permission_fix(path: str, kind: str) -> str:
-    """The udev rule and group that let this user open `path`."""
-    user = _user()
-    try:
-        st = os.stat(path)
-        group = _group_name(st.st_gid)
-        mode = f"{stat.S_IMODE(st.st_mode):04o}"
-    except OSError:
-        group, mode = "?", "?"
-    if group not in ("root", "?") and _group_may_read_write(mode) and group not in _my_groups():
-        return (
-            f"{path} belongs to group {group!r} (mode {mode}) and {user} is not in it: "
-            f"`sudo usermod -aG {group} {user}`, then log in again (or restart the service)"
-        )
-    base = _DISTRIBUTION_GROUPS.get(kind)
-    extra = f" (or add {user} to {base!r} if the node already belongs to it)" if base else ""
-    return (
-        f"{path} is group {group!r}, mode {mode}: install {UDEV_RULE} into /etc/udev/rules.d/ "
-        "(add a line with your scanner's vendor id from `lsusb` if it is not listed), run "
-        "`sudo udevadm control --reload && sudo udevadm trigger`, then "
-        f"`sudo usermod -aG plugdev {user}` and log in again{extra}"
-    )
-
-
-def _group_may_read_write(mode: str) -> bool:
-    return len(mode) == 4 and mode[2] in "67"
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "$USER"
-
-
-def _group_name(gid: int) -> str:
-    try:
-        import grp  # noqa: PLC0415 - Unix only; permission problems are a Unix matter
-
-        return grp.getgrgid(gid).gr_name
-    except (ImportError, KeyError):
-        return "?"
-
-
-def _my_groups() -> set[str]:
-    """The groups this process has (a group added since the login does not count yet)."""
-    getgroups = getattr(os, "getgroups", None)
-    return {_group_name(gid) for gid in getgroups()} if getgroups else set()
 
 
 def _real(path: str) -> str:

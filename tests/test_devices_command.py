@@ -13,7 +13,8 @@ import pytest
 from drivers.discovery import CameraInfo, HidInfo, SerialPortInfo
 from scanner_agent import cli
 from scanner_agent.config import Settings
-from scanner_agent.inventory import Discovery, check_access, take_inventory
+from scanner_agent.device_access import check_access
+from scanner_agent.inventory import Discovery, take_inventory
 
 SERIAL = SerialPortInfo(
     device="/dev/ttyACM0", vid="0c2e", pid="0b61", serial_number="S1",
@@ -150,7 +151,7 @@ def test_the_command_prints_json_and_a_table(
 def test_the_fix_names_the_group_a_node_already_belongs_to(tmp_path: Path) -> None:
     import grp
 
-    from scanner_agent.inventory import permission_fix
+    from scanner_agent.device_access import permission_fix
 
     node = tmp_path / "ttyACM0"
     node.write_text("")
@@ -170,7 +171,7 @@ def test_the_fix_names_the_group_a_node_already_belongs_to(tmp_path: Path) -> No
 
 
 def test_libusb_paths_are_checked_on_their_usb_device_node() -> None:
-    from scanner_agent.inventory import device_node
+    from scanner_agent.device_access import device_node
 
     assert device_node("0001:0004:00") == "/dev/bus/usb/001/004"
     assert device_node("0003:0011:01") == "/dev/bus/usb/003/017"

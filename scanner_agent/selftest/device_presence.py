@@ -19,8 +19,8 @@ from scanner_agent.config import (
     ReplayDevice,
     SerialDevice,
 )
+from scanner_agent.device_access import check_access, device_node
 from scanner_agent.errors import DeviceError
-from scanner_agent.inventory import check_access, device_node
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.report import Check, check
 
