@@ -70,9 +70,9 @@ def bind(host: str, port: int) -> list[socket.socket]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only `serve` pays for the web stack
+    import uvicorn  # only `serve` pays for the web stack
 
-    from api.app import create_app  # noqa: PLC0415
+    from api.app import create_app
 
     overrides: dict[str, Any] = {}
     if args.host is not None:
