@@ -108,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
         timeout_keep_alive=5,
         timeout_graceful_shutdown=3,
         limit_concurrency=512,
+        # The API has no WebSocket (events are SSE): without a WebSocket protocol uvicorn neither
+        # imports wsproto and h11 at start nor honours an upgrade; such a request is plain HTTP
+        # and meets the same guard as any other.
+        ws="none",
     )
     uvicorn.Server(config).run(sockets=sockets)
     return 0
