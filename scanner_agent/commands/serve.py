@@ -9,15 +9,13 @@ Listens on 127.0.0.1 and ::1 by default. Any other address must be configured ex
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import logging
-import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner_agent.commands._common import add_config_option, settings_from
 
-log = logging.getLogger("scanner_agent.serve")
+if TYPE_CHECKING:
+    import socket
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -44,6 +44,8 @@ def is_loopback(host: str) -> bool:
 
 def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets: both loopbacks for the default, else exactly `host`."""
+    import socket
+
     targets = ["127.0.0.1", "::1"] if host in ("127.0.0.1", "localhost") else [host]
     sockets: list[socket.socket] = []
     for address in targets:
@@ -70,6 +72,8 @@ def bind(host: str, port: int) -> list[socket.socket]:
 
 
 def run(args: argparse.Namespace) -> int:
+    import logging
+
     import uvicorn  # only `serve` pays for the web stack
 
     from api.app import create_app
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     host = settings.api.host
     if not is_loopback(host):
+        log = logging.getLogger("scanner_agent.serve")
         log.warning("listening on %s: reachable from the network, as configured", host)
     try:
         sockets = bind(host, settings.api.port)
