@@ -81,3 +81,10 @@ bench-api: $(STAMP)
 .PHONY: bench-selftest
 bench-selftest: $(STAMP)
 	$(BIN)/python benchmarks/selftest.py
+
+# Start-up: --help, parse, serve's first /v1/health and its idle memory (run by hand; compare a
+# tree with: .venv/bin/python benchmarks/startup.py --exe before=OTHER/.venv/bin/scanner-agent
+# --exe after=.venv/bin/scanner-agent; see docs/benchmarks.md, "Start-up")
+.PHONY: bench-startup
+bench-startup: $(STAMP)
+	$(BIN)/python benchmarks/startup.py

@@ -10,17 +10,39 @@
 zxing-cpp reads first; pre-processing passes and libdmtx follow within a time budget
 (`decoders/cascade.py`). Files that cannot be read raise `scanner_agent.errors.DecodeError`
 with a stable `code` (`decoders/documents.py`).
+
+The names are loaded on first use (PEP 562): `import decoders` and `decoders.base` (the options,
+the symbol type and the list of passes) cost nothing; OpenCV, numpy and zxing-cpp are imported
+when `Decoder` or `decode_image` is first touched, pypdfium2 and Pillow with the document
+functions. Keep it that way: the agent's start and `scanner-agent parse` never pay for them.
 """
 
-from decoders.base import DecodedSymbol, DecodeOptions
-from decoders.cascade import Decoder, decode_image
-from decoders.documents import (
-    Page,
-    decode_bytes,
-    decode_file,
-    read_pages,
-    read_pages_from_bytes,
-)
+import importlib as _importlib
+import typing as _typing
+
+if _typing.TYPE_CHECKING:
+    from decoders.base import DecodedSymbol, DecodeOptions
+    from decoders.cascade import Decoder, decode_image
+    from decoders.documents import (
+        Page,
+        decode_bytes,
+        decode_file,
+        read_pages,
+        read_pages_from_bytes,
+    )
+
+# Each public name and the module that defines it.
+_HOMES = {
+    "DecodeOptions": "decoders.base",
+    "DecodedSymbol": "decoders.base",
+    "Decoder": "decoders.cascade",
+    "decode_image": "decoders.cascade",
+    "Page": "decoders.documents",
+    "decode_bytes": "decoders.documents",
+    "decode_file": "decoders.documents",
+    "read_pages": "decoders.documents",
+    "read_pages_from_bytes": "decoders.documents",
+}
 
 __all__ = [
     "DecodeOptions",
@@ -33,3 +55,16 @@ __all__ = [
     "read_pages",
     "read_pages_from_bytes",
 ]
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'decoders' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(home), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # The pre-processing passes `cascade` knows, by name (see `decoders/cascade.py` for each one).
+# This module is the one place the names and the default order are written: the configuration
+# (`[decoder] passes`) validates against PASS_NAMES and defaults to DEFAULT_PASSES, and
+# config/default.toml points here. Importing it is cheap (no numpy, no OpenCV): keep it so.
 PASS_NAMES = (
     "fixed",
     "local",

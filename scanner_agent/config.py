@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from decoders.base import DEFAULT_PASSES, PASS_NAMES
 from scanner_agent import paths
 from scanner_agent.errors import ConfigError
 
@@ -88,28 +89,13 @@ class PipelineSettings(_Section):
     """The longest wait between two attempts to reopen a device."""
 
 
-# The pre-processing passes of decoders/cascade.py (kept in step with decoders.base.PASS_NAMES).
-DecoderPass = Literal[
-    "fixed", "local", "refine", "global_histogram", "upscale", "equalize", "sharpen", "denoise",
-    "otsu", "adaptive", "downscale", "invert",
-]  # fmt: skip
-
-
 class DecoderSettings(_Section):
     """Image and PDF decoding (decoders/, `scanner-agent decode`, `POST /v1/decode`)."""
 
     time_budget_ms: float = Field(default=40, ge=0, le=60_000)
-    passes: list[DecoderPass] = Field(
-        default_factory=lambda: [  # type: ignore[arg-type]
-            "fixed",
-            "global_histogram",
-            "local",
-            "refine",
-            "upscale",
-            "refine",
-            "sharpen",
-        ]
-    )
+    passes: list[str] = Field(default_factory=lambda: list(DEFAULT_PASSES))
+    """Reads tried in order until one finds a Data Matrix. The names and the default order are
+    the decoders' own (`decoders.base.PASS_NAMES`, `DEFAULT_PASSES`): one list, not a copy."""
     libdmtx: bool = True
     libdmtx_timeout_ms: int = Field(default=40, ge=1, le=60_000)
     max_pixels: int = Field(default=60_000_000, gt=0)
@@ -117,9 +103,13 @@ class DecoderSettings(_Section):
 
     @field_validator("passes")
     @classmethod
-    def _some_pass(cls, passes: list[str]) -> list[str]:
+    def _known_passes(cls, passes: list[str]) -> list[str]:
         if not passes:
             raise ValueError('at least one pass is needed (e.g. ["fixed"])')
+        unknown = [name for name in passes if name not in PASS_NAMES]
+        if unknown:
+            names = ", ".join(repr(name) for name in unknown)
+            raise ValueError(f"unknown pass {names}; the passes are {', '.join(PASS_NAMES)}")
         return passes
 
 

@@ -9,6 +9,10 @@ Every code found gets a `CodeReport`, attestation or not: a QR code comes back r
 `error` (a stable code from `decoders.documents` and a message naming the file) and keeps the
 codes of the pages read before the problem. A file with no code: `codes == []`,
 `error is None`. Never raises for a bad file.
+
+Importing this module is cheap: the decoders (OpenCV, numpy, zxing-cpp, pypdfium2, Pillow) are
+imported by the functions that decode, so the API can import it at start and pay only on the
+first upload.
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from decoders import DecodeOptions, Decoder, Page, read_pages, read_pages_from_bytes
+from decoders.base import DecodeOptions
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
 from scanner_agent.errors import DecodeError
 from scanner_agent.parse_context import ParseContext
+
+if TYPE_CHECKING:
+    from decoders import Decoder, Page
 
 
 class CodeReport(BaseModel):
@@ -77,6 +85,8 @@ def decode_path(
     decoder: Decoder | None = None,
 ) -> FileReport:
     """Decode and parse every code of the file at `path`."""
+    from decoders import read_pages  # noqa: PLC0415 - decoders load on the first decode
+
     return _report(str(path), lambda opts: read_pages(path, opts), context, at, options, decoder)
 
 
@@ -89,6 +99,8 @@ def decode_upload(
     decoder: Decoder | None = None,
 ) -> FileReport:
     """Decode and parse every code of an uploaded file."""
+    from decoders import read_pages_from_bytes  # noqa: PLC0415 - loaded on the first decode
+
     return _report(
         filename,
         lambda opts: read_pages_from_bytes(data, filename, opts),
@@ -107,6 +119,8 @@ def _report(
     options: DecodeOptions | None,
     decoder: Decoder | None,
 ) -> FileReport:
+    from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
+
     start = time.perf_counter()
     decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
     codes: list[CodeReport] = []

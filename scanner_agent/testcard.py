@@ -1,7 +1,9 @@
 """The printable test card: test attestations a desk scans to check its scanner, plus codes the
 agent must refuse. Everything on it is marked TEST and uses a fictitious insurer and member.
 
-The card's payloads are also what the interactive self-test waits for (`TEST_CODES`).
+The card's payloads are also what the interactive self-test waits for (`TEST_CODES`). Importing
+this module for them is cheap: numpy, zxing-cpp and Pillow are imported by the functions that
+render the card.
 """
 
 from __future__ import annotations
@@ -9,11 +11,11 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
-import zxingcpp
-from PIL import Image, ImageDraw, ImageFont
+if TYPE_CHECKING:
+    import numpy as np
+    from PIL import Image, ImageFont
 
 DPI = 300
 A4_PX = (2480, 3508)  # 210 x 297 mm at 300 dpi
@@ -122,6 +124,9 @@ TEST_CODES: tuple[TestCode, ...] = (
 
 def symbol_image(code: TestCode, dpi: int = DPI) -> np.ndarray:
     """The code rendered black on white at the card's module size (a uint8 grey array)."""
+    import numpy as np  # noqa: PLC0415 - rendering only: the codes above are cheap to import
+    import zxingcpp  # noqa: PLC0415
+
     module_px = max(2, round(code.module_mm * dpi / 25.4))
     if code.symbology == "qrcode":
         barcode = zxingcpp.create_barcode(
@@ -152,6 +157,8 @@ _FONTS = (
 
 def _font(size: int) -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, bool]:
     """A font with French accents when the system has one; else Pillow's own (ASCII only)."""
+    from PIL import ImageFont  # noqa: PLC0415
+
     for name in _FONTS:
         try:
             return ImageFont.truetype(name, size), True
@@ -166,6 +173,8 @@ def _ascii(text: str) -> str:
 
 def render_card(dpi: int = DPI) -> Image.Image:
     """The A4 page as a greyscale image at `dpi`."""
+    from PIL import Image, ImageDraw  # noqa: PLC0415
+
     scale = dpi / DPI
     width, height = round(A4_PX[0] * scale), round(A4_PX[1] * scale)
     page = Image.new("L", (width, height), 255)

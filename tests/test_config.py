@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from decoders.base import DEFAULT_PASSES, PASS_NAMES
 from scanner_agent.config import SerialDevice, load_settings
 from scanner_agent.errors import ConfigError
 from tests.helpers.samples import CONFIG
@@ -153,6 +155,11 @@ def test_unreadable_files(tmp_path: Path):
         load_settings(write(tmp_path, "[api\n"), env={})
 
 
+# Keys whose default is a list the code owns (decoders.base.DEFAULT_PASSES): default.toml does
+# not copy it; a comment that starts with the key's name documents it.
+DEFAULTS_IN_CODE = {("decoder", "passes")}
+
+
 def test_default_toml_documents_every_key():
     text = (CONFIG / "default.toml").read_text()
     s = load_settings(env={})
@@ -160,4 +167,45 @@ def test_default_toml_documents_every_key():
         if section in ("devices", "sources"):
             continue
         for key in type(model).model_fields:
-            assert f"\n{key} = " in text, f"{section}.{key} is not documented in default.toml"
+            if (section, key) in DEFAULTS_IN_CODE:
+                assert f"\n# {key}: " in text, f"{section}.{key} is not documented in default.toml"
+                assert f"\n{key} = " not in text, f"default.toml copies the default of {key}"
+            else:
+                assert f"\n{key} = " in text, f"{section}.{key} is not documented in default.toml"
+
+
+def _comment_block(text: str, key: str) -> str:
+    """The comment lines of default.toml from `# key:` to the next line that is not a comment."""
+    lines = text.splitlines()
+    start = lines.index(next(line for line in lines if line.startswith(f"# {key}: ")))
+    block = []
+    for line in lines[start:]:
+        if not line.startswith("#"):
+            break
+        block.append(line)
+    return "\n".join(block)
+
+
+def test_default_toml_names_every_decoder_pass_and_no_other():
+    block = _comment_block((CONFIG / "default.toml").read_text(), "passes")
+    assert "DEFAULT_PASSES in decoders/base.py" in block
+    named = set(re.findall(r"`([a-z_]+)`", block))
+    assert named == set(PASS_NAMES), (
+        f"not passes: {sorted(named - set(PASS_NAMES))}; "
+        f"undocumented: {sorted(set(PASS_NAMES) - named)}"
+    )
+
+
+def test_decoder_passes_default_to_the_decoders_list():
+    assert load_settings(env={}).decoder.passes == list(DEFAULT_PASSES)
+
+
+def test_unknown_decoder_pass_names_the_key_and_the_passes(tmp_path: Path):
+    path = write(tmp_path, '[decoder]\npasses = ["fixed", "magic"]\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert "decoder.passes" in message
+    assert "'magic'" in message
+    assert ", ".join(PASS_NAMES) in message
+    assert str(path) in message

@@ -1,12 +1,19 @@
-"""Options and helpers shared by sub-commands."""
+"""Options and helpers shared by sub-commands.
+
+Every command module is imported to register its parser, for `--help` and for every command:
+at the top of a module, import only the standard library and this module; import what `run`
+needs (the configuration, pydantic, rich, the agent, the decoders) inside `run`.
+tests/test_cli_startup.py keeps registration free of them.
+"""
 
 from __future__ import annotations
 
 import argparse
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from scanner_agent.config import Settings, load_settings
+if TYPE_CHECKING:
+    from scanner_agent.config import Settings
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +25,8 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 
 def settings_from(args: argparse.Namespace, overrides: dict[str, Any] | None = None) -> Settings:
+    from scanner_agent.config import load_settings
+
     return load_settings(getattr(args, "config", None), overrides=overrides)
 
 

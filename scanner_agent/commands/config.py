@@ -6,7 +6,6 @@ import argparse
 import json
 
 from scanner_agent.commands._common import add_config_option, settings_from
-from scanner_agent.parse_context import ParseContext
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -22,6 +21,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scanner_agent.parse_context import ParseContext
+
     settings = settings_from(args)
     context = ParseContext.from_settings(settings)
     if args.json:

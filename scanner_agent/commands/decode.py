@@ -23,12 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import Progress
-
-from scanner_agent.attestation import mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
-from scanner_agent.parse_context import ParseContext
 
 if TYPE_CHECKING:
     from scanner_agent.file_decoding import FileReport
@@ -68,9 +63,9 @@ def files(paths: list[Path]) -> Iterator[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
-    # loaded here, not at import: every command imports this module to register it
-    from decoders import Decoder  # noqa: PLC0415
-    from scanner_agent.file_decoding import decode_options, decode_path, for_documents  # noqa: PLC0415
+    from decoders import Decoder
+    from scanner_agent.file_decoding import decode_options, decode_path, for_documents
+    from scanner_agent.parse_context import ParseContext
 
     paths = [Path(p) for p in args.paths]
     missing = [str(p) for p in paths if not p.exists()]
@@ -98,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _lines(report: FileReport) -> list[str]:
+    from scanner_agent.attestation import mask
+
     if report.error:
         return [f"{report.file}: ERROR {report.error.code}: {report.error.message}"]
     if not report.codes:
@@ -137,6 +134,9 @@ class _progress:
     def __enter__(self) -> _Advance:
         if not sys.stderr.isatty():
             return _Advance(None, None)
+        from rich.console import Console
+        from rich.progress import Progress
+
         # Lines for stdout go through the bar's console only when stdout is the same screen,
         # so that they print above the bar; piped stdout is never touched.
         screen = sys.stdout.isatty()

@@ -15,12 +15,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-
-from rich.console import Console
-from rich.table import Table
+from typing import TYPE_CHECKING
 
 from scanner_agent.commands._common import add_config_option, settings_from
-from scanner_agent.inventory import Discovery, Inventory, take_inventory
+
+if TYPE_CHECKING:
+    from scanner_agent.inventory import Discovery, Inventory
 
 _KIND = {
     "serial": "serial",
@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace, discovery: Discovery | None = None) -> int:
+    from scanner_agent.inventory import take_inventory
+
     settings = settings_from(args)
     inventory = take_inventory(settings, discovery)
     if args.json:
@@ -55,6 +57,9 @@ def run(args: argparse.Namespace, discovery: Discovery | None = None) -> int:
 
 
 def render(inventory: Inventory) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     console = Console(file=sys.stdout, width=max(120, Console().width), highlight=False)
     table = Table(title="devices of this workstation", title_justify="left", expand=True)
     for name in ("kind", "path", "USB id", "serial", "usage", "description", "configured", "open"):

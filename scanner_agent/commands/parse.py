@@ -16,11 +16,13 @@ import json
 import os
 import sys
 from datetime import date
+from typing import TYPE_CHECKING
 
-from scanner_agent.attestation import Attestation, mask
 from scanner_agent.commands._common import add_config_option, iso_date, settings_from
-from scanner_agent.parse_context import ParseContext
-from scanner_agent.parser import Stay
+
+if TYPE_CHECKING:
+    from scanner_agent.attestation import Attestation
+    from scanner_agent.parser import Stay
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,6 +79,8 @@ def read_payload(args: argparse.Namespace) -> bytes:
 
 
 def stay_from(args: argparse.Namespace) -> Stay | None:
+    from scanner_agent.parser import Stay
+
     if (args.stay_start is None) != (args.stay_days is None):
         args.parser.error("--stay-start and --stay-days go together")
     if args.stay_start is None:
@@ -87,6 +91,8 @@ def stay_from(args: argparse.Namespace) -> Stay | None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scanner_agent.parse_context import ParseContext
+
     stay = stay_from(args)
     at = args.at or (stay.start if stay else date.today())
     data = read_payload(args)
@@ -101,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
 
 def render(result: Attestation, show: bool = False, at: date | None = None) -> str:
     """A readable summary; the member number masked unless `show`."""
+    from scanner_agent.attestation import mask
+
     lines: list[str] = []
     if result.valid:
         lines.append(f"VALID attestation (layout {result.layout})")

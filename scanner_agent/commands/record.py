@@ -15,10 +15,7 @@ import argparse
 import sys
 import time
 
-from drivers.replay import RecordingWriter
 from scanner_agent.commands._common import add_config_option, settings_from
-from scanner_agent.devices import build_driver
-from scanner_agent.errors import DeviceError
 
 RECORDABLE = ("serial", "hid_pos", "hid_keyboard")
 
@@ -39,6 +36,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from drivers.replay import RecordingWriter
+    from scanner_agent.devices import build_driver
+    from scanner_agent.errors import DeviceError
+
     settings = settings_from(args)
     config = next((d for d in settings.devices if d.id == args.device_id), None)
     if config is None:

@@ -17,13 +17,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from rich.console import Console
-from rich.table import Table
-
 from scanner_agent.commands._common import add_config_option, settings_from
 from scanner_agent.errors import ConfigError
 
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from scanner_agent.selftest import Check, Level, SelfTestReport
 
 _STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red"}
@@ -59,8 +58,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # loaded here, not at import: every command imports this module to register it
-    from scanner_agent.selftest import Options, failed_config_report, run_selftest  # noqa: PLC0415
+    from scanner_agent.selftest import Options, failed_config_report, run_selftest
 
     if args.seconds is not None and not 0 < args.seconds <= 3600:
         args.parser.error("--seconds must be more than 0 and at most 3600")
@@ -90,6 +88,8 @@ def _prompt(message: str) -> None:
 
 def render(report: SelfTestReport, out: TextIO) -> None:
     """The report as tables for a person: agent checks, then one table per device."""
+    from rich.console import Console
+
     console = Console(file=out, width=max(100, Console(file=out).width), highlight=False)
     console.print(
         f"[bold]scanner-agent self-test[/bold] ({report.level}): "
@@ -108,6 +108,8 @@ def render(report: SelfTestReport, out: TextIO) -> None:
 
 
 def _table(title: str, checks: list[Check]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", expand=True)
     table.add_column("verdict", no_wrap=True)
     table.add_column("check", no_wrap=True)

@@ -9,15 +9,13 @@ Listens on 127.0.0.1 and ::1 by default. Any other address must be configured ex
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import logging
-import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner_agent.commands._common import add_config_option, settings_from
 
-log = logging.getLogger("scanner_agent.serve")
+if TYPE_CHECKING:
+    import socket
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,6 +32,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:
@@ -44,6 +44,8 @@ def is_loopback(host: str) -> bool:
 
 def bind(host: str, port: int) -> list[socket.socket]:
     """Listening sockets: both loopbacks for the default, else exactly `host`."""
+    import socket
+
     targets = ["127.0.0.1", "::1"] if host in ("127.0.0.1", "localhost") else [host]
     sockets: list[socket.socket] = []
     for address in targets:
@@ -70,9 +72,11 @@ def bind(host: str, port: int) -> list[socket.socket]:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn  # noqa: PLC0415 - only `serve` pays for the web stack
+    import logging
 
-    from api.app import create_app  # noqa: PLC0415
+    import uvicorn  # only `serve` pays for the web stack
+
+    from api.app import create_app
 
     overrides: dict[str, Any] = {}
     if args.host is not None:
@@ -86,6 +90,7 @@ def run(args: argparse.Namespace) -> int:
     )
     host = settings.api.host
     if not is_loopback(host):
+        log = logging.getLogger("scanner_agent.serve")
         log.warning("listening on %s: reachable from the network, as configured", host)
     try:
         sockets = bind(host, settings.api.port)
@@ -108,6 +113,10 @@ def run(args: argparse.Namespace) -> int:
         timeout_keep_alive=5,
         timeout_graceful_shutdown=3,
         limit_concurrency=512,
+        # The API has no WebSocket (events are SSE): without a WebSocket protocol uvicorn neither
+        # imports wsproto and h11 at start nor honours an upgrade; such a request is plain HTTP
+        # and meets the same guard as any other.
+        ws="none",
     )
     uvicorn.Server(config).run(sockets=sockets)
     return 0

@@ -25,8 +25,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    # loaded here, not at import: every command imports this module to register it
-    from scanner_agent.testcard import TEST_CODES, write_card  # noqa: PLC0415
+    from scanner_agent.testcard import TEST_CODES, write_card
 
     if args.out.suffix.lower() not in (".pdf", ".png"):
         args.parser.error("--out must end in .pdf or .png")

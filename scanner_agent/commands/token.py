@@ -27,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from api.security import TOKEN_ENV, load_token, token_path  # noqa: PLC0415
+    from api.security import TOKEN_ENV, load_token, token_path
 
     settings = settings_from(args)
     token = load_token(settings)

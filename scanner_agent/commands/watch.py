@@ -13,11 +13,13 @@ import argparse
 import json
 import sys
 import time
+from typing import TYPE_CHECKING
 
-from scanner_agent.agent import Agent
-from scanner_agent.bus import DeviceEvent, Event, ScanEvent
 from scanner_agent.commands._common import add_config_option, settings_from
-from scanner_agent.scan import DeviceStatus, Scan
+
+if TYPE_CHECKING:
+    from scanner_agent.bus import Event
+    from scanner_agent.scan import DeviceStatus, Scan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,6 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from scanner_agent.agent import Agent
+    from scanner_agent.bus import ScanEvent
+
     settings = settings_from(args)
     agent = Agent(settings)
     sub = agent.bus.subscribe("watch", maxsize=10_000)
@@ -62,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(event: Event) -> str:
+    from scanner_agent.bus import ScanEvent
+
     if isinstance(event, ScanEvent):
         return render_scan(event.scan)
     return render_device(event.status)
@@ -96,6 +103,8 @@ def render_device(status: DeviceStatus) -> str:
 
 
 def render_json(event: Event) -> str:
+    from scanner_agent.bus import DeviceEvent, ScanEvent
+
     if isinstance(event, ScanEvent):
         scan = event.scan.model_copy(update={"attestation": event.scan.attestation.masked()})
         return json.dumps({"event": "scan", **scan.model_dump(mode="json")}, ensure_ascii=False)
