@@ -107,20 +107,7 @@ def app_modules(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """)
 
 
-# scanner_agent/selftest.py (imported at start by api/routes/selftest.py) has `import numpy as np`
-# at its top for one `np.asarray(frame).shape` in a camera check: importing numpy in that
-# function lets this pass. Remove the mark once it does (strict: an XPASS fails the run).
-NUMPY_AT_START = pytest.mark.xfail(
-    strict=True,
-    reason="scanner_agent/selftest.py:38 imports numpy at module level; api/routes/selftest.py "
-    "imports scanner_agent.selftest when the app is built",
-)
-
-
-@pytest.mark.parametrize(
-    "module",
-    [pytest.param(m, marks=NUMPY_AT_START) if m == "numpy" else m for m in DECODER_STACK],
-)
+@pytest.mark.parametrize("module", DECODER_STACK)
 def test_building_the_app_loads_no_decoder(app_modules: set[str], module: str):
     assert "api.app" in app_modules  # the app was built
     assert module not in app_modules

@@ -10,8 +10,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import numpy as np
-
 from scanner_agent.config import CameraDevice, Settings
 from scanner_agent.selftest.device_reading import Observed
 from scanner_agent.selftest.options import DecodeFunction
@@ -29,7 +27,7 @@ class FrameProbe:
 
     def __call__(self, frame: Any) -> list[Any]:
         self.frames += 1
-        self.shape = tuple(np.asarray(frame).shape)
+        self.shape = tuple(frame.shape)  # a camera frame is an image array
         start = time.perf_counter()
         try:
             return self._decode(frame)
