@@ -36,7 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    agent = Agent(settings)
+    agent = Agent(settings, storage=False)  # a console view: scans kept in memory only
     sub = agent.bus.subscribe("watch", maxsize=10_000)
     if not settings.devices:
         print("no devices configured: add [[devices]] to the configuration", file=sys.stderr)

@@ -81,7 +81,7 @@ def test_erasure_of_one_scan_everywhere(client: TestClient, context: ParseContex
     assert client.get(f"/v1/scans/{erase.id}").status_code == 404
     assert client.get("/v1/scans/latest").json()["id"] == keep.id  # not the erased one
     assert [s["id"] for s in client.get("/v1/scans").json()] == [keep.id]
-    store = client.app.state.api.store  # type: ignore[attr-defined]
+    store = client.app.state.api.agent.scans.store  # type: ignore[attr-defined]
     assert store.get(erase.id) is None
     again = client.delete(f"/v1/scans/{erase.id}")
     assert again.status_code == 404
@@ -111,11 +111,11 @@ def test_scans_past_the_retention_are_not_served(
         fresh = make_scan(context, received_at=datetime.now(UTC) - timedelta(minutes=50))
         publish(app, fresh)
         wait_stored(app, 2)
-        app.state.api.writer.purge_now()  # the writer also runs it every minute
+        app.state.api.agent.scans.purge_now()  # the writer also runs it every minute
         assert c.get("/v1/scans/latest").json()["id"] == fresh.id
         assert c.get(f"/v1/scans/{old.id}").status_code == 404
         assert [s["id"] for s in c.get("/v1/scans").json()] == [fresh.id]
-        assert app.state.api.store.get(old.id) is None
+        assert app.state.api.agent.scans.store.get(old.id) is None
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
@@ -208,7 +208,7 @@ def test_metrics(client: TestClient, context: ParseContext):
 
 def test_a_full_database_does_not_stop_live_clients(client: TestClient, context: ParseContext):
     app = client.app
-    store = app.state.api.store  # type: ignore[attr-defined]
+    store = app.state.api.agent.scans.store  # type: ignore[attr-defined]
     publish(app, make_scan(context))  # type: ignore[arg-type]
     wait_stored(app, 1)  # type: ignore[arg-type]
     with store.engine.connect() as conn:
@@ -222,7 +222,7 @@ def test_a_full_database_does_not_stop_live_clients(client: TestClient, context:
     scans = [make_scan(context) for _ in range(100)]
     for scan in scans:
         publish(app, scan)  # type: ignore[arg-type]
-    writer = app.state.api.writer  # type: ignore[attr-defined]
+    writer = app.state.api.agent.scans.writer  # type: ignore[attr-defined]
     from tests.helpers.devices import wait_until
 
     wait_until(lambda: writer.state == "error")
