@@ -51,7 +51,7 @@ from scanner_agent.scan import Scan
 
 if TYPE_CHECKING:
     from scanner_agent.config import Settings
-    from scanner_agent.storage import StorageProblem, StorageWriter, Store
+    from scanner_agent.storage import Row, StorageProblem, StorageWriter, Store
 
 log = logging.getLogger(__name__)
 
@@ -98,17 +98,10 @@ class Recorded:
 
 
 @dataclass(frozen=True, slots=True)
-class PageItem:
-    received_at: datetime
-    id: str
-    json: str
-
-
-@dataclass(frozen=True, slots=True)
 class ScanPage:
     """A page of scans, newest first, and the cursor of the next page (None on the last)."""
 
-    items: list[PageItem]
+    items: list[Row]
     next_cursor: str | None
 
     def body(self) -> bytes:
@@ -290,13 +283,16 @@ class ScanService:
                 return False
             return before is None or (received_at, scan_id) < before
 
-        items: list[PageItem] = []
+        from scanner_agent.storage import Row  # noqa: PLC0415
+
+        items: list[Row] = []
         if self.store is None or self.writer is None:
             with self._lock:
                 entries = list(self._recent)
             for e in entries:
                 if keep(e.device_id, e.received_at, e.id):
-                    items.append(PageItem(e.received_at, e.id, e.json))
+                    items.append(Row(e.received_at, e.id, e.json))
+            items.sort(key=lambda item: (item.received_at, item.id), reverse=True)
         else:
             from scanner_agent.storage import Position  # noqa: PLC0415
 
@@ -307,15 +303,14 @@ class ScanService:
                 limit + 1,
                 Position(*before) if before is not None else None,
             )
-            items = [PageItem(r.received_at, r.id, r.json) for r in rows]
+            items = rows
             if backlog:
                 known = {item.id for item in items}
                 for stored in backlog:
                     scan = stored.scan
                     if scan.id not in known and keep(scan.device_id, scan.received_at, scan.id):
-                        items.append(PageItem(scan.received_at, scan.id, self._json_of(scan)))
-        if len(items) > 1:
-            items.sort(key=lambda item: (item.received_at, item.id), reverse=True)
+                        items.append(Row(scan.received_at, scan.id, self._json_of(scan)))
+                items.sort(key=lambda item: (item.received_at, item.id), reverse=True)
         more = len(items) > limit
         del items[limit:]
         last = items[-1] if more and items else None
@@ -502,7 +497,6 @@ class ScanService:
 __all__ = [
     "CURSOR_PATTERN",
     "InvalidCursor",
-    "PageItem",
     "Recorded",
     "ScanFilter",
     "ScanPage",

@@ -9,9 +9,10 @@ The configured mode (`storage.member_number`) is one of:
 
 - `plain`: the number as it is;
 - `hashed`: a keyed HMAC-SHA256 (equal numbers can be matched, never read back);
-- `encrypted`: AES-256-GCM under a key derived (HKDF-SHA256) from the key file, the scan id as
-  associated data (a number moved to another row does not decrypt). Rows written before by
-  Fernet (label `encrypted`) stay readable with the same key file.
+- `encrypted`: AES-256-GCM under a key derived (HKDF-SHA256) from the key file, stored as
+  base64 of the 12-byte nonce and the sealed number, with the scan id as associated data (a
+  number moved to another row does not decrypt). Rows written before by Fernet (label
+  `encrypted`) stay readable with the same key file.
 
 Each row records how its number was protected (`plain`, `hashed`, `encrypted` for Fernet,
 `aes-gcm`), so that a change of mode never makes older rows unreadable.
@@ -99,7 +100,7 @@ class MemberProtector:
         assert self._aead is not None
         nonce = os.urandom(_NONCE_BYTES)
         sealed = self._aead.encrypt(nonce, number.encode(), scan_id.encode())
-        return base64.urlsafe_b64encode(nonce + sealed).decode("ascii"), AES_GCM
+        return base64.b64encode(nonce + sealed).decode("ascii"), AES_GCM
 
     def _label(self) -> str:
         return AES_GCM if self.mode == "encrypted" else self.mode
@@ -118,7 +119,7 @@ class MemberProtector:
             if self._aead is None:
                 return None
             try:
-                blob = base64.urlsafe_b64decode(stored)
+                blob = binascii.a2b_base64(stored)
                 plain = self._aead.decrypt(
                     blob[:_NONCE_BYTES], blob[_NONCE_BYTES:], scan_id.encode()
                 )

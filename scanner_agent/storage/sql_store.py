@@ -27,8 +27,10 @@ Errors of the database are translated into `StorageError` with a stable code
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -45,13 +47,12 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
-    and_,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     inspect,
-    or_,
     text,
     tuple_,
     type_coerce,
@@ -120,6 +121,8 @@ class ScanRecord(SQLModel, table=True):
 
 _TABLE: Any = ScanRecord.__table__  # type: ignore[attr-defined]
 _MEMBER_NULL = '"member_number":null'
+_PLAIN_JSON = re.compile(r"[ !#-\[\]-~]*")
+"""Printable ASCII but `"` and `\\`: a JSON string as it is."""
 
 
 def splice_member(public_json: str, number: str | None) -> str:
@@ -130,7 +133,10 @@ def splice_member(public_json: str, number: str | None) -> str:
     appear unescaped."""
     if number is None:
         return public_json
-    value = json.dumps(number, ensure_ascii=False)
+    if _PLAIN_JSON.fullmatch(number):
+        value = '"' + number + '"'
+    else:
+        value = json.dumps(number, ensure_ascii=False)
     return public_json.replace(_MEMBER_NULL, '"member_number":' + value, 1)
 
 
@@ -157,25 +163,44 @@ class Position:
     id: str
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    """One scan of a page: its position and its JSON as served (member number included)."""
+    """One scan of a page: its id, its JSON as served (member number included) and its time
+    (read from the database's value only when asked: most pages never need it)."""
 
-    received_at: datetime
-    id: str
-    json: str
+    __slots__ = ("_at", "id", "json")
+
+    def __init__(self, at: Any, scan_id: str, json_text: str) -> None:
+        self._at = at
+        self.id = scan_id
+        self.json = json_text
+
+    @property
+    def received_at(self) -> datetime:
+        return _as_utc(self._at)
+
+    def __repr__(self) -> str:
+        return f"Row({self.id!r})"
 
 
 def _as_utc(value: Any) -> datetime:
     """A `received_at` as the driver returns it untyped (text on SQLite)."""
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
 
 
 class Store:
     """Thread-safe access to the scans table. Every method raises `StorageError` on failure."""
 
-    def __init__(self, url: str, protector: MemberProtector, *, pool_timeout_s: float = 5) -> None:
+    def __init__(
+        self,
+        url: str,
+        protector: MemberProtector,
+        *,
+        pool_timeout_s: float = 5,
+        served_kept: int = 4096,
+    ) -> None:
         try:
             parsed = make_url(url)
         except ArgumentError:
@@ -200,6 +225,13 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._schema_ready = False
         self._schema_lock = threading.Lock()
+        self.served_kept = served_kept
+        self._served: dict[str, str] = {}
+        """The served JSON of the rows last read (member number included), so that a page read
+        again is neither read from the table nor decrypted again; erasure and retention empty
+        it (`_forget_served`)."""
+        self._served_lock = threading.Lock()
+        self._generation = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -313,26 +345,36 @@ class Store:
             session.commit()
 
     def delete(self, scan_id: str) -> bool:
-        with self._session() as session:
-            result = session.exec(delete(ScanRecord).where(col(ScanRecord.id) == scan_id))
-            session.commit()
-            return bool(result.rowcount)
+        try:
+            with self._session() as session:
+                result = session.exec(delete(ScanRecord).where(col(ScanRecord.id) == scan_id))
+                session.commit()
+                return bool(result.rowcount)
+        finally:  # after the commit: a page read meanwhile cannot keep it
+            self._forget_served(scan_id)
 
     def delete_all(self, device: str | None = None) -> int:
-        with self._session() as session:
-            statement = delete(ScanRecord)
-            if device is not None:
-                statement = statement.where(col(ScanRecord.device_id) == device)
-            result = session.exec(statement)
-            session.commit()
-            return int(result.rowcount or 0)
+        try:
+            with self._session() as session:
+                statement = delete(ScanRecord)
+                if device is not None:
+                    statement = statement.where(col(ScanRecord.device_id) == device)
+                result = session.exec(statement)
+                session.commit()
+                return int(result.rowcount or 0)
+        finally:
+            self._forget_served()
 
     def purge(self, before: datetime) -> int:
         """Erase every scan received before `before` (the retention)."""
-        with self._session() as session:
-            result = session.exec(delete(ScanRecord).where(col(ScanRecord.received_at) < before))
-            session.commit()
-            return int(result.rowcount or 0)
+        try:
+            with self._session() as session:
+                statement = delete(ScanRecord).where(col(ScanRecord.received_at) < before)
+                result = session.exec(statement)
+                session.commit()
+                return int(result.rowcount or 0)
+        finally:
+            self._forget_served()
 
     # --- reads ---
     def get(self, scan_id: str) -> Scan | None:
@@ -349,40 +391,56 @@ class Store:
     ) -> list[Row]:
         """Scans newest first (by time, then id), as JSON ready to serve: those of `device`,
         received at or after `since`, and strictly after `before` in that order."""
-        received = col(ScanRecord.received_at)
-        scan_id = col(ScanRecord.id)
-        statement = core_select(
-            scan_id,
-            type_coerce(received, String),  # parsed here, only when needed
-            col(ScanRecord.public_json),
-            col(ScanRecord.member_protection),
-            col(ScanRecord.member_number),
-        )
+        statement = _page_statement(device is not None, since is not None, before is not None)
+        params: dict[str, Any] = {"limit": limit}
         if device is not None:
-            statement = statement.where(col(ScanRecord.device_id) == device)
+            params["device"] = device
         if since is not None:
-            statement = statement.where(received >= since)
+            params["since"] = since
         if before is not None:
-            statement = statement.where(
-                or_(
-                    received < before.received_at,
-                    and_(received == before.received_at, scan_id < before.id),
-                )
-            )
-        statement = statement.order_by(received.desc(), scan_id.desc()).limit(limit)
-        reveal = self.protector.reveal
-        out: list[Row] = []
+            params["before_at"] = before.received_at
+            params["before_id"] = before.id
+        generation = self._generation
         with self._connection() as conn:
-            rows = conn.execute(statement).all()
-        for row_id, at, public, how, number in rows:
+            positions = conn.execute(statement, params).all()
+            served = self._served
+            missing = [row_id for row_id, _ in positions if row_id not in served]
+            texts = self._render(conn, missing) if missing else {}
+        if texts:
+            with self._served_lock:
+                if generation == self._generation:  # nothing was erased meanwhile
+                    served.update(texts)
+                    while len(served) > self.served_kept:
+                        del served[next(iter(served))]
+        out: list[Row] = []
+        for row_id, at in positions:
+            text_ = served.get(row_id) or texts.get(row_id)
+            if text_ is not None:  # else erased meanwhile
+                out.append(Row(at, row_id, text_))
+        return out
+
+    def _render(self, conn: Connection, ids: list[str]) -> dict[str, str]:
+        """The served JSON of these rows: stored JSON, member number revealed and spliced in."""
+        reveal = self.protector.reveal
+        rows = conn.execute(_RENDER_STATEMENT, {"ids": ids}).all()
+        texts: dict[str, str] = {}
+        for row_id, public, how, number in rows:
             if public is None:  # a row of an older version
                 scan = self.get(row_id)
                 if scan is not None:
-                    out.append(Row(scan.received_at, row_id, scan.model_dump_json()))
+                    texts[row_id] = scan.model_dump_json()
                 continue
-            text_ = splice_member(public, reveal(number, how, row_id))
-            out.append(Row(_as_utc(at), row_id, text_))
-        return out
+            texts[row_id] = splice_member(public, reveal(number, how, row_id))
+        return texts
+
+    def _forget_served(self, scan_id: str | None = None) -> None:
+        """Erased rows leave the memory of served JSON (all of it when `scan_id` is None)."""
+        with self._served_lock:
+            self._generation += 1
+            if scan_id is None:
+                self._served.clear()
+            else:
+                self._served.pop(scan_id, None)
 
     def recent(
         self, device: str | None = None, since: datetime | None = None, limit: int = 100
@@ -405,6 +463,31 @@ class Store:
         with self._session() as session:
             value = session.exec(select(func.max(ScanRecord.boot))).one()
             return int(value or 0)
+
+
+@functools.cache
+def _page_statement(device: bool, since: bool, before: bool) -> Any:
+    """The query of a page, built once for each combination of filters (parameters bound at
+    execution): building a statement costs more than running it."""
+    received = col(ScanRecord.received_at)
+    scan_id = col(ScanRecord.id)
+    statement = core_select(scan_id, type_coerce(received, String))  # time parsed by `Row`
+    if device:
+        statement = statement.where(col(ScanRecord.device_id) == bindparam("device"))
+    if since:
+        statement = statement.where(received >= bindparam("since", type_=_UtcDateTime()))
+    if before:  # a row value: one range of the (received_at, id) index
+        position = tuple_(bindparam("before_at", type_=_UtcDateTime()), bindparam("before_id"))
+        statement = statement.where(tuple_(received, scan_id) < position)
+    return statement.order_by(received.desc(), scan_id.desc()).limit(bindparam("limit"))
+
+
+_RENDER_STATEMENT: Any = core_select(
+    col(ScanRecord.id),
+    col(ScanRecord.public_json),
+    col(ScanRecord.member_protection),
+    col(ScanRecord.member_number),
+).where(col(ScanRecord.id).in_(bindparam("ids", expanding=True)))
 
 
 def _create_private(path: Path) -> None:
