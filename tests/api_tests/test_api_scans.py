@@ -256,3 +256,36 @@ def test_no_member_number_or_payload_in_any_log_line(
     assert caplog.records  # the agent did log (start, storage...)
     for secret in ("12345678", "987654321", "AMC:0775627391"):
         assert secret not in caplog.text
+
+
+def test_scans_are_paged_with_a_cursor(client: TestClient, context: ParseContext):
+    now = datetime.now(UTC)
+    scans = [
+        make_scan(context, device="desk", received_at=now - timedelta(seconds=i)) for i in range(5)
+    ]
+    for scan in scans[:3]:
+        publish(client.app, scan)  # type: ignore[arg-type]
+    wait_stored(client.app, 3)  # type: ignore[arg-type]
+    for scan in scans[3:]:
+        publish(client.app, scan)  # type: ignore[arg-type]  # written or not: the same pages
+    seen: list[str] = []
+    url: str | None = "/v1/scans?device=desk&limit=2"
+    while url is not None:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [s["id"] for s in response.json()]
+        link = response.headers.get("link")
+        cursor = response.headers.get("x-next-cursor")
+        assert (link is None) == (cursor is None)
+        if link is None:
+            break
+        url = link.removeprefix("<").split(">;")[0]
+        assert link.endswith('>; rel="next"')
+        assert f"cursor={cursor}" in url
+        assert "device=desk" in url
+        assert "limit=2" in url
+    assert seen == [s.id for s in scans]
+    for bad in ("nonsense", "1~a b", "9" * 17 + "~x"):
+        refused = client.get("/v1/scans", params={"cursor": bad})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_cursor"
