@@ -48,7 +48,10 @@ def _settings(data_dir: str, port: int = 8765) -> object:
 
 def fill(data_dir: str, count: int) -> None:
     """`count` scans in the database, received over the last hours (within the retention)."""
-    from scanner_agent.parse_context import ParseContext  # noqa: PLC0415
+    try:
+        from scanner_agent.parse_context import ParseContext  # noqa: PLC0415
+    except ImportError:  # a tree from before the module was named so
+        from scanner_agent.runtime import ParseContext  # type: ignore[import-not-found,no-redef] # noqa: PLC0415
     from scanner_agent.scan import Scan  # noqa: PLC0415
     from scanner_agent.storage import Store, Stored  # noqa: PLC0415
 
