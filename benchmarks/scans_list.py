@@ -9,8 +9,9 @@ worker, httptools and uvloop as `serve` runs) in a child process, and measures f
 process, with `--connections` keep-alive connections and a bounded number of requests:
 
 - the first page, `GET /v1/scans?limit=100`;
-- a deep page: the 50th page (scans 4,901 to 5,000, newest first), reached through the cursor of
-  the `X-Next-Cursor` header (a tree without a cursor reports it as not available);
+- a deep page: the page in the middle of the scans, the 50th at most (at 10,000 scans: scans
+  4,901 to 5,000, newest first), reached through the cursors of the `X-Next-Cursor` headers (a
+  tree without a cursor reports it as not available);
 - `GET /v1/health`, as a reference for what the HTTP stack alone costs on the machine at the
   moment (the machine may be shared: compare rows of the same run).
 
@@ -137,12 +138,12 @@ def _get(port: int, path: str) -> bytes:
     ).encode()
 
 
-async def deep_path(port: int) -> str | None:
-    """The path of the DEEP_PAGE-th page, through the cursors; None without cursors."""
+async def deep_path(port: int, page: int) -> str | None:
+    """The path of the `page`-th page, through the cursors; None without cursors."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     path = "/v1/scans?limit=100"
     try:
-        for _ in range(DEEP_PAGE - 1):
+        for _ in range(page - 1):
             status, headers, _ = await _request(reader, writer, _get(port, path))
             cursor = headers.get(b"x-next-cursor")
             if status != 200 or cursor is None:
@@ -186,10 +187,11 @@ async def measure(root: Path, count: int, requests: int, conns: int) -> None:
     server = Server(root, data)
     try:
         first = "/v1/scans?limit=100"
-        deep = await deep_path(server.port)
+        page = max(2, min(DEEP_PAGE, count // 200))  # the middle of the scans, at most the 50th
+        deep = await deep_path(server.port, page)
         cases = [
             ("first page", first),
-            (f"page {DEEP_PAGE} (cursor)", deep),
+            (f"page {page} (cursor)", deep),
             ("/v1/health (reference)", "/v1/health"),
         ]
         for label, path in cases:
