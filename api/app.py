@@ -3,14 +3,16 @@
     app = create_app(load_settings())
     uvicorn.run(app, host=settings.api.host, port=settings.api.port)
 
-The lifespan picks this run's `boot` id (see `api.hub`), subscribes the API and the storage
-writer to the bus, then starts the agent's devices; on the way out it stops them in reverse.
+The lifespan subscribes the API's hub and the metrics counters to the bus, then starts the agent
+(its scans service, which picks this run's `boot` id and starts writing, its pipeline and its
+devices); on the way out it stops them in reverse. The agent, not the API, owns the scans.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -20,13 +22,12 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiState, reject_unknown_query
 from api.errors import install_error_handlers
 from api.hub import Hub
-from api.metrics import Metrics
 from api.routes import decode, devices, events, health, metrics, page, parse, scans, selftest
 from api.security import Guard, TicketBook, allowed_hosts, load_token, own_origins
 from scanner_agent import __version__
 from scanner_agent.agent import Agent
 from scanner_agent.config import Settings
-from scanner_agent.storage import StorageError, StorageWriter, Store
+from scanner_agent.metrics import EventCounts
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +49,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
         agent=agent,
         token=load_token(settings),
         tickets=TicketBook(settings.api.ticket_ttl_s),
-        store=Store.from_settings(settings),
-        metrics=Metrics(),
+        counts=EventCounts(agent.bus),
         port=port,
     )
 
@@ -77,44 +77,21 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     return app
 
 
-def _boot_id(store: Store) -> int:
-    """This run's id: its start in milliseconds, above every run already in the database."""
-    now = int(time.time() * 1000)
-    try:
-        return max(now, store.max_boot() + 1)
-    except StorageError as exc:
-        log.warning("storage unavailable at start (%s): event ids from the clock", exc.code)
-        return now
-
-
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ApiState = app.state.api
     settings = state.settings
-    boot = await run_in_threadpool(_boot_id, state.store)
-    hub = Hub(
-        state.agent.bus,
-        boot=boot,
-        replay_events=settings.api.replay_events,
-        retention_hours=settings.storage.retention_hours,
-        metrics=state.metrics,
-    )
+    hub = Hub(state.agent.bus, state.agent.scans, replay_events=settings.api.replay_events)
     hub.subscribe()
-    writer = StorageWriter(
-        state.store,
-        state.agent.bus,
-        boot=boot,
-        retention_hours=settings.storage.retention_hours,
-        max_pending=max(1024, settings.pipeline.queue_size * 100),
-    )
-    writer.start()
+    state.counts.subscribe()
+    counting = asyncio.create_task(state.counts.run(), name="metrics")
     await hub.start()
-    state.hub, state.writer = hub, writer
+    state.hub = hub
     await run_in_threadpool(state.agent.start)
     log.info(
         "API on port %d; storage %s; %d device(s)",
         state.port,
-        state.store.describe(),
+        state.scans.storage().where,
         len(settings.devices),
     )
     try:
@@ -122,5 +99,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await run_in_threadpool(state.agent.stop)
         await hub.stop()
-        await run_in_threadpool(writer.stop)
-        state.store.close()
+        state.counts.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await counting

@@ -1,4 +1,5 @@
-"""What routes need, as typed `Depends` aliases: the agent state, the store, the token checks.
+"""What routes need, as typed `Depends` aliases: the agent state, the scans service, the token
+checks.
 
 @router.get("/scans/latest")
 def latest(state: StateDep) -> Scan: ...
@@ -16,11 +17,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.errors import ApiError
 from api.hub import Hub
-from api.metrics import Metrics
 from api.security import TicketBook, Token
 from scanner_agent.agent import Agent
 from scanner_agent.config import Settings
-from scanner_agent.storage import StorageError, StorageWriter, Store
+from scanner_agent.metrics import EventCounts
+from scanner_agent.scans import ScanService
+from scanner_agent.storage import StorageError
 
 
 @dataclass
@@ -31,22 +33,20 @@ class ApiState:
     agent: Agent
     token: Token
     tickets: TicketBook
-    store: Store
-    metrics: Metrics
+    counts: EventCounts
     port: int
     hub: Hub | None = None
-    writer: StorageWriter | None = None
     started_at: float = field(default_factory=time.time)
+
+    @property
+    def scans(self) -> ScanService:
+        """The agent's scans service: every read and erasure of scans goes through it."""
+        return self.agent.scans
 
     def require_hub(self) -> Hub:
         if self.hub is None:
             raise ApiError(503, "not_ready", "the agent is starting")
         return self.hub
-
-    def require_writer(self) -> StorageWriter:
-        if self.writer is None:
-            raise ApiError(503, "not_ready", "the agent is starting")
-        return self.writer
 
 
 async def get_state(request: Request) -> ApiState:

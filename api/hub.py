@@ -1,11 +1,16 @@
-"""The API's view of the bus: recent events for replay and `latest`, event ids, SSE streams.
+"""The API's fan-out of the bus: server-sent event streams and `/v1/scans/next` waiters.
+
+One bus subscription for the whole API, one wake-up per event however many clients listen;
+each event is rendered once and handed to every stream and waiter. The hub keeps no scan: the
+scans service (`scanner_agent.scans`) keeps them, and the hub asks it for the scans a
+reconnecting client missed. It remembers only the last `replay_events` device changes of this
+run, for the same purpose.
 
 Event ids are `<boot>-<seq>`: `seq` is the bus sequence number and `boot` identifies the run of
-the agent (its start time in milliseconds, kept above every boot already in the database), so
-ids keep increasing across restarts. Each stored scan keeps its `(boot, seq)`. A client that
-reconnects with `Last-Event-ID`:
+the agent (chosen by the scans service, above every boot already in the database), so ids keep
+increasing across restarts. A client that reconnects with `Last-Event-ID`:
 
-- from this run, within the last `api.replay_events` events: gets every event it missed, scans
+- from this run, within the last `api.replay_events` scans: gets every event it missed, scans
   and device changes, from memory;
 - from an earlier run, or older than memory: gets the scans it missed from the database
   (within the retention; device changes of a past run are not kept: read `/v1/devices`),
@@ -22,23 +27,18 @@ import contextlib
 import json
 import logging
 import re
-import threading
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
 
-from api.metrics import Metrics
 from scanner_agent.bus import DeviceEvent, Event, EventBus, ScanEvent, Subscription
 from scanner_agent.scan import Scan
-from scanner_agent.storage import StorageError, Store
+from scanner_agent.scans import ScanService
 
 log = logging.getLogger(__name__)
 
-RENDERED_KEPT = 256
-PURGE_EVERY_S = 60
 _EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
 
 
@@ -61,36 +61,24 @@ def sse(event_id: str, kind: str, data: str) -> bytes:
 
 
 class Hub:
-    """Subscribes to the bus for the API; one asyncio task fills the replay log."""
+    """Subscribes to the bus for the API; one asyncio task hands each event to the listeners."""
 
-    def __init__(
-        self,
-        bus: EventBus,
-        *,
-        boot: int,
-        replay_events: int,
-        retention_hours: float,
-        metrics: Metrics,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
+    def __init__(self, bus: EventBus, scans: ScanService, *, replay_events: int) -> None:
         self.bus = bus
-        self.boot = boot
+        self.scans = scans
         self.replay_events = replay_events
-        self.retention = timedelta(hours=retention_hours)
-        self.metrics = metrics
-        self.clock = clock
         self.clients = 0
-        self._log: deque[Event] = deque()
-        self._floor = 0
-        """Every event of this run with a seq above this one is in the log (unless erased)."""
-        self._last_seq = 0
-        self._rendered: dict[int, bytes] = {}
-        self._lock = threading.Lock()
-        self._listeners: set[_Listener] = set()
         self.waiters = 0
         """Requests waiting on /v1/scans/next."""
+        self._devices: deque[DeviceEvent] = deque(maxlen=max(1, replay_events))
+        self._last_seq = 0
+        self._listeners: set[_Listener] = set()
         self._sub: Subscription | None = None
         self._task: asyncio.Task[None] | None = None
+
+    @property
+    def boot(self) -> int:
+        return self.scans.boot
 
     # --- life ---
     def subscribe(self) -> None:
@@ -115,31 +103,31 @@ class Hub:
         return self._sub.dropped if self._sub else 0
 
     async def _run(self) -> None:
-        """One bus subscription for the whole API: one wake-up per event, however many clients
-        listen; the fan-out to streams and waiters happens here, in the event loop."""
         assert self._sub is not None
-        loop = asyncio.get_running_loop()
-        purge_at = loop.time() + PURGE_EVERY_S
         while True:
-            event = await self._sub.aget(timeout=PURGE_EVERY_S)
-            if event is None and self._sub.closed:
+            event = await self._sub.aget()
+            if event is None:
                 return
-            if event is not None:
-                self._append(event)
-            if loop.time() >= purge_at:
-                purge_at = loop.time() + PURGE_EVERY_S
-                self.purge()
+            self._dispatch(event)
 
-    def _append(self, event: Event) -> None:
-        self.metrics.count(event)
-        with self._lock:
-            self._log.append(event)
-            self._last_seq = max(self._last_seq, event.seq)
-            while len(self._log) > self.replay_events:
-                self._floor = self._log.popleft().seq
+    def _dispatch(self, event: Event) -> None:
+        if isinstance(event, DeviceEvent):
+            self._devices.append(event)
+        self._last_seq = max(self._last_seq, event.seq)
+        if not self._listeners:
+            return
+        text = self.format(event)
         for listener in list(self._listeners):
-            listener.put(event)
+            listener.put(event, text)
 
+    def format(self, event: Event) -> bytes:
+        """The SSE text of `event`."""
+        event_id = str(EventId(self.boot, event.seq))
+        if isinstance(event, ScanEvent):
+            return sse(event_id, "scan", event.scan.model_dump_json())
+        return sse(event_id, "device", event.status.model_dump_json())
+
+    # --- long-poll ---
     async def next_scan(self, device: str | None, timeout: float) -> Scan | None:
         """The next scan (of `device`) published from now on, or None after `timeout` s."""
         listener = _Listener(256)
@@ -148,7 +136,7 @@ class Hub:
         try:
             async with asyncio.timeout(timeout):
                 while True:
-                    event = await listener.queue.get()
+                    event, _ = await listener.queue.get()
                     if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
                         return event.scan
         except TimeoutError:
@@ -157,167 +145,70 @@ class Hub:
             self._listeners.discard(listener)
             self.waiters -= 1
 
-    # --- reads ---
-    def _scans(self) -> Iterator[ScanEvent]:
-        """Recent scans within the retention, newest first."""
-        oldest = self.clock() - self.retention
-        with self._lock:
-            events = list(self._log)
-        for event in reversed(events):
-            if isinstance(event, ScanEvent) and event.scan.received_at >= oldest:
-                yield event
-
-    def _find(self, wanted: Callable[[Scan], bool]) -> Scan | None:
-        """The newest scan within the retention that is `wanted` (no copy of the log)."""
-        oldest = self.clock() - self.retention
-        with self._lock:
-            for event in reversed(self._log):
-                if isinstance(event, ScanEvent) and wanted(event.scan):
-                    return event.scan if event.scan.received_at >= oldest else None
-        return None
-
-    def latest(self, device: str | None = None) -> Scan | None:
-        return self._find(lambda scan: device is None or scan.device_id == device)
-
-    def get(self, scan_id: str) -> Scan | None:
-        return self._find(lambda scan: scan.id == scan_id)
-
-    def recent(self, device: str | None, since: datetime | None) -> list[Scan]:
-        return [
-            e.scan
-            for e in self._scans()
-            if (device is None or e.scan.device_id == device)
-            and (since is None or e.scan.received_at >= since)
-        ]
-
-    # --- erasure and retention ---
-    def forget(self, scan_id: str) -> bool:
-        return self._drop(lambda e: isinstance(e, ScanEvent) and e.scan.id == scan_id) > 0
-
-    def forget_all(self, device: str | None = None) -> int:
-        return self._drop(
-            lambda e: isinstance(e, ScanEvent) and (device is None or e.scan.device_id == device)
-        )
-
-    def purge(self) -> int:
-        oldest = self.clock() - self.retention
-        return self._drop(lambda e: isinstance(e, ScanEvent) and e.scan.received_at < oldest)
-
-    def _drop(self, doomed: Callable[[Event], bool]) -> int:
-        with self._lock:
-            kept = deque(e for e in self._log if not doomed(e))
-            count = len(self._log) - len(kept)
-            self._log = kept
-            if count:
-                self._rendered.clear()  # erased data is not kept anywhere
-        return count
-
     # --- server-sent events ---
-    def format(self, event: Event) -> bytes:
-        """The SSE text of `event`, rendered once for all the clients."""
-        text = self._rendered.get(event.seq)
-        if text is not None:
-            return text
-        event_id = str(EventId(self.boot, event.seq))
-        if isinstance(event, ScanEvent):
-            text = sse(event_id, "scan", event.scan.model_dump_json())
-        else:
-            assert isinstance(event, DeviceEvent)
-            text = sse(event_id, "device", event.status.model_dump_json())
-        with self._lock:
-            self._rendered[event.seq] = text
-            while len(self._rendered) > RENDERED_KEPT:
-                del self._rendered[next(iter(self._rendered))]
-        return text
-
-    async def stream(
-        self, last: str | None, store: Store | None, keepalive_s: float
-    ) -> AsyncIterator[bytes]:
+    async def stream(self, last: str | None, keepalive_s: float) -> AsyncIterator[bytes]:
         """The event stream of one client: what it missed after `last`, then live events.
 
-        Taking the log's snapshot and starting to listen happen in one step of the event loop
-        (no `await` between), so no event falls between the replay and the live part.
+        Noting the last event handed out and starting to listen happen in one step of the
+        event loop (no `await` between), so no event falls between the replay (up to that
+        event) and the live part (after it).
         """
         listener = _Listener(4096)
-        with self._lock:
-            log_events = list(self._log)
-            floor = self._floor
-            high = self._last_seq
+        high = self._last_seq
+        devices = list(self._devices)
         self._listeners.add(listener)
         self.clients += 1
         try:
             yield b"retry: 2000\n\n"
             if last is not None:
-                for chunk in await self._replay(last, high, log_events, floor, store):
+                for chunk in await self._replay(last, high, devices):
                     yield chunk
             while not listener.overflowed:
                 try:
                     async with asyncio.timeout(keepalive_s):
-                        event = await listener.queue.get()
+                        _, text = await listener.queue.get()
                 except TimeoutError:
                     yield b": keep-alive\n\n"
                 else:
-                    yield self.format(event)
+                    yield text
             log.warning("an event stream fell %d events behind: closed", listener.queue.maxsize)
         finally:
             self._listeners.discard(listener)
             self.clients -= 1
 
-    async def _replay(
-        self, last_text: str, high: int, log_events: list[Event], floor: int, store: Store | None
-    ) -> list[bytes]:
+    async def _replay(self, last_text: str, high: int, devices: list[DeviceEvent]) -> list[bytes]:
         last = EventId.parse(last_text)
-        current = EventId(self.boot, high)
-        if last is None or last > current:
+        boot = self.boot
+        if last is None or last > EventId(boot, high):
             return [_incomplete("the Last-Event-ID is not one of this agent's event ids")]
-        out: list[bytes] = []
-        complete = True
-        if last.boot == self.boot and last.seq >= floor:
-            from_log = [e for e in log_events if e.seq > last.seq]
-        else:
-            from_log = log_events
-            try:
-                if store is None:
-                    raise StorageError("no storage", "storage_unavailable")
-                stored = await run_in_threadpool(
-                    store.after, last.boot, last.seq, self.replay_events
-                )
-            except StorageError:
-                stored = []
-                complete = False
-            if len(stored) >= self.replay_events:
-                complete = False
-            for item in stored:
-                if item.boot == self.boot and item.seq > floor:
-                    continue  # the log has it
-                if item.boot > self.boot:
-                    continue
-                out.append(
-                    sse(str(EventId(item.boot, item.seq)), "scan", item.scan.model_dump_json())
-                )
-        oldest = self.clock() - self.retention
-        out.extend(
-            self.format(e)
-            for e in from_log
-            if not (isinstance(e, ScanEvent) and e.scan.received_at < oldest)
+        scans, complete = await run_in_threadpool(
+            self.scans.replay, last.boot, last.seq, high, self.replay_events
         )
+        items = [((s.boot, s.seq), sse(f"{s.boot}-{s.seq}", "scan", s.json)) for s in scans]
+        items += [
+            ((boot, e.seq), self.format(e))
+            for e in devices
+            if e.seq <= high and (last.boot < boot or e.seq > last.seq)
+        ]
+        items.sort(key=lambda item: item[0])
+        out = [text for _, text in items]
         if not complete:
             out.insert(0, _incomplete("some missed scans could not be replayed: reload /v1/scans"))
         return out
 
 
 class _Listener:
-    """A stream's or a waiter's queue, filled by the hub in the event loop."""
+    """A stream's or a waiter's queue of `(event, its SSE text)`, filled in the event loop."""
 
     __slots__ = ("overflowed", "queue")
 
     def __init__(self, maxsize: int) -> None:
-        self.queue: asyncio.Queue[Event] = asyncio.Queue(maxsize)
+        self.queue: asyncio.Queue[tuple[Event, bytes]] = asyncio.Queue(maxsize)
         self.overflowed = False
 
-    def put(self, event: Event) -> None:
+    def put(self, event: Event, text: bytes) -> None:
         try:
-            self.queue.put_nowait(event)
+            self.queue.put_nowait((event, text))
         except asyncio.QueueFull:
             # A client this far behind is closed; it reconnects with Last-Event-ID.
             self.overflowed = True

@@ -1,20 +1,17 @@
-"""Counters for `GET /metrics`, written in the Prometheus text format (version 0.0.4) by hand.
+"""The Prometheus text format (version 0.0.4), written by hand, of the agent's counters.
 
-Counted here: scans by device and outcome, device errors, decode times; read when scraped:
-reconnects (from the devices' counters), storage state and backlog, events lost by slow
-subscribers, connected event streams.
+The counting is done in the core (`scanner_agent.metrics.EventCounts`, its own bus
+subscriber); this module only renders: scans by device and outcome, device errors, decode
+times (`counts_families`), and what is read when scraped: reconnects (the devices' counters),
+storage state and backlog, events lost by slow subscribers, connected event streams.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from scanner_agent.bus import DeviceEvent, Event, ScanEvent
+from scanner_agent.metrics import DECODE_BUCKETS_S, Counts
 from scanner_agent.scan import DeviceStatus
-
-DECODE_BUCKETS_S: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 def _escape(value: str) -> str:
@@ -50,69 +47,38 @@ class Family:
         return "\n".join(lines)
 
 
-class Metrics:
-    """Thread-safe counters fed by the API's bus subscriber and the decode route."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.scans: Counter[tuple[str, str]] = Counter()
-        self.device_errors: Counter[str] = Counter()
-        self.decode_buckets = [0] * len(DECODE_BUCKETS_S)
-        self.decode_count = 0
-        self.decode_sum = 0.0
-        self.decode_failures: Counter[str] = Counter()
-
-    def count(self, event: Event) -> None:
-        with self._lock:
-            if isinstance(event, ScanEvent):
-                outcome = "valid" if event.scan.attestation.valid else "refused"
-                self.scans[(event.scan.device_id, outcome)] += 1
-            elif isinstance(event, DeviceEvent) and event.status.state == "error":
-                self.device_errors[event.status.id] += 1
-
-    def observe_decode(self, seconds: float, error_code: str | None = None) -> None:
-        with self._lock:
-            self.decode_count += 1
-            self.decode_sum += seconds
-            for i, bound in enumerate(DECODE_BUCKETS_S):
-                if seconds <= bound:
-                    self.decode_buckets[i] += 1
-            if error_code:
-                self.decode_failures[error_code] += 1
-
-    def families(self) -> Iterable[Family]:
-        with self._lock:
-            scans = Family(
-                "scanner_agent_scans_total",
-                "counter",
-                "Scans received, by device and outcome (valid or refused).",
-            )
-            for (device, outcome), n in sorted(self.scans.items()):
-                scans.add(n, device=device, outcome=outcome)
-            errors = Family(
-                "scanner_agent_device_errors_total",
-                "counter",
-                "Times a device went into the error state.",
-            )
-            for device, n in sorted(self.device_errors.items()):
-                errors.add(n, device=device)
-            decode = Family(
-                "scanner_agent_decode_seconds",
-                "histogram",
-                "Time to decode one uploaded image or PDF.",
-            )
-            for bound, n in zip(DECODE_BUCKETS_S, self.decode_buckets, strict=True):
-                decode.add(n, "_bucket", le=_number(bound))
-            decode.add(self.decode_count, "_bucket", le="+Inf")
-            decode.add(self.decode_sum, "_sum").add(self.decode_count, "_count")
-            failures = Family(
-                "scanner_agent_decode_errors_total",
-                "counter",
-                "Uploads that could not be read, by error code.",
-            )
-            for code, n in sorted(self.decode_failures.items()):
-                failures.add(n, code=code)
-        return [scans, errors, decode, failures]
+def counts_families(counts: Counts) -> list[Family]:
+    scans = Family(
+        "scanner_agent_scans_total",
+        "counter",
+        "Scans received, by device and outcome (valid or refused).",
+    )
+    for (device, outcome), n in sorted(counts.scans.items()):
+        scans.add(n, device=device, outcome=outcome)
+    errors = Family(
+        "scanner_agent_device_errors_total",
+        "counter",
+        "Times a device went into the error state.",
+    )
+    for device, n in sorted(counts.device_errors.items()):
+        errors.add(n, device=device)
+    decode = Family(
+        "scanner_agent_decode_seconds",
+        "histogram",
+        "Time to decode one uploaded image or PDF.",
+    )
+    for bound, n in zip(DECODE_BUCKETS_S, counts.decode_buckets, strict=True):
+        decode.add(n, "_bucket", le=_number(bound))
+    decode.add(counts.decode_count, "_bucket", le="+Inf")
+    decode.add(counts.decode_sum, "_sum").add(counts.decode_count, "_count")
+    failures = Family(
+        "scanner_agent_decode_errors_total",
+        "counter",
+        "Uploads that could not be read, by error code.",
+    )
+    for code, n in sorted(counts.decode_failures.items()):
+        failures.add(n, code=code)
+    return [scans, errors, decode, failures]
 
 
 def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:

@@ -40,7 +40,6 @@ sys.path.insert(0, str(ROOT))
 
 from api.app import create_app  # noqa: E402
 from scanner_agent.agent import Agent  # noqa: E402
-from scanner_agent.bus import ScanEvent  # noqa: E402
 from scanner_agent.config import load_settings  # noqa: E402
 from scanner_agent.scan import Scan  # noqa: E402
 
@@ -70,7 +69,7 @@ def serve(port: int, data_dir: str, http: str) -> None:
                 symbology="]d1",
                 attestation=attestation,
             )
-            agent.bus.publish(ScanEvent(scan))
+            agent.scans.record(scan)  # kept, stored, then published, as the pipeline does
             time.sleep(interval)
         print("done", flush=True)
 

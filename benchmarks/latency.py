@@ -71,7 +71,7 @@ def serial_latency(context: ParseContext, suffix: str, scans: int) -> list[float
             "pipeline": {"duplicate_window_s": 0},
         }
     )
-    agent = Agent(settings, context=context)
+    agent = Agent(settings, context=context, storage=False)  # as before: the bus only
     sub = agent.bus.subscribe("bench", maxsize=100_000)
     agent.start()
     end = b"\r" if suffix == "cr" else b""

@@ -59,7 +59,7 @@ def main() -> None:
         name = f"internal, {'with' if storage else 'no'} storage check"
         options = Options(level="internal", storage=storage)
         rows.append((name, *timed(lambda o=options: run_selftest(empty, o), args.runs)))
-    agent = Agent(demos)
+    agent = Agent(demos, storage=False)
     agent.start()
     try:
         time.sleep(1.0)

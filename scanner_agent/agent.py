@@ -1,35 +1,52 @@
-"""The running agent (`Agent`): settings, parse context, the event bus and the devices, in one
-object.
+"""The running agent (`Agent`): settings, parse context, the event bus, the scans service and
+the devices, in one object.
 
-The API's lifespan and the `serve` command build one `Agent`, `start()` it and `stop()` it.
-Everything that consumes scans subscribes to `agent.bus`.
+The API's lifespan and the `serve` and `run` commands build one `Agent`, `start()` it and
+`stop()` it. Every scan enters `agent.scans` (the scans service: memory window, storage,
+erasure), which then publishes it on `agent.bus`; device changes are published on the bus.
 
-    agent = Agent(settings)
+    agent = Agent(settings)       # storage=False: scans kept in memory only (`watch`)
     sub = agent.bus.subscribe("console")
-    agent.start()                 # one reader thread per enabled device, and the pipeline
+    agent.start()                 # scans service, pipeline, one reader thread per device
     agent.devices()               # [DeviceStatus(...)], state, last error, counters
-    agent.stop()                  # readers stopped, queued frames processed
+    agent.scans.recent()          # the scans, newest first
+    agent.take_upload([(data, "]d1")])   # an uploaded file's symbols, through the pipeline
+    agent.stop()                  # readers stopped, queued frames processed, scans written
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from datetime import date
 
 from scanner_agent.bus import EventBus
 from scanner_agent.config import Settings
 from scanner_agent.devices import DeviceManager, DriverFactory, build_driver
+from scanner_agent.framing import Frame
 from scanner_agent.parse_context import ParseContext
-from scanner_agent.pipeline import DeviceStates, Pipeline
-from scanner_agent.scan import DeviceStatus
+from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
+from scanner_agent.scan import DeviceStatus, Scan
+from scanner_agent.scans import ScanService
+
+UPLOAD_DEVICE = "upload"
+"""The device id of scans read from uploaded files."""
+
+
+class NotRunning(RuntimeError):
+    """The agent is not started (code `not_ready`)."""
+
+    code = "not_ready"
 
 
 class Agent:
-    """Owns the bus and the device readers. Thread-safe to query while running.
+    """Owns the bus, the scans service and the device readers. Thread-safe to query while
+    running.
 
     `driver_factory` (how a device configuration becomes a driver and framer) and `today` (the
-    reference date of validity) are injectable, for tests and tools.
+    reference date of validity) are injectable, for tests and tools; so is `scans` (by default
+    the service of `settings`, with its store unless `storage` is False).
     """
 
     def __init__(
@@ -40,10 +57,13 @@ class Agent:
         *,
         driver_factory: DriverFactory = build_driver,
         today: Callable[[], date] = date.today,
+        scans: ScanService | None = None,
+        storage: bool = True,
     ) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
         self.context = context or ParseContext.from_settings(settings)
+        self.scans = scans or ScanService.from_settings(settings, self.bus, storage=storage)
         self._lock = threading.Lock()
         self._statuses: dict[str, DeviceStatus] = {
             d.id: DeviceStatus(
@@ -59,16 +79,18 @@ class Agent:
         self.running = False
 
     def start(self) -> None:
-        """Start the pipeline and every enabled device's reader. Returns at once: devices
-        connect in the background (watch `devices()` or the bus's DeviceEvents)."""
+        """Start the scans service, the pipeline and every enabled device's reader. Returns at
+        once: devices connect in the background (watch `devices()` or the bus's DeviceEvents)."""
         with self._lock:
             if self.running:
                 return
+            self.scans.start()
             p = self.settings.pipeline
             self.pipeline = Pipeline(
                 self.context,
                 self.bus,
                 self.states,
+                deliver=self.scans.record,
                 duplicate_window_s=p.duplicate_window_s,
                 queue_size=p.queue_size,
                 today=self._today,
@@ -86,15 +108,31 @@ class Agent:
             self.running = True
 
     def stop(self) -> None:
-        """Stop every reader (each flushes what its framer held), then the pipeline."""
+        """Stop every reader (each flushes what its framer held), then the pipeline, then the
+        scans service (which writes what waits)."""
         with self._lock:
             manager, self._manager = self._manager, None
             pipeline, self.pipeline = self.pipeline, None
-            self.running = False
+            was_running, self.running = self.running, False
         if manager is not None:
             manager.stop()
         if pipeline is not None:
             pipeline.stop()
+        if was_running:
+            self.scans.stop()
+
+    def take_upload(self, symbols: Iterable[tuple[bytes, str | None]]) -> list[Scan]:
+        """Each symbol `(data, symbology)` of an uploaded file as a frame of device `upload`,
+        through the pipeline (parsed as a device's frames are, recorded by the scans service);
+        their scans, in order. Raises `NotRunning` before `start()`."""
+        pipeline = self.pipeline
+        if pipeline is None:
+            raise NotRunning("the agent is not running")
+        scans = []
+        for data, symbology in symbols:
+            frame = Frame(data=data, symbology=symbology, received_at=time.monotonic())
+            scans.append(pipeline.take(Incoming(UPLOAD_DEVICE, "upload", frame)))
+        return scans
 
     def devices(self) -> list[DeviceStatus]:
         return self.states.all()

@@ -18,6 +18,7 @@ from scanner_agent.errors import ConfigError
 # adds its parser and sets `func` (args -> exit status).
 COMMANDS = (
     "serve",
+    "run",
     "parse",
     "decode",
     "config",

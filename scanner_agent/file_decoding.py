@@ -10,6 +10,10 @@ Every code found gets a `CodeReport`, attestation or not: a QR code comes back r
 codes of the pages read before the problem. A file with no code: `codes == []`,
 `error is None`. Never raises for a bad file.
 
+`POST /v1/decode` reads the symbols only (`read_upload`), hands them to the agent's pipeline
+(which parses and stores each as a scan of source `upload`), then makes the same report of them
+(`SymbolsRead.report`).
+
 Importing this module is cheap: the decoders (OpenCV, numpy, zxing-cpp, pypdfium2, Pillow) are
 imported by the functions that decode, so the API can import it at start and pay only on the
 first upload.
@@ -19,15 +23,15 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import replace
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from decoders.base import DecodeOptions
+from decoders.base import DecodedSymbol, DecodeOptions
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
 from scanner_agent.errors import DecodeError
@@ -111,6 +115,63 @@ def decode_upload(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SymbolsRead:
+    """The symbols of a file, not parsed yet, and why reading stopped early (if it did)."""
+
+    file: str
+    symbols: list[DecodedSymbol]
+    error: FileError | None
+    ms: float
+
+    def report(self, attestations: Sequence[Attestation]) -> FileReport:
+        """The file report, given each symbol's attestation (in the same order)."""
+        codes = [
+            CodeReport(
+                page=symbol.page,
+                payload_b64=base64.b64encode(symbol.data).decode("ascii"),
+                symbology=symbol.symbology,
+                attestation=attestation,
+            )
+            for symbol, attestation in zip(self.symbols, attestations, strict=True)
+        ]
+        return FileReport(file=self.file, codes=codes, error=self.error, ms=self.ms)
+
+
+def read_upload(
+    data: bytes,
+    filename: str,
+    options: DecodeOptions | None = None,
+    decoder: Decoder | None = None,
+) -> SymbolsRead:
+    """The symbols of an uploaded file, without parsing them."""
+    from decoders import read_pages_from_bytes  # noqa: PLC0415 - loaded on the first decode
+
+    return _read(filename, lambda opts: read_pages_from_bytes(data, filename, opts), options,
+                 decoder)  # fmt: skip
+
+
+def _read(
+    name: str,
+    pages: Callable[[DecodeOptions], Iterator[Page]],
+    options: DecodeOptions | None,
+    decoder: Decoder | None,
+) -> SymbolsRead:
+    from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
+
+    start = time.perf_counter()
+    decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
+    symbols: list[DecodedSymbol] = []
+    error: FileError | None = None
+    try:
+        for page in pages(decoder.options):
+            symbols.extend(decoder.decode(page.image, page.number))
+    except DecodeError as exc:
+        error = FileError(code=exc.code, message=str(exc))
+    ms = round((time.perf_counter() - start) * 1000, 1)
+    return SymbolsRead(name, symbols, error, ms)
+
+
 def _report(
     name: str,
     pages: Callable[[DecodeOptions], Iterator[Page]],
@@ -119,24 +180,8 @@ def _report(
     options: DecodeOptions | None,
     decoder: Decoder | None,
 ) -> FileReport:
-    from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
-
     start = time.perf_counter()
-    decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
-    codes: list[CodeReport] = []
-    error: FileError | None = None
-    try:
-        for page in pages(decoder.options):
-            for symbol in decoder.decode(page.image, page.number):
-                codes.append(
-                    CodeReport(
-                        page=symbol.page,
-                        payload_b64=base64.b64encode(symbol.data).decode("ascii"),
-                        symbology=symbol.symbology,
-                        attestation=context.parse(symbol.data, at, symbology=symbol.symbology),
-                    )
-                )
-    except DecodeError as exc:
-        error = FileError(code=exc.code, message=str(exc))
+    read = _read(name, pages, options, decoder)
+    attestations = [context.parse(s.data, at, symbology=s.symbology) for s in read.symbols]
     ms = round((time.perf_counter() - start) * 1000, 1)
-    return FileReport(file=name, codes=codes, error=error, ms=ms)
+    return replace(read, ms=ms).report(attestations)

@@ -1,12 +1,18 @@
 """Frames to scans: parse, take the keyboard layout into account, suppress duplicates, count,
-publish.
+deliver.
 
-    reader threads ──submit(Incoming)──▶ bounded queue ──worker──▶ process() ──▶ bus
+    reader threads ──submit(Incoming)──▶ bounded queue ──worker──▶ process() ──▶ deliver(scan)
+    uploads ──────────take(Incoming)─────────────────────────────▶ process() ──▶ deliver(scan)
+
+`deliver` is the scans service's `record` in the running agent (it keeps the scan, then
+publishes it); a pipeline built without one publishes each scan on its bus itself (the
+self-test's private pipelines).
 
 Reader threads never parse: they hand frames to a bounded queue (`pipeline.queue_size`) and go
 back to their device. When the queue is full the frame is not lost silently: the device's
 `frames_dropped` counter grows and its status says so (`queue_overflow`). One worker thread
-parses and publishes, in arrival order.
+parses and delivers, in arrival order. `take` processes one frame at once in the calling thread
+(an uploaded file's symbols) and returns its scan.
 
 `DeviceStates` holds every device's `DeviceStatus` (state, last error, counters, diagnostics);
 the device manager and the pipeline both update it, and every change of state or diagnostic is
@@ -150,7 +156,7 @@ class DeviceStates:
 
 
 class Pipeline:
-    """Turns frames into published scans. `submit` from any thread; `process` does the work."""
+    """Turns frames into delivered scans. `submit` from any thread; `process` does the work."""
 
     def __init__(
         self,
@@ -158,6 +164,7 @@ class Pipeline:
         bus: EventBus,
         states: DeviceStates,
         *,
+        deliver: Callable[[Scan], object] | None = None,
         duplicate_window_s: float = 2.0,
         queue_size: int = 1024,
         today: Callable[[], date] = date.today,
@@ -167,6 +174,8 @@ class Pipeline:
         self.context = context
         self.bus = bus
         self.states = states
+        self._deliver = deliver
+        self._work = threading.Lock()  # the worker and `take` process one frame at a time
         self.duplicate_window_s = duplicate_window_s
         self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=queue_size)
         self._today = today
@@ -229,15 +238,24 @@ class Pipeline:
             if item is None:
                 return
             try:
-                self.process(item)
+                with self._work:
+                    self.process(item)
             except Exception:  # a bug here must not stop every device's scans
                 log.exception("the pipeline failed on a frame from %s", item.device_id)
                 self.states.count(item.device_id, "frames_dropped")
 
-    def process(self, item: Incoming) -> Scan | None:
-        """Parse one frame and publish its scan; None for a suppressed duplicate."""
+    def take(self, item: Incoming) -> Scan:
+        """Process one frame now, in this thread, without duplicate suppression (each symbol
+        of an uploaded file is a scan); its delivered scan."""
+        with self._work:
+            scan = self.process(item, dedupe=False)
+        assert scan is not None
+        return scan
+
+    def process(self, item: Incoming, *, dedupe: bool = True) -> Scan | None:
+        """Parse one frame and deliver its scan; None for a suppressed duplicate."""
         frame = item.frame
-        if self._duplicate(item):
+        if dedupe and self._duplicate(item):
             self.duplicates += 1
             log.debug("duplicate scan from %s suppressed", item.device_id)
             return None
@@ -278,7 +296,10 @@ class Pipeline:
             symbology=symbology,
             attestation=attestation,
         )
-        self.bus.publish(ScanEvent(scan))
+        if self._deliver is not None:
+            self._deliver(scan)
+        else:
+            self.bus.publish(ScanEvent(scan))
         log.info(
             "scan from %s: %s%s",
             item.device_id,

@@ -75,7 +75,9 @@ def test_an_unexpected_driver_error_is_reported_and_the_device_reopened(
             "pipeline": {"reconnect_min_s": 0.01, "duplicate_window_s": 0},
         }
     )
-    agent = Agent(settings, context=context, driver_factory=factory, today=lambda: TODAY)
+    agent = Agent(
+        settings, context=context, driver_factory=factory, today=lambda: TODAY, storage=False
+    )
     sub = agent.bus.subscribe("t", maxsize=10_000)
     agent.start()
     try:
@@ -211,6 +213,7 @@ def test_an_absent_device_is_retried_without_flooding_the_bus(context: ParseCont
         settings,
         context=context,
         driver_factory=lambda c: DriverSetup(absent, lambda: SuffixFramer(b"\r"), "serial"),
+        storage=False,
     )
     sub = agent.bus.subscribe("t", maxsize=10_000)
     agent.start()

@@ -62,11 +62,7 @@ async def events(
     ] = None,
 ) -> StreamingResponse:
     hub = state.require_hub()
-    stream = hub.stream(
-        last_event_id or last_event_id_query,
-        state.store,
-        state.settings.api.sse_keepalive_s,
-    )
+    stream = hub.stream(last_event_id or last_event_id_query, state.settings.api.sse_keepalive_s)
     return StreamingResponse(
         stream,
         media_type="text/event-stream",

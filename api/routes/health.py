@@ -38,13 +38,11 @@ class Health(BaseModel):
 
 @router.get("/health", summary="Is the agent alive")
 async def health(state: StateDep) -> Health:
-    writer = state.writer
-    storage = StorageHealth(state="starting")
-    if writer is not None:
-        problem = writer.last_error if writer.state == "error" else None
-        storage = StorageHealth(
-            state=writer.state, error=problem.code if problem else None, pending=writer.pending
-        )
+    status = state.scans.storage()
+    problem = status.last_error
+    storage = StorageHealth(
+        state=status.state, error=problem.code if problem else None, pending=status.pending
+    )
     devices = [DeviceBrief(id=d.id, type=d.type, state=d.state) for d in state.agent.devices()]
     degraded = storage.state == "error" or any(d.state == "error" for d in devices)
     return Health(

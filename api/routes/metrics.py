@@ -7,7 +7,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import Authenticated, StateDep
 from api.errors import responses
-from api.metrics import Family, device_families, render
+from api.metrics import Family, counts_families, device_families, render
 
 router = APIRouter(
     tags=["metrics"], dependencies=Authenticated, responses=responses(400, 401, 403, by_ref=True)
@@ -23,8 +23,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def metrics(state: StateDep) -> PlainTextResponse:
-    families = [*state.metrics.families(), *device_families(state.agent.devices())]
-    writer = state.writer
+    families = [*counts_families(state.counts.snapshot()), *device_families(state.agent.devices())]
+    storage = state.scans.storage()
     up = Family("scanner_agent_storage_up", "gauge", "1 while the database accepts writes.")
     pending = Family("scanner_agent_storage_pending", "gauge", "Scans waiting to be written.")
     failures = Family("scanner_agent_storage_errors_total", "counter", "Failed database writes.")
@@ -33,18 +33,17 @@ async def metrics(state: StateDep) -> PlainTextResponse:
         "counter",
         "Scans never written: the backlog overflowed while the database failed.",
     )
-    if writer is not None:
-        up.add(1 if writer.state == "ok" else 0)
-        pending.add(writer.pending)
-        failures.add(writer.failures)
-        lost.add(writer.dropped)
+    up.add(1 if storage.state == "ok" else 0)
+    pending.add(storage.pending)
+    failures.add(storage.failures)
+    lost.add(storage.dropped)
     dropped = Family(
         "scanner_agent_bus_dropped_total",
         "counter",
         "Events a slow subscriber lost, by subscriber.",
     )
     for sub in state.agent.bus.subscriptions():
-        if sub.name in ("api", "storage"):
+        if sub.name in ("api", "metrics"):
             dropped.add(sub.dropped, subscriber=sub.name)
     clients = Family("scanner_agent_event_streams", "gauge", "Connected event streams.")
     clients.add(state.hub.clients if state.hub else 0)

@@ -1,19 +1,25 @@
-"""Scans: list, latest, wait for the next one, one by id, and erasure."""
+"""Scans: list (paged with a cursor), latest, wait for the next one, one by id, and erasure.
+
+Every route calls the agent's scans service (`scanner_agent.scans`); the list is served as the
+service returns it, JSON texts joined, without validating each scan again.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiState, Authenticated, StateDep, store_call_error
+from api.deps import Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.scan import Scan
+from scanner_agent.scans import CURSOR_PATTERN, InvalidCursor, ScanFilter, ScanPage
 from scanner_agent.storage import StorageError
 
 router = APIRouter(
@@ -28,6 +34,18 @@ DeviceQuery = Annotated[
     Query(pattern=DEVICE_ID_PATTERN, description="Only the scans of this device (or `upload`)."),
 ]
 ScanId = Annotated[str, Path(max_length=64)]
+
+_NEXT_PAGE_HEADERS = {
+    "Link": {
+        "description": 'The next page: `</v1/scans?...&cursor=...>; rel="next"` (absent on the '
+        "last page)",
+        "schema": {"type": "string"},
+    },
+    "X-Next-Cursor": {
+        "description": "The `cursor` of the next page (absent on the last page)",
+        "schema": {"type": "string"},
+    },
+}
 
 
 class Erased(BaseModel):
@@ -48,7 +66,12 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-@router.get("", summary="Recent scans, newest first", responses=responses(503))
+@router.get(
+    "",
+    summary="Recent scans, newest first",
+    response_model=list[Scan],
+    responses={200: {"headers": _NEXT_PAGE_HEADERS}, **responses(503)},
+)
 async def list_scans(
     state: StateDep,
     device: DeviceQuery = None,
@@ -58,18 +81,31 @@ async def list_scans(
         Query(description="Only scans received at or after (ISO 8601; UTC if no zone)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[Scan]:
-    since = _utc(since)
+    cursor: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            json_schema_extra={"pattern": CURSOR_PATTERN},  # checked by the service: its code
+            description="The next page: the cursor given by the previous page (its `Link` or "
+            "`X-Next-Cursor` header). Opaque.",
+        ),
+    ] = None,
+) -> Response:
+    filters = ScanFilter(device, _utc(since))
     try:
-        stored = await run_in_threadpool(state.store.recent, device, since, limit)
+        page: ScanPage = await run_in_threadpool(state.scans.recent, filters, limit, cursor)
+    except InvalidCursor as exc:
+        raise ApiError(422, exc.code, "cursor: not a cursor given by this API") from None
     except StorageError as exc:
         raise store_call_error(exc) from exc
-    # Scans not written yet (or just written) are in memory too: one list, newest first.
-    merged = {s.id: s for s in stored}
-    for scan in state.require_hub().recent(device, since):
-        merged.setdefault(scan.id, scan)
-    ordered = sorted(merged.values(), key=lambda s: (s.received_at, s.id), reverse=True)
-    return ordered[:limit]
+    headers: dict[str, str] = {}
+    if page.next_cursor is not None:
+        query = {"device": device, "since": since.isoformat() if since else None}
+        params = {k: v for k, v in query.items() if v is not None}
+        url = "/v1/scans?" + urlencode({**params, "limit": limit, "cursor": page.next_cursor})
+        headers["Link"] = f'<{url}>; rel="next"'
+        headers["X-Next-Cursor"] = page.next_cursor
+    return Response(page.body(), media_type="application/json", headers=headers)
 
 
 def _json(scan: Scan) -> Response:
@@ -81,13 +117,10 @@ def _json(scan: Scan) -> Response:
     "/latest", summary="The most recent scan", response_model=Scan, responses=responses(404, 503)
 )
 async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Response:
-    scan = state.require_hub().latest(device)
-    if scan is None:
-        try:
-            found = await run_in_threadpool(state.store.recent, device, None, 1)
-        except StorageError as exc:
-            raise store_call_error(exc) from exc
-        scan = found[0] if found else None
+    try:
+        scan = await run_in_threadpool(state.scans.latest, device)
+    except StorageError as exc:
+        raise store_call_error(exc) from exc
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan yet")
     return _json(scan)
@@ -116,31 +149,13 @@ async def next_scan(
 
 @router.get("/{scan_id}", summary="One scan", response_model=Scan, responses=responses(404, 503))
 async def get_scan(scan_id: ScanId, state: StateDep) -> Response:
-    scan = state.require_hub().get(scan_id)
-    if scan is None:
-        try:
-            scan = await run_in_threadpool(state.store.get, scan_id)
-        except StorageError as exc:
-            raise store_call_error(exc) from exc
+    try:
+        scan = await run_in_threadpool(state.scans.get, scan_id)
+    except StorageError as exc:
+        raise store_call_error(exc) from exc
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan has this id (erased, or past the retention)")
     return _json(scan)
-
-
-def _erase_one(state: ApiState, scan_id: str) -> bool:
-    writer = state.require_writer()
-    with writer.write_lock:  # not written back by a write in flight
-        found = state.require_hub().forget(scan_id)
-        found = writer.forget(scan_id) or found
-        return state.store.delete(scan_id) or found
-
-
-def _erase_all(state: ApiState, device: str | None) -> int:
-    writer = state.require_writer()
-    with writer.write_lock:
-        from_memory = state.require_hub().forget_all(device)
-        pending = writer.forget_all(device)
-        return max(from_memory, state.store.delete_all(device) + pending)
 
 
 @router.delete(
@@ -152,7 +167,7 @@ def _erase_all(state: ApiState, device: str | None) -> int:
 )
 async def delete_scan(scan_id: ScanId, state: StateDep) -> Response:
     try:
-        found = await run_in_threadpool(_erase_one, state, scan_id)
+        found = await run_in_threadpool(state.scans.erase, scan_id)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     if not found:
@@ -163,7 +178,7 @@ async def delete_scan(scan_id: ScanId, state: StateDep) -> Response:
 @router.delete("", summary="Erase every scan (of one device)", responses=responses(415, 503))
 async def delete_scans(state: StateDep, device: DeviceQuery = None) -> Erased:
     try:
-        count = await run_in_threadpool(_erase_all, state, device)
+        count = await run_in_threadpool(state.scans.erase_all, device)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     return Erased(deleted=count)

@@ -38,19 +38,17 @@ class SelfTestRequest(BaseModel):
 
 
 def _storage_check(state: ApiState) -> Check:
-    writer = state.writer
-    where = state.store.describe()
-    if writer is None:
-        return check("storage_ok", "pass", f"storage starting: {where}")
-    if writer.state == "error" and writer.last_error is not None:
-        problem = writer.last_error
+    """The storage as the scans service reports it (the agent holds the database)."""
+    status = state.scans.storage()
+    problem = status.last_error
+    if status.state == "error" and problem is not None:
         return check(
             "storage_unavailable",
             "fail",
-            f"storage {where}: {problem.code}: {problem.message}; {writer.pending} scan(s) wait "
-            "in memory",
+            f"storage {status.where}: {problem.code}: {problem.message}; {status.pending} "
+            "scan(s) wait in memory",
         )
-    return check("storage_ok", "pass", f"storage {writer.state}: {where}")
+    return check("storage_ok", "pass", f"storage {status.state}: {status.where}")
 
 
 def _run(state: ApiState, device: str | None) -> SelfTestReport:

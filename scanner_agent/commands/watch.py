@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from scanner_agent.bus import ScanEvent
 
     settings = settings_from(args)
-    agent = Agent(settings)
+    agent = Agent(settings, storage=False)  # a console view: scans kept in memory only
     sub = agent.bus.subscribe("watch", maxsize=10_000)
     if not settings.devices:
         print("no devices configured: add [[devices]] to the configuration", file=sys.stderr)

@@ -1,5 +1,5 @@
-"""`POST /v1/decode`: uploads read by `scanner_agent.file_decoding`, stored and published as
-scans of source `upload`."""
+"""`POST /v1/decode`: uploads read by `scanner_agent.file_decoding`, each symbol through the
+agent's pipeline as a frame of device `upload`, stored and published by the scans service."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import io
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.helpers.api import VALID
+from scanner_agent.scan import Scan
+from tests.helpers.api import VALID, wait_stored
 
 
 def test_the_file_field_is_required(client: TestClient):
@@ -45,6 +46,30 @@ def test_an_uploaded_code_is_returned_stored_and_published(client: TestClient):
     metrics = client.get("/metrics").text
     assert 'scanner_agent_scans_total{device="upload",outcome="valid"} 1' in metrics
     assert 'scanner_agent_decode_seconds_bucket{le="+Inf"} 1' in metrics
+
+
+def test_an_upload_goes_through_the_pipeline_and_is_stored_as_served(client: TestClient):
+    app = client.app
+    agent = app.state.api.agent  # type: ignore[attr-defined]
+    before = agent.pipeline.duplicates
+    png = _png_of(VALID)
+    first = client.post("/v1/decode", files={"file": ("a.png", png, "image/png")}).json()
+    again = client.post("/v1/decode", files={"file": ("a.png", png, "image/png")}).json()
+    scan_ids = [first["codes"][0]["scan_id"], again["codes"][0]["scan_id"]]
+    assert scan_ids[0] != scan_ids[1]  # each upload is a scan: never a suppressed duplicate
+    assert agent.pipeline.duplicates == before
+    wait_stored(app, 2)  # type: ignore[arg-type]
+    for code, scan_id in zip((first, again), scan_ids, strict=True):
+        served = client.get(f"/v1/scans/{scan_id}").json()
+        assert served["device_id"] == "upload"
+        assert served["source"] == "upload"
+        assert served["symbology"] == code["codes"][0]["symbology"]
+        assert served["attestation"] == code["codes"][0]["attestation"]
+        assert served["attestation"]["member_number"] == "12345678"
+        stored = agent.scans.store.get(scan_id)  # the database's copy, read back
+        assert stored == Scan.model_validate(served)
+    listed = client.get("/v1/scans?device=upload").json()
+    assert [s["id"] for s in listed] == scan_ids[::-1]
 
 
 @pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, b"%PDF-1.7\n%%EOF"])

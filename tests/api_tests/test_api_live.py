@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from scanner_agent.bus import DeviceEvent, ScanEvent
+from scanner_agent.bus import DeviceEvent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
 from tests.helpers.api import LiveFactory, LiveServer, make_scan, wait_stored
@@ -20,7 +20,8 @@ def bus_of(server: LiveServer) -> Any:
 
 
 def publish(server: LiveServer, scan: Scan) -> None:
-    bus_of(server).publish(ScanEvent(scan))
+    """As the pipeline does: recorded by the scans service, which publishes it."""
+    server.app.state.api.agent.scans.record(scan)
 
 
 async def until(condition: Callable[[], bool], timeout: float = 10) -> None:

@@ -81,7 +81,7 @@ def test_erasure_of_one_scan_everywhere(client: TestClient, context: ParseContex
     assert client.get(f"/v1/scans/{erase.id}").status_code == 404
     assert client.get("/v1/scans/latest").json()["id"] == keep.id  # not the erased one
     assert [s["id"] for s in client.get("/v1/scans").json()] == [keep.id]
-    store = client.app.state.api.store  # type: ignore[attr-defined]
+    store = client.app.state.api.agent.scans.store  # type: ignore[attr-defined]
     assert store.get(erase.id) is None
     again = client.delete(f"/v1/scans/{erase.id}")
     assert again.status_code == 404
@@ -111,11 +111,11 @@ def test_scans_past_the_retention_are_not_served(
         fresh = make_scan(context, received_at=datetime.now(UTC) - timedelta(minutes=50))
         publish(app, fresh)
         wait_stored(app, 2)
-        app.state.api.writer.purge_now()  # the writer also runs it every minute
+        app.state.api.agent.scans.purge_now()  # the writer also runs it every minute
         assert c.get("/v1/scans/latest").json()["id"] == fresh.id
         assert c.get(f"/v1/scans/{old.id}").status_code == 404
         assert [s["id"] for s in c.get("/v1/scans").json()] == [fresh.id]
-        assert app.state.api.store.get(old.id) is None
+        assert app.state.api.agent.scans.store.get(old.id) is None
 
 
 def cli_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict[str, Any]:
@@ -208,7 +208,7 @@ def test_metrics(client: TestClient, context: ParseContext):
 
 def test_a_full_database_does_not_stop_live_clients(client: TestClient, context: ParseContext):
     app = client.app
-    store = app.state.api.store  # type: ignore[attr-defined]
+    store = app.state.api.agent.scans.store  # type: ignore[attr-defined]
     publish(app, make_scan(context))  # type: ignore[arg-type]
     wait_stored(app, 1)  # type: ignore[arg-type]
     with store.engine.connect() as conn:
@@ -222,7 +222,7 @@ def test_a_full_database_does_not_stop_live_clients(client: TestClient, context:
     scans = [make_scan(context) for _ in range(100)]
     for scan in scans:
         publish(app, scan)  # type: ignore[arg-type]
-    writer = app.state.api.writer  # type: ignore[attr-defined]
+    writer = app.state.api.agent.scans.writer  # type: ignore[attr-defined]
     from tests.helpers.devices import wait_until
 
     wait_until(lambda: writer.state == "error")
@@ -256,3 +256,36 @@ def test_no_member_number_or_payload_in_any_log_line(
     assert caplog.records  # the agent did log (start, storage...)
     for secret in ("12345678", "987654321", "AMC:0775627391"):
         assert secret not in caplog.text
+
+
+def test_scans_are_paged_with_a_cursor(client: TestClient, context: ParseContext):
+    now = datetime.now(UTC)
+    scans = [
+        make_scan(context, device="desk", received_at=now - timedelta(seconds=i)) for i in range(5)
+    ]
+    for scan in scans[:3]:
+        publish(client.app, scan)  # type: ignore[arg-type]
+    wait_stored(client.app, 3)  # type: ignore[arg-type]
+    for scan in scans[3:]:
+        publish(client.app, scan)  # type: ignore[arg-type]  # written or not: the same pages
+    seen: list[str] = []
+    url: str | None = "/v1/scans?device=desk&limit=2"
+    while url is not None:
+        response = client.get(url)
+        assert response.status_code == 200
+        seen += [s["id"] for s in response.json()]
+        link = response.headers.get("link")
+        cursor = response.headers.get("x-next-cursor")
+        assert (link is None) == (cursor is None)
+        if link is None:
+            break
+        url = link.removeprefix("<").split(">;")[0]
+        assert link.endswith('>; rel="next"')
+        assert f"cursor={cursor}" in url
+        assert "device=desk" in url
+        assert "limit=2" in url
+    assert seen == [s.id for s in scans]
+    for bad in ("nonsense", "1~a b", "9" * 17 + "~x"):
+        refused = client.get("/v1/scans", params={"cursor": bad})
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_cursor"

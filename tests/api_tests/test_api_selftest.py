@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from scanner_agent.agent import Agent
 from scanner_agent.parse_context import ParseContext
+from scanner_agent.scans import StorageStatus
 from scanner_agent.storage import StorageProblem
 from tests.helpers.api import BASE, SettingsFactory, auth, wait_until
 
@@ -89,19 +89,19 @@ def test_one_device_no_body_unknown_device_and_no_token(
     assert refused.json()["error"]["code"] == "token_missing"
 
 
-def test_storage_failing_fails_the_selftest(running: tuple[FastAPI, TestClient]) -> None:
+def test_storage_failing_fails_the_selftest(
+    running: tuple[FastAPI, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
     app, client = running
-    writer = app.state.api.writer
-    failing = SimpleNamespace(
+    scans = app.state.api.agent.scans
+    failing = StorageStatus(
         state="error",
-        last_error=StorageProblem("storage_unavailable", "database is locked", datetime.now(UTC)),
+        where="sqlite:///scans.db",
         pending=3,
+        last_error=StorageProblem("storage_unavailable", "database is locked", datetime.now(UTC)),
     )
-    app.state.api.writer = failing  # as the writer says while the database fails
-    try:
-        report = client.post("/v1/selftest", json={"device": "demo"}).json()
-    finally:
-        app.state.api.writer = writer
+    monkeypatch.setattr(scans, "storage", lambda: failing)  # as the service says while it fails
+    report = client.post("/v1/selftest", json={"device": "demo"}).json()
     storage = next(c for c in report["checks"] if c["code"] == "storage_unavailable")
     assert storage["verdict"] == "fail"
     assert "3 scan(s) wait" in storage["message"]

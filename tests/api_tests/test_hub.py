@@ -1,4 +1,6 @@
-"""The hub on its own: event ids, replay from memory, retention, erasure, slow listeners."""
+"""The hub on its own: event ids, replay (scans from the scans service, device changes from
+its own memory), slow listeners. What the service keeps, finds and erases is tested in
+`test_scans_service.py`."""
 
 from __future__ import annotations
 
@@ -6,24 +8,34 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from api.hub import EventId, Hub, _Listener
-from api.metrics import Metrics
 from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus
+from scanner_agent.scans import ScanService
 from tests.helpers.api import make_scan
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-def hub(replay_events: int = 100) -> Hub:
-    return Hub(
-        EventBus(),
-        boot=5,
-        replay_events=replay_events,
-        retention_hours=24,
-        metrics=Metrics(),
-        clock=lambda: NOW,
-    )
+def hub(window: int = 100) -> Hub:
+    bus = EventBus()
+    scans = ScanService(bus, window=window, clock=lambda: NOW)
+    scans.boot = 5
+    h = Hub(bus, scans, replay_events=100)
+    h.subscribe()
+    return h
+
+
+def dispatch(h: Hub) -> None:
+    """What the hub's task does with each event published so far."""
+    assert h._sub is not None
+    while (event := h._sub.get_nowait()) is not None:
+        h._dispatch(event)
+
+
+def replay(h: Hub, last: str) -> str:
+    chunks = asyncio.run(h._replay(last, h._last_seq, list(h._devices)))
+    return b"".join(chunks).decode()
 
 
 def test_event_ids_parse_and_order():
@@ -34,45 +46,44 @@ def test_event_ids_parse_and_order():
         assert EventId.parse(bad) is None
 
 
-def test_replay_from_memory_skips_expired_and_erased(context: ParseContext):
+def test_replay_merges_the_services_scans_and_device_changes(context: ParseContext):
     h = hub()
     old = make_scan(context, received_at=NOW - timedelta(hours=25))
     kept = make_scan(context, received_at=NOW - timedelta(hours=1))
     erased = make_scan(context, received_at=NOW - timedelta(minutes=5))
-    events = [
-        ScanEvent(old, 1),
-        ScanEvent(kept, 2),
-        DeviceEvent(DeviceStatus(id="d", type="x"), 3),
-        ScanEvent(erased, 4),
-    ]
-    for event in events:
-        h._append(event)
-    assert h.forget(erased.id)
-    chunks = asyncio.run(h._replay("5-0", 4, list(h._log), 0, None))
-    text = b"".join(chunks).decode()
-    assert kept.id in text
-    assert "id: 5-3\nevent: device" in text
-    assert old.id not in text
+    h.scans.record(old)
+    h.scans.record(kept)
+    h.bus.publish(DeviceEvent(DeviceStatus(id="d", type="x")))
+    h.scans.record(erased)
+    dispatch(h)
+    assert h.scans.erase(erased.id)
+    text = replay(h, "5-0")
+    assert text.index(f'id: 5-2\nevent: scan\ndata: {{"id":"{kept.id}"') < text.index(
+        "id: 5-3\nevent: device"
+    )
+    assert old.id not in text  # past the retention
     assert erased.id not in text
-    assert h.latest() == kept
-    assert h.get(old.id) is None
-    assert h.purge() == 1
+    assert "replay_incomplete" not in text
+    after_kept = replay(h, "5-2")
+    assert kept.id not in after_kept
+    assert "id: 5-3\nevent: device" in after_kept
 
 
 def test_an_id_from_the_future_or_garbage_is_incomplete(context: ParseContext):
     h = hub()
-    h._append(ScanEvent(make_scan(context, received_at=NOW), 1))
+    h.scans.record(make_scan(context, received_at=NOW))
+    dispatch(h)
     for last in ("5-9", "6-0", "nonsense"):
-        chunks = asyncio.run(h._replay(last, 1, list(h._log), 0, None))
-        assert chunks[0].startswith(b"event: replay_incomplete")
+        assert replay(h, last).startswith("event: replay_incomplete")
 
 
 def test_older_than_memory_without_storage_is_incomplete(context: ParseContext):
-    h = hub(replay_events=2)
-    for seq in range(1, 5):
-        h._append(ScanEvent(make_scan(context, received_at=NOW), seq))
-    assert h._floor == 2  # events 1 and 2 left memory
-    chunks = asyncio.run(h._replay("5-1", 4, list(h._log), h._floor, None))
+    h = hub(window=2)
+    for _ in range(4):
+        h.scans.record(make_scan(context, received_at=NOW))
+    dispatch(h)
+    assert h.scans._floor == 2  # scans 1 and 2 left memory
+    chunks = asyncio.run(h._replay("5-1", h._last_seq, []))
     assert chunks[0].startswith(b"event: replay_incomplete")
     assert [c.split(b"\n")[0] for c in chunks[1:]] == [b"id: 5-3", b"id: 5-4"]
 
@@ -81,7 +92,7 @@ def test_a_listener_that_falls_behind_is_marked(context: ParseContext):
     async def go() -> None:
         listener = _Listener(2)
         for seq in range(3):
-            listener.put(ScanEvent(make_scan(context), seq))
+            listener.put(ScanEvent(make_scan(context), seq), b"")
         assert listener.overflowed
         assert listener.queue.qsize() == 2
 

@@ -1,5 +1,6 @@
 """Storage on SQLite and on a real PostgreSQL: round trips, protection at rest, retention,
-erasure, and a writer that survives the database going away."""
+erasure, and a writer that survives the database going away (the writer is the scans service's:
+scans enter through `ScanService.record`)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
-from scanner_agent.bus import EventBus, ScanEvent
+from scanner_agent.bus import EventBus
 from scanner_agent.parse_context import ParseContext
+from scanner_agent.scans import ScanService
 from scanner_agent.storage import (
     MemberProtector,
     StorageWriter,
@@ -118,15 +120,15 @@ def test_erasure(db_url: str, tmp_path: Path, context: ParseContext):
     assert store.recent() == []
 
 
-def test_retention_purge_by_the_writer(db_url: str, tmp_path: Path, context: ParseContext):
+def test_retention_purge_by_the_service(db_url: str, tmp_path: Path, context: ParseContext):
     store = store_for(db_url, "plain", tmp_path)
     old = make_scan(context, received_at=NOW - timedelta(hours=25))
     fresh = make_scan(context, received_at=NOW - timedelta(hours=23))
     store.add([Stored(1, 1, old), Stored(1, 2, fresh)])
-    writer = StorageWriter(store, EventBus(), boot=2, retention_hours=24, clock=lambda: NOW)
-    assert writer.purge_now() == 1
+    service = ScanService(EventBus(), store, retention_hours=24, clock=lambda: NOW)
+    assert service.purge_now() == 1
     assert [s.id for s in store.recent()] == [fresh.id]
-    assert writer.purge_now() == 0
+    assert service.purge_now() == 0
 
 
 def test_secret_file_is_private_and_reused(tmp_path: Path):
@@ -147,19 +149,19 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path):
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
-def _writer(store: Store, bus: EventBus) -> StorageWriter:
-    writer = StorageWriter(store, bus, boot=7, retention_hours=24)
-    writer.start()
-    return writer
+def _started(store: Store) -> tuple[ScanService, StorageWriter]:
+    service = ScanService(EventBus(), store, retention_hours=24)
+    service.start()
+    assert service.writer is not None
+    return service, service.writer
 
 
 def test_writer_survives_a_full_database(tmp_path: Path, context: ParseContext):
     store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
-    bus = EventBus()
-    writer = _writer(store, bus)
+    service, writer = _started(store)
     try:
         for _ in range(5):
-            bus.publish(ScanEvent(make_scan(context)))
+            service.record(make_scan(context))
         wait_until(lambda: writer.written == 5)
         with store.engine.connect() as conn:
             pages = conn.execute(text("PRAGMA page_count")).scalar()
@@ -170,7 +172,7 @@ def test_writer_survives_a_full_database(tmp_path: Path, context: ParseContext):
         event.listen(store.engine, "connect", cap)
         store.engine.dispose()  # new connections: the disk is "full" now
         for _ in range(200):
-            bus.publish(ScanEvent(make_scan(context)))
+            service.record(make_scan(context))
         wait_until(lambda: writer.state == "error")
         assert writer.last_error is not None
         assert writer.last_error.code == "storage_full"
@@ -181,7 +183,7 @@ def test_writer_survives_a_full_database(tmp_path: Path, context: ParseContext):
         wait_until(lambda: writer.state == "ok" and writer.pending == 0)
         assert len(store.recent(limit=1000)) == 205
     finally:
-        writer.stop()
+        service.stop()
 
 
 @pytest.mark.postgres
@@ -191,14 +193,13 @@ def test_writer_survives_postgres_going_away(
     if not isinstance(pg_server, PgServer):
         pytest.skip("an external SCANNER_AGENT_TEST_PG_URL server cannot be stopped by the tests")
     store = store_for(pg_url, "encrypted", tmp_path)
-    bus = EventBus()
-    writer = _writer(store, bus)
+    service, writer = _started(store)
     try:
-        bus.publish(ScanEvent(make_scan(context)))
+        service.record(make_scan(context))
         wait_until(lambda: writer.written == 1)
         pg_server.stop()
         for _ in range(3):
-            bus.publish(ScanEvent(make_scan(context)))
+            service.record(make_scan(context))
         wait_until(lambda: writer.state == "error")
         assert writer.last_error is not None
         assert writer.last_error.code == "storage_unavailable"
@@ -207,4 +208,4 @@ def test_writer_survives_postgres_going_away(
         wait_until(lambda: writer.state == "ok" and writer.pending == 0, timeout=20)
         assert len(store.recent()) == 4
     finally:
-        writer.stop()
+        service.stop()

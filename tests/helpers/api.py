@@ -13,7 +13,6 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
-from scanner_agent.bus import ScanEvent
 from scanner_agent.config import Settings
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
@@ -62,12 +61,16 @@ def make_scan(
 
 
 def publish(app: FastAPI, scan: Scan) -> int:
-    """Publish like a device does; the event's bus sequence number."""
-    return app.state.api.agent.bus.publish(ScanEvent(scan)).seq
+    """Record `scan` as the pipeline does (stored, then published); its bus sequence number."""
+    return int(app.state.api.agent.scans.record(scan).seq)
 
 
 def wait_stored(app: FastAPI, count: int) -> None:
-    wait_until(lambda: app.state.api.writer.written >= count and app.state.api.writer.pending == 0)
+    def written() -> bool:
+        status = app.state.api.agent.scans.storage()
+        return bool(status.written >= count and status.pending == 0)
+
+    wait_until(written)
 
 
 class LiveServer:

@@ -173,7 +173,11 @@ class AgentRunner:
             }
         )
         return Agent(
-            settings, context=self.context, driver_factory=driver_factory, today=lambda: TODAY
+            settings,
+            context=self.context,
+            driver_factory=driver_factory,
+            today=lambda: TODAY,
+            storage=False,
         )
 
     def start(

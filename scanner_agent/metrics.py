@@ -1,0 +1,105 @@
+"""Counters of what happens in the agent, kept by their own bus subscriber.
+
+    counts = EventCounts(bus)
+    counts.subscribe()                    # before anything publishes
+    task = asyncio.create_task(counts.run())   # counts each event in the event loop
+    counts.snapshot()                     # scans by (device, outcome), device errors, decodes
+    counts.observe_decode(0.12, None)     # an upload decoded (by whoever decodes it)
+    counts.close()                        # `run` returns
+
+Counted: scans by device and outcome (`valid`, `refused`), times a device went into the error
+state, decode times and decode failures by code. Nothing here holds personal data. The API
+renders these in the Prometheus text format (`api.metrics`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+from scanner_agent.bus import DeviceEvent, Event, EventBus, ScanEvent, Subscription
+
+DECODE_BUCKETS_S: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+
+@dataclass
+class Counts:
+    """A copy of the counters at one moment."""
+
+    scans: Counter[tuple[str, str]] = field(default_factory=Counter)
+    device_errors: Counter[str] = field(default_factory=Counter)
+    decode_buckets: list[int] = field(default_factory=lambda: [0] * len(DECODE_BUCKETS_S))
+    decode_count: int = 0
+    decode_sum: float = 0.0
+    decode_failures: Counter[str] = field(default_factory=Counter)
+    events: int = 0
+    """Events counted so far (scans and device changes)."""
+
+
+class EventCounts:
+    """Thread-safe counters fed by their own bus subscription (`run`) and by `count`."""
+
+    def __init__(self, bus: EventBus, *, maxsize: int = 65_536) -> None:
+        self.bus = bus
+        self.maxsize = maxsize
+        self._lock = threading.Lock()
+        self._counts = Counts()
+        self._sub: Subscription | None = None
+
+    def subscribe(self) -> None:
+        """Subscribe to the bus (before devices publish)."""
+        if self._sub is None:
+            self._sub = self.bus.subscribe("metrics", maxsize=self.maxsize)
+
+    async def run(self) -> None:
+        """Count every event, in the event loop, until `close()`."""
+        self.subscribe()
+        assert self._sub is not None
+        async for event in self._sub:
+            self.count(event)
+
+    def close(self) -> None:
+        if self._sub is not None:
+            self._sub.close()
+
+    @property
+    def dropped(self) -> int:
+        return self._sub.dropped if self._sub else 0
+
+    def count(self, event: Event) -> None:
+        with self._lock:
+            counts = self._counts
+            counts.events += 1
+            if isinstance(event, ScanEvent):
+                outcome = "valid" if event.scan.attestation.valid else "refused"
+                counts.scans[(event.scan.device_id, outcome)] += 1
+            elif isinstance(event, DeviceEvent) and event.status.state == "error":
+                counts.device_errors[event.status.id] += 1
+
+    def observe_decode(self, seconds: float, error_code: str | None = None) -> None:
+        with self._lock:
+            counts = self._counts
+            counts.decode_count += 1
+            counts.decode_sum += seconds
+            for i, bound in enumerate(DECODE_BUCKETS_S):
+                if seconds <= bound:
+                    counts.decode_buckets[i] += 1
+            if error_code:
+                counts.decode_failures[error_code] += 1
+
+    def snapshot(self) -> Counts:
+        with self._lock:
+            c = self._counts
+            return Counts(
+                Counter(c.scans),
+                Counter(c.device_errors),
+                list(c.decode_buckets),
+                c.decode_count,
+                c.decode_sum,
+                Counter(c.decode_failures),
+                c.events,
+            )
+
+
+__all__ = ["DECODE_BUCKETS_S", "Counts", "EventCounts"]

@@ -1,0 +1,508 @@
+"""The scans service: the one place that receives, keeps, finds and erases scans.
+
+    scans = ScanService.from_settings(settings, bus)   # memory window + the configured store
+    scans.start()                                      # this run's boot id; the writer thread
+    event = scans.record(scan)                         # kept, queued for the store, published
+    page = scans.recent(ScanFilter(device="desk"), limit=100)
+    page.body()                                        # b'[{...},{...}]', ready to serve
+    scans.recent(ScanFilter(), 100, page.next_cursor)  # the next page
+    scans.latest("desk"); scans.get(scan_id)
+    scans.erase(scan_id); scans.erase_all(device="desk")
+    scans.wait_next(device="kiosk", timeout=30)        # a thread blocks; `await_next` in asyncio
+    scans.stop()
+
+`record` is the single point where a scan enters: it goes into the window of recent scans (the
+last `window` scans of this run, kept as served JSON), into the writer's backlog, and only then
+out on the bus as a `ScanEvent` (one step, under one lock: whoever receives the event finds the
+scan with `get`). The pipeline calls it for every device frame and every uploaded symbol; tests
+and tools may call it too.
+
+Reads merge the store with what is not written yet (the writer's backlog is read first, then the
+database, so a scan being written is found in one or the other). A scan received more than
+`storage.retention_hours` ago is never served and is erased every minute. Erasure removes a scan
+from the window, the backlog and the database at once (see `scanner_agent.storage.retention`).
+
+Each scan keeps the `(boot, seq)` of its bus event: `boot` identifies this run of the agent (its
+start in milliseconds, above every run already in the database), `seq` is the bus sequence
+number. The API's event ids (`<boot>-<seq>`) are made of them; `replay` gives what a client
+reconnecting after `(boot, seq)` missed.
+
+Pages are ordered newest first by `(received_at, id)`; a cursor (`ScanPage.next_cursor`) is a
+text for the position of the last scan of a page, opaque to clients.
+
+Without a store (`ScanService(bus)`, as `watch` runs) the window is all there is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from scanner_agent.bus import EventBus, ScanEvent, Subscription
+from scanner_agent.scan import Scan
+
+if TYPE_CHECKING:
+    from scanner_agent.config import Settings
+    from scanner_agent.storage import Row, StorageProblem, StorageWriter, Store
+
+log = logging.getLogger(__name__)
+
+StorageState = Literal["starting", "ok", "error", "stopped"]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this service did not give (code `invalid_cursor`)."""
+
+    code = "invalid_cursor"
+
+
+@dataclass(frozen=True, slots=True)
+class ScanFilter:
+    """Which scans: those of `device` (or `upload`), received at or after `since`."""
+
+    device: str | None = None
+    since: datetime | None = None
+
+    def matches(self, device_id: str, received_at: datetime) -> bool:
+        return (self.device is None or device_id == self.device) and (
+            self.since is None or received_at >= self.since
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """A scan of the window: its event's position, what filters need, and its JSON."""
+
+    boot: int
+    seq: int
+    id: str
+    device_id: str
+    received_at: datetime
+    json: str
+    """The scan as served (member number included)."""
+
+    def scan(self) -> Scan:
+        return Scan.model_validate_json(self.json)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPage:
+    """A page of scans, newest first, and the cursor of the next page (None on the last)."""
+
+    items: list[Row]
+    next_cursor: str | None
+
+    def body(self) -> bytes:
+        """The JSON list, made by joining the scans' JSON texts."""
+        return ("[" + ",".join(item.json for item in self.items) + "]").encode()
+
+    def scans(self) -> list[Scan]:
+        return [Scan.model_validate_json(item.json) for item in self.items]
+
+
+CURSOR_PATTERN = r"^[0-9]{1,16}~[0-9A-Za-z_-]{1,64}$"
+"""Every text of this form is a position (so a client cannot make one that fails later)."""
+_CURSOR = re.compile(CURSOR_PATTERN)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_cursor(received_at: datetime, scan_id: str) -> str:
+    """The cursor of a position: microseconds since 1970 (UTC), `~`, the scan id."""
+    delta = received_at - _EPOCH
+    micros = (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    return f"{micros}~{scan_id}"
+
+
+def decode_cursor(text: str) -> tuple[datetime, str]:
+    """The position a cursor stands for; `InvalidCursor` when it is not one."""
+    if _CURSOR.match(text) is None:
+        raise InvalidCursor("not a cursor of this API")
+    micros, scan_id = text.split("~", 1)
+    return _EPOCH + timedelta(microseconds=int(micros)), scan_id
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStatus:
+    """What health, metrics and the self-test say about storage."""
+
+    state: StorageState
+    where: str
+    pending: int = 0
+    written: int = 0
+    failures: int = 0
+    dropped: int = 0
+    last_error: StorageProblem | None = None
+
+
+def probe_storage(settings: Settings) -> str:
+    """Open the configured database and read from it; where it is. Raises `StorageError`,
+    `ConfigError` or `OSError` (for `scanner-agent selftest`, with the agent stopped)."""
+    from scanner_agent.storage import Store  # noqa: PLC0415 - the database stack, on demand
+
+    store = Store.from_settings(settings)
+    try:
+        store.ping()
+        return store.describe()
+    finally:
+        store.close()
+
+
+class ScanService:
+    """Receives, keeps, finds and erases scans. Thread-safe."""
+
+    def __init__(
+        self,
+        bus: EventBus,
+        store: Store | None = None,
+        *,
+        retention_hours: float = 24,
+        window: int = 10_000,
+        max_pending: int = 100_000,
+        purge_interval_s: float = 60,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        from scanner_agent.storage import Retention  # noqa: PLC0415
+
+        self.bus = bus
+        self.store = store
+        self.retention = Retention(retention_hours, clock)
+        self.window = max(1, window)
+        self.clock = clock
+        self.boot = int(time.time() * 1000)
+        self.purged = 0
+        self._lock = threading.RLock()
+        self._recent: deque[Recorded] = deque()
+        self._by_id: dict[str, Recorded] = {}
+        self._floor = 0
+        """Every scan of this run with a seq above this one is in the window (unless erased)."""
+        self.writer: StorageWriter | None = None
+        if store is not None:
+            from scanner_agent.storage import StorageWriter  # noqa: PLC0415
+
+            self.writer = StorageWriter(
+                store,
+                periodic=self.purge_now,
+                periodic_interval_s=purge_interval_s,
+                max_pending=max_pending,
+                clock=clock,
+            )
+        self.running = False
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, bus: EventBus, *, storage: bool = True
+    ) -> ScanService:
+        """The service of `settings`: its store (unless `storage` is False), its retention,
+        a window of `api.replay_events` scans."""
+        store = None
+        if storage:
+            from scanner_agent.storage import Store  # noqa: PLC0415
+
+            store = Store.from_settings(settings)
+        return cls(
+            bus,
+            store,
+            retention_hours=settings.storage.retention_hours,
+            window=settings.api.replay_events,
+            max_pending=max(1024, settings.pipeline.queue_size * 100),
+        )
+
+    # --- life ---
+    def start(self) -> None:
+        """Pick this run's boot id (above every boot in the database) and start writing."""
+        if self.running:
+            return
+        if self.store is not None:
+            from scanner_agent.storage import StorageError  # noqa: PLC0415
+
+            now = int(time.time() * 1000)
+            try:
+                self.boot = max(now, self.store.max_boot() + 1)
+            except StorageError as exc:
+                log.warning("storage unavailable at start (%s): event ids from the clock", exc.code)
+                self.boot = now
+        if self.writer is not None:
+            self.writer.start()
+        self.running = True
+
+    def stop(self) -> None:
+        """Write what waits (as far as the database allows), then close the store."""
+        if self.writer is not None:
+            self.writer.stop()
+        if self.store is not None:
+            self.store.close()
+        self.running = False
+
+    # --- in ---
+    def record(self, scan: Scan) -> ScanEvent:
+        """Keep `scan` (window and store), then publish it; the published event."""
+        text = scan.model_dump_json()
+        with self._lock:
+            event = self.bus.publish(ScanEvent(scan))
+            assert isinstance(event, ScanEvent)
+            entry = Recorded(self.boot, event.seq, scan.id, scan.device_id, scan.received_at, text)
+            self._recent.append(entry)
+            self._by_id[scan.id] = entry
+            while len(self._recent) > self.window:
+                old = self._recent.popleft()
+                self._floor = old.seq
+                if self._by_id.get(old.id) is old:
+                    del self._by_id[old.id]
+            if self.writer is not None:
+                from scanner_agent.storage import Stored  # noqa: PLC0415
+
+                self.writer.put(Stored(self.boot, event.seq, scan))
+        return event
+
+    # --- reads ---
+    def recent(
+        self, filters: ScanFilter | None = None, limit: int = 100, cursor: str | None = None
+    ) -> ScanPage:
+        """Scans newest first, `limit` at most, after `cursor` (from a previous page).
+        Raises `InvalidCursor`, and `StorageError` when the database cannot be read."""
+        filters = filters or ScanFilter()
+        before = decode_cursor(cursor) if cursor is not None else None
+        cutoff = self.retention.cutoff()
+        since = cutoff if filters.since is None else max(filters.since, cutoff)
+        wanted = ScanFilter(filters.device, since)
+
+        def keep(device_id: str, received_at: datetime, scan_id: str) -> bool:
+            if not wanted.matches(device_id, received_at):
+                return False
+            return before is None or (received_at, scan_id) < before
+
+        from scanner_agent.storage import Row  # noqa: PLC0415
+
+        items: list[Row] = []
+        if self.store is None or self.writer is None:
+            with self._lock:
+                entries = list(self._recent)
+            for e in entries:
+                if keep(e.device_id, e.received_at, e.id):
+                    items.append(Row(e.received_at, e.id, e.json))
+            items.sort(key=lambda item: (item.received_at, item.id), reverse=True)
+        else:
+            from scanner_agent.storage import Position  # noqa: PLC0415
+
+            backlog = self.writer.backlog()  # first: a scan being written is in one or the other
+            rows = self.store.page(
+                wanted.device,
+                wanted.since,
+                limit + 1,
+                Position(*before) if before is not None else None,
+            )
+            items = rows
+            if backlog:
+                known = {item.id for item in items}
+                for stored in backlog:
+                    scan = stored.scan
+                    if scan.id not in known and keep(scan.device_id, scan.received_at, scan.id):
+                        items.append(Row(scan.received_at, scan.id, self._json_of(scan)))
+                items.sort(key=lambda item: (item.received_at, item.id), reverse=True)
+        more = len(items) > limit
+        del items[limit:]
+        last = items[-1] if more and items else None
+        return ScanPage(items, encode_cursor(last.received_at, last.id) if last else None)
+
+    def _json_of(self, scan: Scan) -> str:
+        with self._lock:
+            entry = self._by_id.get(scan.id)
+        return entry.json if entry is not None else scan.model_dump_json()
+
+    def latest(self, device: str | None = None) -> Scan | None:
+        """The last scan recorded (of `device`) within the retention; from the store when none
+        was recorded in this run."""
+        cutoff = self.retention.cutoff()
+        with self._lock:
+            for entry in reversed(self._recent):
+                if device is None or entry.device_id == device:
+                    return entry.scan() if entry.received_at >= cutoff else None
+        if self.store is None:
+            return None
+        rows = self.store.page(device, cutoff, 1)
+        return Scan.model_validate_json(rows[0].json) if rows else None
+
+    def get(self, scan_id: str) -> Scan | None:
+        """The scan with this id, within the retention, or None."""
+        cutoff = self.retention.cutoff()
+        with self._lock:
+            entry = self._by_id.get(scan_id)
+        if entry is not None:
+            return entry.scan() if entry.received_at >= cutoff else None
+        if self.writer is not None:
+            for stored in self.writer.backlog():
+                if stored.scan.id == scan_id:
+                    return stored.scan if stored.scan.received_at >= cutoff else None
+        if self.store is None:
+            return None
+        scan = self.store.get(scan_id)
+        return scan if scan is not None and scan.received_at >= cutoff else None
+
+    def replay(self, boot: int, seq: int, upto_seq: int, limit: int) -> tuple[list[Recorded], bool]:
+        """The scans published after the event `(boot, seq)` and up to `(self.boot, upto_seq)`,
+        oldest first, within the retention; and whether that list is complete (False when the
+        database could not be read or more than `limit` scans were missed)."""
+        from scanner_agent.storage import StorageError  # noqa: PLC0415
+
+        cutoff = self.retention.cutoff()
+        with self._lock:
+            window = list(self._recent)
+            floor = self._floor
+        complete = True
+        out: list[Recorded] = []
+        if boot == self.boot and seq >= floor:
+            from_window = [e for e in window if e.seq > seq]
+        else:
+            from_window = window
+            try:
+                if self.store is None:
+                    raise StorageError("no storage", "storage_unavailable")
+                stored = self.store.after(boot, seq, limit)
+            except StorageError:
+                stored, complete = [], False
+            if len(stored) >= limit:
+                complete = False
+            for item in stored:
+                if item.boot > self.boot or (item.boot == self.boot and item.seq > floor):
+                    continue  # the window has it
+                scan = item.scan
+                out.append(
+                    Recorded(
+                        item.boot,
+                        item.seq,
+                        scan.id,
+                        scan.device_id,
+                        scan.received_at,
+                        scan.model_dump_json(),
+                    )
+                )
+        out.extend(e for e in from_window if e.seq <= upto_seq)
+        return [e for e in out if e.received_at >= cutoff], complete
+
+    # --- waiting ---
+    def subscribe(self, name: str = "scans", maxsize: int = 1024) -> Subscription:
+        """A bus subscription (scans and device events from now on); close it when done."""
+        return self.bus.subscribe(name, maxsize)
+
+    def wait_next(self, device: str | None = None, timeout: float | None = None) -> Scan | None:
+        """Block this thread until the next scan (of `device`) is recorded; None at the
+        timeout."""
+        sub = self.subscribe("wait-next", 256)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        try:
+            while True:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return None
+                event = sub.get(remaining)
+                if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                    return event.scan
+                if event is None and sub.closed:
+                    return None
+        finally:
+            sub.close()
+
+    async def await_next(
+        self, device: str | None = None, timeout: float | None = None
+    ) -> Scan | None:
+        """`wait_next` for the event loop."""
+        sub = self.subscribe("wait-next", 256)
+        try:
+            async with asyncio.timeout(timeout):
+                while True:
+                    event = await sub.aget()
+                    if event is None:
+                        return None
+                    if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                        return event.scan
+        except TimeoutError:
+            return None
+        finally:
+            sub.close()
+
+    # --- erasure and retention ---
+    def erase(self, scan_id: str) -> bool:
+        """Erase one scan from the window, the backlog and the database; False when it was
+        nowhere. Raises `StorageError` when the database cannot be changed."""
+        with self._erasing():
+            found = self._forget(lambda e: e.id == scan_id) > 0
+            if self.writer is not None:
+                found = self.writer.forget(scan_id) or found
+            if self.store is not None:
+                found = self.store.delete(scan_id) or found
+            return found
+
+    def erase_all(self, device: str | None = None) -> int:
+        """Erase every scan (of `device`) everywhere; how many."""
+        with self._erasing():
+            from_memory = self._forget(lambda e: device is None or e.device_id == device)
+            if self.writer is None or self.store is None:
+                return from_memory
+            pending = self.writer.forget_all(device)
+            return max(from_memory, self.store.delete_all(device) + pending)
+
+    def _erasing(self) -> threading.RLock:
+        return self.writer.write_lock if self.writer is not None else self._lock
+
+    def _forget(self, doomed: Callable[[Recorded], bool]) -> int:
+        with self._lock:
+            kept = deque(e for e in self._recent if not doomed(e))
+            count = len(self._recent) - len(kept)
+            if count:
+                self._recent = kept
+                self._by_id = {e.id: e for e in kept}
+            return count
+
+    def purge_now(self) -> int:
+        """Erase what is older than the retention (window and database); how many rows of the
+        database were erased. Raises `StorageError`."""
+        cutoff = self.retention.cutoff()
+        self._forget(lambda e: e.received_at < cutoff)
+        if self.store is None:
+            return 0
+        count = self.store.purge(cutoff)
+        self.purged += count
+        if count:
+            log.info("retention: erased %d scan(s) older than %s", count, self.retention.period)
+        return count
+
+    # --- state ---
+    def storage(self) -> StorageStatus:
+        writer = self.writer
+        if writer is None or self.store is None:
+            return StorageStatus(state="stopped", where="none (scans kept in memory only)")
+        return StorageStatus(
+            state=writer.state,
+            where=self.store.describe(),
+            pending=writer.pending,
+            written=writer.written,
+            failures=writer.failures,
+            dropped=writer.dropped,
+            last_error=writer.last_error if writer.state == "error" else None,
+        )
+
+
+__all__ = [
+    "CURSOR_PATTERN",
+    "InvalidCursor",
+    "Recorded",
+    "ScanFilter",
+    "ScanPage",
+    "ScanService",
+    "StorageStatus",
+    "decode_cursor",
+    "encode_cursor",
+    "probe_storage",
+]

@@ -1,0 +1,518 @@
+"""The scans table and its queries: one SQLModel table on SQLite or PostgreSQL.
+
+    store = Store.from_settings(settings)     # SQLite in the data folder, or any SQLAlchemy URL
+    store.add([Stored(boot, seq, scan)])      # a scan already stored (same id) is left as it is
+    rows = store.page(device="desk", limit=100)  # newest first, as JSON ready to serve
+    store.get(scan_id)                        # one `Scan`, member number revealed if possible
+
+The table (`ScanRecord`) is not the public model (`Scan`). Each row keeps:
+
+- the scan's public JSON without its member number (`public_json`), ready to serve: a page of
+  scans is made of these texts with the member number spliced in, so that reading a page costs
+  one query, one decryption per row returned, and no model validation;
+- the member number apart, protected as configured (`storage.member_protection`), with how it
+  was protected (`member_protection`);
+- the attestation without its member number as JSON (`attestation`, kept for the rows written
+  before `public_json` existed and for older versions of the agent);
+- the `(boot, seq)` of the bus event that carried it, which is what the API's event ids are made
+  of, so that a client reconnecting after a restart can be given the scans it missed.
+
+A database made by an older version (no `public_json` column) gets the column and the paging
+indexes at start; its rows are served from their other columns.
+
+Errors of the database are translated into `StorageError` with a stable code
+(`storage_unavailable`, `storage_full` or `storage_error`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import re
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Text,
+    TypeDecorator,
+    bindparam,
+    create_engine,
+    delete,
+    event,
+    func,
+    inspect,
+    text,
+    tuple_,
+    type_coerce,
+)
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import Connection, Dialect, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from scanner_agent.attestation import Attestation
+from scanner_agent.config import Settings
+from scanner_agent.errors import ConfigError
+from scanner_agent.scan import Scan
+from scanner_agent.storage.errors import translate
+from scanner_agent.storage.member_protection import MemberProtector, read_or_create_secret
+
+
+def _naive_utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+class _UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, stored as naive UTC, aware UTC out."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else _naive_utc(value)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class ScanRecord(SQLModel, table=True):
+    """One stored scan. Not the public model: see `Store.to_scan`."""
+
+    __tablename__ = "scans"
+    __table_args__ = (
+        Index("ix_scans_boot_seq", "boot", "seq"),
+        Index("ix_scans_received_id", "received_at", "id"),
+        Index("ix_scans_device_received_id", "device_id", "received_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    boot: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """The run of the agent that published it (see `api` event ids)."""
+    seq: int = Field(sa_column=Column(BigInteger, nullable=False))
+    """Its bus sequence number within that run."""
+    received_at: datetime = Field(sa_column=Column(_UtcDateTime(), nullable=False, index=True))
+    """UTC, stored without a time zone (the same on every database)."""
+    device_id: str = Field(index=True, max_length=64)
+    source: str = Field(max_length=32)
+    symbology: str | None = Field(default=None, max_length=8)
+    status: str = Field(max_length=16)
+    member_protection: str = Field(max_length=16)
+    member_number: str | None = Field(default=None, max_length=512)
+    attestation: str
+    """The attestation as JSON, without its member number."""
+    public_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    """The scan as the API serves it, without its member number (null in rows written by
+    versions before it existed)."""
+
+
+_TABLE: Any = ScanRecord.__table__  # type: ignore[attr-defined]
+_MEMBER_NULL = '"member_number":null'
+_PLAIN_JSON = re.compile(r"[ !#-\[\]-~]*")
+"""Printable ASCII but `"` and `\\`: a JSON string as it is."""
+
+
+def splice_member(public_json: str, number: str | None) -> str:
+    """The JSON of a scan with its member number put back in place of `null`.
+
+    `member_number` is the first key of that name in a scan's JSON (the attestation's; every
+    key before it is a plain value), and a key is the only place where `"member_number":` can
+    appear unescaped."""
+    if number is None:
+        return public_json
+    if _PLAIN_JSON.fullmatch(number):
+        value = '"' + number + '"'
+    else:
+        value = json.dumps(number, ensure_ascii=False)
+    return public_json.replace(_MEMBER_NULL, '"member_number":' + value, 1)
+
+
+def public_json_of(scan: Scan) -> str:
+    """The scan's JSON as served, without its member number."""
+    bare = scan.attestation.model_copy(update={"member_number": None})
+    return scan.model_copy(update={"attestation": bare}).model_dump_json()
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """A scan with the position of its bus event."""
+
+    boot: int
+    seq: int
+    scan: Scan
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Where a page of scans, newest first, stopped: the last scan's time and id."""
+
+    received_at: datetime
+    id: str
+
+
+class Row:
+    """One scan of a page: its id, its JSON as served (member number included) and its time
+    (read from the database's value only when asked: most pages never need it)."""
+
+    __slots__ = ("_at", "id", "json")
+
+    def __init__(self, at: Any, scan_id: str, json_text: str) -> None:
+        self._at = at
+        self.id = scan_id
+        self.json = json_text
+
+    @property
+    def received_at(self) -> datetime:
+        return _as_utc(self._at)
+
+    def __repr__(self) -> str:
+        return f"Row({self.id!r})"
+
+
+def _as_utc(value: Any) -> datetime:
+    """A `received_at` as the driver returns it untyped (text on SQLite)."""
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+
+
+class Store:
+    """Thread-safe access to the scans table. Every method raises `StorageError` on failure."""
+
+    def __init__(
+        self,
+        url: str,
+        protector: MemberProtector,
+        *,
+        pool_timeout_s: float = 5,
+        served_kept: int = 4096,
+    ) -> None:
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ConfigError(f"storage.url: not a database URL: {url!r}") from None
+        self.url = parsed
+        self.protector = protector
+        kwargs: dict[str, Any] = {}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database and parsed.database != ":memory:":
+                _create_private(Path(parsed.database))
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": pool_timeout_s}
+        else:
+            kwargs["pool_pre_ping"] = True  # a server may have restarted meanwhile
+        if parsed.get_backend_name() == "postgresql":
+            kwargs["connect_args"] = {"connect_timeout": max(1, int(pool_timeout_s))}
+            kwargs["pool_timeout"] = pool_timeout_s
+        try:
+            self.engine: Engine = create_engine(parsed, **kwargs)
+        except (NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(f"storage.url: no driver for {parsed.drivername!r}: {exc}") from None
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        self.served_kept = served_kept
+        self._served: dict[str, str] = {}
+        """The served JSON of the rows last read (member number included), so that a page read
+        again is neither read from the table nor decrypted again; erasure and retention empty
+        it (`_forget_served`)."""
+        self._served_lock = threading.Lock()
+        self._generation = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Store:
+        mode = settings.storage.member_number
+        key = (
+            None
+            if mode == "plain"
+            else read_or_create_secret(settings.path(settings.storage.key_file))
+        )
+        return cls(settings.storage_url, MemberProtector(mode, key))
+
+    def describe(self) -> str:
+        """The URL without its password, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def _session(self) -> Iterator[Session]:
+        if not self._schema_ready:
+            self.ensure_schema()
+        try:
+            with Session(self.engine, expire_on_commit=False) as session:
+                yield session
+        except SQLAlchemyError as exc:
+            self._schema_ready = False  # a database restored empty gets its table back
+            raise translate(exc) from exc
+
+    @contextmanager
+    def _connection(self) -> Iterator[Connection]:
+        """A plain connection (no ORM session) for the reads that serve pages."""
+        if not self._schema_ready:
+            self.ensure_schema()
+        try:
+            with self.engine.connect() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            self._schema_ready = False
+            raise translate(exc) from exc
+
+    def ensure_schema(self) -> None:
+        """Create the table; give a table of an older version its new column and indexes."""
+        with self._schema_lock:
+            try:
+                SQLModel.metadata.create_all(self.engine, tables=[_TABLE])
+                columns = {c["name"] for c in inspect(self.engine).get_columns("scans")}
+                if "public_json" not in columns:
+                    with self.engine.begin() as conn:
+                        conn.execute(text("ALTER TABLE scans ADD COLUMN public_json TEXT"))
+                for index in _TABLE.indexes:
+                    index.create(self.engine, checkfirst=True)
+            except SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            self._schema_ready = True
+
+    def ping(self) -> None:
+        with self._session() as session:
+            session.exec(select(func.count()).select_from(ScanRecord).limit(1)).one()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- rows <-> scans ---
+    def to_record(self, item: Stored) -> ScanRecord:
+        scan = item.scan
+        bare = scan.attestation.model_copy(update={"member_number": None})
+        stored, how = self.protector.protect(scan.attestation.member_number, scan.id)
+        return ScanRecord(
+            id=scan.id,
+            boot=item.boot,
+            seq=item.seq,
+            received_at=scan.received_at,
+            device_id=scan.device_id,
+            source=scan.source,
+            symbology=scan.symbology,
+            status=scan.attestation.status,
+            member_protection=how,
+            member_number=stored,
+            attestation=bare.model_dump_json(),
+            public_json=scan.model_copy(update={"attestation": bare}).model_dump_json(),
+        )
+
+    def to_scan(self, row: ScanRecord) -> Scan:
+        number = self.protector.reveal(row.member_number, row.member_protection, row.id)
+        if row.public_json is not None:
+            return Scan.model_validate_json(splice_member(row.public_json, number))
+        attestation = Attestation.model_validate_json(row.attestation)  # an older row
+        if number is not None:
+            attestation = attestation.model_copy(update={"member_number": number})
+        return Scan.model_validate(
+            {
+                "id": row.id,
+                "received_at": row.received_at,
+                "device_id": row.device_id,
+                "source": row.source,
+                "symbology": row.symbology,
+                "attestation": attestation,
+            }
+        )
+
+    # --- writes ---
+    def add(self, items: Sequence[Stored]) -> None:
+        """Store scans; a scan already stored (same id) is left as it is."""
+        if not items:
+            return
+        with self._session() as session:
+            ids = [item.scan.id for item in items]
+            known = set(session.exec(select(ScanRecord.id).where(col(ScanRecord.id).in_(ids))))
+            for item in items:
+                if item.scan.id not in known:
+                    session.add(self.to_record(item))
+                    known.add(item.scan.id)
+            session.commit()
+
+    def delete(self, scan_id: str) -> bool:
+        try:
+            with self._session() as session:
+                result = session.exec(delete(ScanRecord).where(col(ScanRecord.id) == scan_id))
+                session.commit()
+                return bool(result.rowcount)
+        finally:  # after the commit: a page read meanwhile cannot keep it
+            self._forget_served(scan_id)
+
+    def delete_all(self, device: str | None = None) -> int:
+        try:
+            with self._session() as session:
+                statement = delete(ScanRecord)
+                if device is not None:
+                    statement = statement.where(col(ScanRecord.device_id) == device)
+                result = session.exec(statement)
+                session.commit()
+                return int(result.rowcount or 0)
+        finally:
+            self._forget_served()
+
+    def purge(self, before: datetime) -> int:
+        """Erase every scan received before `before` (the retention)."""
+        try:
+            with self._session() as session:
+                statement = delete(ScanRecord).where(col(ScanRecord.received_at) < before)
+                result = session.exec(statement)
+                session.commit()
+                return int(result.rowcount or 0)
+        finally:
+            self._forget_served()
+
+    # --- reads ---
+    def get(self, scan_id: str) -> Scan | None:
+        with self._session() as session:
+            row = session.get(ScanRecord, scan_id)
+            return self.to_scan(row) if row else None
+
+    def page(
+        self,
+        device: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        before: Position | None = None,
+    ) -> list[Row]:
+        """Scans newest first (by time, then id), as JSON ready to serve: those of `device`,
+        received at or after `since`, and strictly after `before` in that order."""
+        statement = _page_statement(device is not None, since is not None, before is not None)
+        params: dict[str, Any] = {"limit": limit}
+        if device is not None:
+            params["device"] = device
+        if since is not None:
+            params["since"] = since
+        if before is not None:
+            params["before_at"] = before.received_at
+            params["before_id"] = before.id
+        generation = self._generation
+        with self._connection() as conn:
+            positions = conn.execute(statement, params).all()
+            served = self._served
+            missing = [row_id for row_id, _ in positions if row_id not in served]
+            texts = self._render(conn, missing) if missing else {}
+        if texts:
+            with self._served_lock:
+                if generation == self._generation:  # nothing was erased meanwhile
+                    served.update(texts)
+                    while len(served) > self.served_kept:
+                        del served[next(iter(served))]
+        out: list[Row] = []
+        for row_id, at in positions:
+            text_ = served.get(row_id) or texts.get(row_id)
+            if text_ is not None:  # else erased meanwhile
+                out.append(Row(at, row_id, text_))
+        return out
+
+    def _render(self, conn: Connection, ids: list[str]) -> dict[str, str]:
+        """The served JSON of these rows: stored JSON, member number revealed and spliced in."""
+        reveal = self.protector.reveal
+        rows = conn.execute(_RENDER_STATEMENT, {"ids": ids}).all()
+        texts: dict[str, str] = {}
+        for row_id, public, how, number in rows:
+            if public is None:  # a row of an older version
+                scan = self.get(row_id)
+                if scan is not None:
+                    texts[row_id] = scan.model_dump_json()
+                continue
+            texts[row_id] = splice_member(public, reveal(number, how, row_id))
+        return texts
+
+    def _forget_served(self, scan_id: str | None = None) -> None:
+        """Erased rows leave the memory of served JSON (all of it when `scan_id` is None)."""
+        with self._served_lock:
+            self._generation += 1
+            if scan_id is None:
+                self._served.clear()
+            else:
+                self._served.pop(scan_id, None)
+
+    def recent(
+        self, device: str | None = None, since: datetime | None = None, limit: int = 100
+    ) -> list[Scan]:
+        """Newest first, as `Scan`s."""
+        return [Scan.model_validate_json(r.json) for r in self.page(device, since, limit)]
+
+    def after(self, boot: int, seq: int, limit: int) -> list[Stored]:
+        """Scans published after the event `(boot, seq)`, oldest first."""
+        statement = (
+            select(ScanRecord)
+            .where(tuple_(col(ScanRecord.boot), col(ScanRecord.seq)) > tuple_(boot, seq))
+            .order_by(col(ScanRecord.boot), col(ScanRecord.seq))
+            .limit(limit)
+        )
+        with self._session() as session:
+            return [Stored(row.boot, row.seq, self.to_scan(row)) for row in session.exec(statement)]
+
+    def max_boot(self) -> int:
+        with self._session() as session:
+            value = session.exec(select(func.max(ScanRecord.boot))).one()
+            return int(value or 0)
+
+
+@functools.cache
+def _page_statement(device: bool, since: bool, before: bool) -> Any:
+    """The query of a page, built once for each combination of filters (parameters bound at
+    execution): building a statement costs more than running it."""
+    received = col(ScanRecord.received_at)
+    scan_id = col(ScanRecord.id)
+    statement = core_select(scan_id, type_coerce(received, String))  # time parsed by `Row`
+    if device:
+        statement = statement.where(col(ScanRecord.device_id) == bindparam("device"))
+    if since:
+        statement = statement.where(received >= bindparam("since", type_=_UtcDateTime()))
+    if before:  # a row value: one range of the (received_at, id) index
+        position = tuple_(bindparam("before_at", type_=_UtcDateTime()), bindparam("before_id"))
+        statement = statement.where(tuple_(received, scan_id) < position)
+    return statement.order_by(received.desc(), scan_id.desc()).limit(bindparam("limit"))
+
+
+_RENDER_STATEMENT: Any = core_select(
+    col(ScanRecord.id),
+    col(ScanRecord.public_json),
+    col(ScanRecord.member_protection),
+    col(ScanRecord.member_number),
+).where(col(ScanRecord.id).in_(bindparam("ids", expanding=True)))
+
+
+def _create_private(path: Path) -> None:
+    """Create the SQLite file for this user only (its -wal and -shm files inherit the mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+    finally:
+        cursor.close()
+
+
+__all__ = [
+    "Position",
+    "Row",
+    "ScanRecord",
+    "Store",
+    "Stored",
+    "public_json_of",
+    "splice_member",
+]

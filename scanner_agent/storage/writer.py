@@ -1,0 +1,189 @@
+"""The thread that writes scans to the store, in batches, and keeps them while it cannot.
+
+    writer = StorageWriter(store, periodic=service.purge_now)
+    writer.start()
+    writer.put(Stored(boot, seq, scan))   # from any thread; never blocks on the database
+    writer.state, writer.last_error, writer.pending
+
+The writer never holds anyone up: when the database is unavailable or full it keeps its scans
+in memory (at most `max_pending`, the oldest dropped and counted), reports the error (`state`,
+`last_error`) and retries with a growing delay until it recovers. A scan leaves the backlog
+only once it is committed, so that a reader that looks at the backlog and then at the database
+always finds it in one or the other.
+
+Owned by `scanner_agent.scans.ScanService`, which hands it every scan it records and runs the
+retention purge on its thread (`periodic`, every `periodic_interval_s`).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Literal
+
+from scanner_agent.storage.errors import StorageError, StorageProblem
+from scanner_agent.storage.sql_store import Store, Stored
+
+log = logging.getLogger(__name__)
+
+StorageState = Literal["starting", "ok", "error", "stopped"]
+
+
+class StorageWriter:
+    """Writes every scan it is given, in its own thread.
+
+    `state` is `ok` once a write (or the schema) succeeded and `error` while the database fails.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        periodic: Callable[[], object] | None = None,
+        periodic_interval_s: float = 60,
+        max_pending: int = 100_000,
+        batch: int = 500,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.periodic = periodic
+        self.periodic_interval_s = periodic_interval_s
+        self.max_pending = max_pending
+        self.batch = batch
+        self.clock = clock
+        self.state: StorageState = "starting"
+        self.last_error: StorageProblem | None = None
+        self.written = 0
+        self.failures = 0
+        self.dropped = 0
+        self._pending: OrderedDict[str, Stored] = OrderedDict()
+        self._lock = threading.Lock()
+        self.write_lock = threading.RLock()
+        """Held while scans are written. Erasure holds it too, so that a scan taken from the
+        backlog just before it is erased cannot be written just after."""
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._retry_at = 0.0
+        self._backoff = 0.0
+        self._periodic_at = 0.0
+
+    # --- life ---
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="storage-writer", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        self.flush()
+        if self._pending:
+            log.warning("storage stopped with %d scan(s) not written", len(self._pending))
+        self.state = "stopped"
+
+    # --- the backlog ---
+    def put(self, item: Stored) -> None:
+        with self._lock:
+            if len(self._pending) >= self.max_pending:
+                self._pending.popitem(last=False)
+                self.dropped += 1
+            self._pending[item.scan.id] = item
+        self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def backlog(self) -> list[Stored]:
+        """A copy of the scans not written yet, oldest first."""
+        with self._lock:
+            return list(self._pending.values())
+
+    def forget(self, scan_id: str) -> bool:
+        with self._lock:
+            return self._pending.pop(scan_id, None) is not None
+
+    def forget_all(self, device: str | None = None) -> int:
+        with self._lock:
+            doomed = [
+                key
+                for key, item in self._pending.items()
+                if device is None or item.scan.device_id == device
+            ]
+            for key in doomed:
+                del self._pending[key]
+            return len(doomed)
+
+    # --- the loop ---
+    def _run(self) -> None:
+        try:
+            self.store.ensure_schema()
+            self._ok()
+        except StorageError as exc:
+            self._failed(exc)
+        while not self._stop.is_set():
+            wait = 1.0
+            if self._pending:
+                wait = max(0.0, min(1.0, self._retry_at - time.monotonic()))
+            self._wake.wait(wait)
+            self._wake.clear()
+            now = time.monotonic()
+            if self._pending and now >= self._retry_at:
+                self.flush()
+            if self.periodic is not None and now >= self._periodic_at:
+                self._periodic_at = now + self.periodic_interval_s
+                try:
+                    self.periodic()
+                except StorageError as exc:
+                    self._failed(exc)
+
+    def flush(self) -> None:
+        """Write the backlog now, batch by batch, until it is empty or the database fails."""
+        while True:
+            with self.write_lock:
+                with self._lock:
+                    chunk = list(itertools.islice(self._pending.values(), self.batch))
+                if not chunk:
+                    return
+                try:
+                    self.store.add(chunk)
+                except StorageError as exc:
+                    self._failed(exc)
+                    return
+                with self._lock:
+                    for item in chunk:
+                        self._pending.pop(item.scan.id, None)
+            self.written += len(chunk)
+            self._ok()
+
+    def _ok(self) -> None:
+        if self.state == "error":
+            log.info("storage recovered (%s)", self.store.describe())
+        self.state = "ok"
+        self._backoff = 0.0
+        self._retry_at = 0.0
+
+    def _failed(self, exc: StorageError) -> None:
+        self.failures += 1
+        if self.state != "error" or self.last_error is None or self.last_error.code != exc.code:
+            log.error("storage failing (%s): %s", exc.code, exc)
+        self.state = "error"
+        self.last_error = StorageProblem(exc.code, str(exc), self.clock())
+        self._backoff = min(5.0, max(0.25, self._backoff * 2))
+        self._retry_at = time.monotonic() + self._backoff
+
+    def failed(self, exc: StorageError) -> None:
+        """Record a failure of the database met by someone else (a purge, a read)."""
+        self._failed(exc)
+
+
+__all__ = ["StorageState", "StorageWriter"]
