@@ -40,10 +40,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if not args.no_api:
-        from scanner_agent.commands import serve  # noqa: PLC0415
+        from scanner_agent.commands import serve
 
         return serve.run(args)
-    from scanner_agent.agent import Agent  # noqa: PLC0415
+    from scanner_agent.agent import Agent
 
     settings = settings_from(args)
     logging.basicConfig(

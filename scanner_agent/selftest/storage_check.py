@@ -1,8 +1,8 @@
-"""The internal check that the storage is reachable: open the configured store, ping it,
-close it (`storage_ok` or `storage_unavailable`).
+"""The internal check that the storage is reachable, through the scans service's probe
+(`storage_ok` or `storage_unavailable`).
 
 The command's self-test runs it when `Options.storage` is set; the running agent's
-(`POST /v1/selftest`) passes its own check of the store it already holds instead.
+(`POST /v1/selftest`) reads the state of the scans service it already runs instead.
 """
 
 from __future__ import annotations
@@ -13,13 +13,12 @@ from scanner_agent.selftest.report import Check, check
 
 
 def check_storage(settings: Settings) -> Check:
-    """Open the configured store, ping it and close it: `storage_ok` or `storage_unavailable`."""
-    from scanner_agent.storage import Store  # noqa: PLC0415
+    """Open the configured store, read from it and close it: `storage_ok` or
+    `storage_unavailable`."""
+    from scanner_agent.scans import probe_storage  # noqa: PLC0415 - the database stack, on demand
 
-    store = None
     try:
-        store = Store.from_settings(settings)
-        store.ping()
+        where = probe_storage(settings)
     except (ScannerAgentError, OSError) as exc:
         code = getattr(exc, "code", "storage_unavailable")
         return check(
@@ -27,7 +26,4 @@ def check_storage(settings: Settings) -> Check:
             "fail",
             f"storage {settings.storage_url.split('@')[-1]}: {code}: {exc}",
         )
-    finally:
-        if store is not None:
-            store.close()
-    return check("storage_ok", "pass", f"storage reachable: {store.describe()}")
+    return check("storage_ok", "pass", f"storage reachable: {where}")
