@@ -88,3 +88,8 @@ bench-selftest: $(STAMP)
 .PHONY: bench-startup
 bench-startup: $(STAMP)
 	$(BIN)/python benchmarks/startup.py
+
+# GET /v1/scans at 1,000 and 10,000 stored scans (run by hand; see docs/benchmarks.md, "Scan list")
+.PHONY: bench-scans
+bench-scans: $(STAMP)
+	$(BIN)/python benchmarks/scans_list.py
