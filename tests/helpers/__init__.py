@@ -1,3 +1,4 @@
 """What the tests share: sample payloads and dates (`samples`), payloads built from the spec
 (`payloads`), device fakes and waits (`devices`), generated and degraded codes (`synthetic`),
-a throwaway PostgreSQL (`pgserver`). Import them as `from tests.helpers.samples import VALID`."""
+a throwaway PostgreSQL (`pgserver`), the import graph of the source tree (`import_graph`).
+Import them as `from tests.helpers.samples import VALID`."""
