@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -28,6 +29,9 @@ from drivers.base import translate_open_error, translate_read_error
 from drivers.errors import DeviceError, DeviceLost, DeviceNotFound
 
 GENERIC_DESKTOP, KEYBOARD_USAGE = 0x01, 0x06
+
+# Opens an input device by path: `evdev.InputDevice` (untyped), or a fake in tests.
+EvdevOpener = Callable[[str], Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +57,7 @@ class HidKeyboardDriver:
         params: HidKeyboardParams,
         device_factory: DeviceFactory = default_factory,
         enumerate: HidEnumerate = default_enumerate,
-        evdev_open: Any = None,
+        evdev_open: EvdevOpener | None = None,
     ) -> None:
         self.params = params
         self._enumerate = enumerate
@@ -133,7 +137,7 @@ EV_KEY = 0x01
 class EvdevKeyboard:
     """A `/dev/input/event*` keyboard, grabbed, its key events turned into boot reports."""
 
-    def __init__(self, path: str, opener: Any = None) -> None:
+    def __init__(self, path: str, opener: EvdevOpener | None = None) -> None:
         self.path = path
         self._opener = opener
         self._device: Any = None
