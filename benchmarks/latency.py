@@ -33,10 +33,10 @@ import serial
 import zxingcpp
 
 from decoders.base import DecodedSymbol
-from drivers.camera import CameraDriver
+from drivers.camera import CameraDriver, CameraParams
 from scanner_agent.agent import Agent
 from scanner_agent.bus import ScanEvent
-from scanner_agent.config import CameraDevice, Settings, load_settings
+from scanner_agent.config import Settings, load_settings
 from scanner_agent.parse_context import ParseContext
 
 GS = b"\x1d"
@@ -180,7 +180,7 @@ def driver_fps(frame: np.ndarray, frames: int) -> tuple[float, int]:
             writer.write(frame)
         writer.release()
         driver = CameraDriver(
-            CameraDevice(id="bench", type="camera", source=str(video), fps=120),
+            CameraParams(source=str(video), fps=120),
             decode=zxing_decode,
             sleep=lambda s: None,  # no pacing: how fast can one core go?
         )

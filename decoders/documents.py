@@ -34,7 +34,7 @@ from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
 from decoders.base import DecodedSymbol, DecodeOptions
 from decoders.cascade import Decoder
-from scanner_agent.errors import DecodeError
+from decoders.errors import DecodeError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ctypes
 import logging
 from contextlib import ExitStack
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -76,12 +77,13 @@ def decode(
     return found
 
 
-def _read_region(dec: object, region: object, shrink: int, height: int) -> DecodedSymbol | None:
+def _read_region(dec: Any, region: Any, shrink: int, height: int) -> DecodedSymbol | None:
+    """`dec` and `region` are ctypes pointers to libdmtx structures (pylibdmtx has no types)."""
     msg = _w.dmtxDecodeMatrixRegion(dec, region, _w.DmtxUndefined)
     if not msg:
         return None
     try:
-        reg = region.contents  # type: ignore[attr-defined]
+        reg = region.contents
         size = (int(reg.symbolRows), int(reg.symbolCols))
         count = DATA_CODEWORDS.get(size)
         contents = msg.contents

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from drivers.base import translate_open_error, translate_read_error
-from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound, PermissionDenied
+from drivers.errors import DeviceError, DeviceLost, DeviceNotFound, PermissionDenied
 
 REPORT_SIZE = 64
 

@@ -5,20 +5,27 @@ A driver owns one device handle and nothing else: it opens it, reads one chunk a
 closes it. It knows nothing of attestations: the framer it is paired with cuts its chunks into
 codes, and the device manager (`scanner_agent.devices`) runs the read loop.
 
+    driver = SerialDriver(SerialParams(port="/dev/ttyACM0"))   # its own parameters, no I/O
     driver.open()                  # raises DeviceNotFound / PermissionDenied / DeviceBusy
     chunk = driver.read(0.2)       # None when nothing came within the timeout
     driver.close()                 # always safe, even twice or after a failed open
 
 `read` raises `DeviceLost` when the device goes away. A driver whose source runs out (a replay
 or a video file) sets `exhausted`; the loop then flushes its framer and stops it.
+
+Every driver satisfies `Driver[ChunkT]`, where `ChunkT` is what one `read` returns: `bytes`
+for serial, HID POS, keyboard, replay and demo; `list[DecodedSymbol]` for the camera. The
+protocol is structural (no base class to inherit) and `runtime_checkable`;
+`tests/test_driver_protocol.py` checks every driver against it, statically (mypy) and at run
+time. The exceptions are those of `drivers.errors`.
 """
 
 from __future__ import annotations
 
 import errno
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, runtime_checkable
 
-from scanner_agent.errors import (
+from drivers.errors import (
     DeviceBusy,
     DeviceError,
     DeviceLost,
@@ -32,6 +39,7 @@ ChunkT_co = TypeVar("ChunkT_co", covariant=True)
 _GONE = {errno.EIO, errno.ENODEV, errno.ENXIO, errno.EBADF, errno.ESHUTDOWN, errno.EPIPE}
 
 
+@runtime_checkable
 class Driver(Protocol[ChunkT_co]):
     """One device: open, read chunks, close."""
 

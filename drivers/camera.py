@@ -14,13 +14,13 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
+from drivers.errors import DeviceError, DeviceLost, DeviceNotFound
 
 if TYPE_CHECKING:
     from decoders.base import DecodedSymbol
-    from scanner_agent.config import CameraDevice
 
 DecodeFunction = Callable[[Any], "list[DecodedSymbol]"]
 
@@ -31,11 +31,23 @@ _MAX_FAILED_GRABS = 5
 def default_decode() -> DecodeFunction:
     """`decoders.decode_image`, imported when a camera is first opened."""
     try:
-        from decoders import decode_image  # type: ignore[attr-defined,unused-ignore]  # noqa: PLC0415
+        from decoders.cascade import decode_image  # noqa: PLC0415
     except ImportError as exc:
         raise DeviceError(f"the image decoders are not available ({exc})") from exc
     decode: DecodeFunction = decode_image
     return decode
+
+
+@dataclass(frozen=True, slots=True)
+class CameraParams:
+    """What `CameraDriver` opens: `source` is a camera index, a `/dev/video*` path, or a video
+    file / stream URL; frames are taken at most `fps` times a second, asked at `width` x
+    `height` (a file keeps its own size)."""
+
+    source: int | str = 0
+    fps: float = 15.0
+    width: int = 1280
+    height: int = 720
 
 
 def _source(value: int | str) -> tuple[int | str, bool]:
@@ -53,12 +65,12 @@ class CameraDriver:
 
     def __init__(
         self,
-        config: CameraDevice,
+        params: CameraParams,
         decode: DecodeFunction | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config
+        self.params = params
         self._decode = decode
         self._clock = clock
         self._sleep = sleep
@@ -72,7 +84,7 @@ class CameraDriver:
 
     @property
     def description(self) -> str:
-        c = self.config
+        c = self.params
         return f"camera {c.source} {c.width}x{c.height} at {c.fps:g} fps"
 
     @property
@@ -84,7 +96,7 @@ class CameraDriver:
 
         if self._decode is None:
             self._decode = default_decode()
-        source, self._is_file = _source(self.config.source)
+        source, self._is_file = _source(self.params.source)
         if isinstance(source, str) and source.startswith("/dev/") and not os.path.exists(source):
             raise DeviceNotFound(f"camera {source}: no such device")
         local = isinstance(source, str) and "://" not in source and not source.startswith("/dev/")
@@ -98,9 +110,9 @@ class CameraDriver:
             capture.release()
             raise DeviceNotFound(f"camera {source}: cannot be opened (absent, or in use)")
         if not self._is_file:
-            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.config.width)
-            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.config.height)
-            capture.set(cv2.CAP_PROP_FPS, self.config.fps)
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, self.params.width)
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.params.height)
+            capture.set(cv2.CAP_PROP_FPS, self.params.fps)
             capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a stale one
         self._capture = capture
         self._cv2 = cv2
@@ -111,7 +123,7 @@ class CameraDriver:
     def read(self, timeout: float) -> list[DecodedSymbol] | None:
         capture = self._capture
         if capture is None or self._decode is None:
-            raise DeviceLost(f"camera {self.config.source} is not open")
+            raise DeviceLost(f"camera {self.params.source} is not open")
         if self._exhausted:
             self._sleep(min(timeout, 0.05))
             return None
@@ -121,7 +133,7 @@ class CameraDriver:
             return None
         if wait > 0:
             self._sleep(wait)
-        self._next_at = max(self._next_at + 1 / self.config.fps, self._clock())
+        self._next_at = max(self._next_at + 1 / self.params.fps, self._clock())
         ok, frame = capture.read()
         if not ok or frame is None:
             if self._is_file:
@@ -129,7 +141,7 @@ class CameraDriver:
                 return None
             self._failures += 1
             if self._failures >= _MAX_FAILED_GRABS:
-                raise DeviceLost(f"camera {self.config.source} stopped giving frames")
+                raise DeviceLost(f"camera {self.params.source} stopped giving frames")
             return None
         self._failures = 0
         self.frames_read += 1

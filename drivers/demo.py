@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
 
-from scanner_agent.errors import DeviceLost
-
-if TYPE_CHECKING:
-    from scanner_agent.config import DemoDevice
+from drivers.errors import DeviceLost
 
 GS = "\x1d"
 
@@ -47,6 +44,13 @@ def sample_payloads(today: date) -> list[bytes]:
     return [s.encode("latin-1") for s in samples]
 
 
+@dataclass(frozen=True, slots=True)
+class DemoParams:
+    """How often the demo scanner "reads" a sample, in seconds."""
+
+    interval_s: float = 5.0
+
+
 class DemoDriver:
     """Sends a sample code and CR every `interval_s`, forever."""
 
@@ -54,12 +58,12 @@ class DemoDriver:
 
     def __init__(
         self,
-        config: DemoDevice,
+        params: DemoParams,
         today: Callable[[], date] = date.today,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.config = config
+        self.params = params
         self._today = today
         self._clock = clock
         self._sleep = sleep
@@ -69,7 +73,7 @@ class DemoDriver:
 
     @property
     def description(self) -> str:
-        return f"demo scanner, one sample every {self.config.interval_s:g} s"
+        return f"demo scanner, one sample every {self.params.interval_s:g} s"
 
     @property
     def exhausted(self) -> bool:
@@ -91,7 +95,7 @@ class DemoDriver:
         samples = sample_payloads(self._today())
         payload = samples[self._index % len(samples)]
         self._index += 1
-        self._next += self.config.interval_s
+        self._next += self.params.interval_s
         return payload + b"\r"
 
     def close(self) -> None:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import glob
 import os
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from drivers._hid import hidapi_module
+from drivers._hid import HidEnumerate, hidapi_module
 
 HID_POS_USAGE_PAGE = 0x8C
 
@@ -83,7 +81,7 @@ def serial_ports(by_id_folder: str = "/dev/serial/by-id") -> list[SerialPortInfo
 
 
 def hid_devices(
-    enumerate: Callable[[int, int], Sequence[dict[str, Any]]] | None = None,
+    enumerate: HidEnumerate | None = None,
 ) -> list[HidInfo]:
     """Every HID interface hidapi sees (empty when hidapi cannot be loaded)."""
     if enumerate is None:

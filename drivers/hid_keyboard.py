@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import select
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from drivers._hid import (
     DeviceFactory,
@@ -24,12 +26,27 @@ from drivers._hid import (
     default_factory,
 )
 from drivers.base import translate_open_error, translate_read_error
-from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
-
-if TYPE_CHECKING:
-    from scanner_agent.config import HidKeyboardDevice
+from drivers.errors import DeviceError, DeviceLost, DeviceNotFound
 
 GENERIC_DESKTOP, KEYBOARD_USAGE = 0x01, 0x06
+
+# Opens an input device by path: `evdev.InputDevice` (untyped), or a fake in tests.
+EvdevOpener = Callable[[str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HidKeyboardParams:
+    """What `HidKeyboardDriver` opens. With `backend = "hidapi"`: a hidapi `path`, or the
+    keyboard interface whose USB `vid` / `pid` and `serial_number` match; with `"evdev"`: the
+    `/dev/input/...` `path`. `layout` is only shown in the description: the framer types the
+    reports with it."""
+
+    path: str = ""
+    vid: str | None = None
+    pid: str | None = None
+    serial_number: str | None = None
+    backend: Literal["hidapi", "evdev"] = "hidapi"
+    layout: str = "us"
 
 
 class HidKeyboardDriver:
@@ -37,12 +54,12 @@ class HidKeyboardDriver:
 
     def __init__(
         self,
-        config: HidKeyboardDevice,
+        params: HidKeyboardParams,
         device_factory: DeviceFactory = default_factory,
         enumerate: HidEnumerate = default_enumerate,
-        evdev_open: Any = None,
+        evdev_open: EvdevOpener | None = None,
     ) -> None:
-        self.config = config
+        self.params = params
         self._enumerate = enumerate
         self._reader = HidReader(device_factory, "keyboard-mode scanner")
         self._evdev: EvdevKeyboard | None = None
@@ -51,7 +68,7 @@ class HidKeyboardDriver:
 
     @property
     def description(self) -> str:
-        c = self.config
+        c = self.params
         where = self._reader.path.decode(errors="replace") or c.path
         usb = f"USB {c.vid}:{c.pid or '*'}" if c.vid else ""
         return " ".join(x for x in (self._product, usb, where, f"layout {c.layout}") if x)
@@ -61,7 +78,7 @@ class HidKeyboardDriver:
         return self._reader.exhausted
 
     def open(self) -> None:
-        c = self.config
+        c = self.params
         if c.backend == "evdev":
             if not c.path:
                 raise DeviceNotFound(
@@ -120,7 +137,7 @@ EV_KEY = 0x01
 class EvdevKeyboard:
     """A `/dev/input/event*` keyboard, grabbed, its key events turned into boot reports."""
 
-    def __init__(self, path: str, opener: Any = None) -> None:
+    def __init__(self, path: str, opener: EvdevOpener | None = None) -> None:
         self.path = path
         self._opener = opener
         self._device: Any = None

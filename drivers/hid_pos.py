@@ -8,7 +8,7 @@ layout scanner manuals describe is used.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from drivers._hid import (
     DeviceFactory,
@@ -18,14 +18,23 @@ from drivers._hid import (
     default_enumerate,
     default_factory,
 )
-from scanner_agent.framing import (
+from drivers.hid_pos_layout import (
     DEFAULT_HID_POS_LAYOUT,
     HidPosLayout,
     hid_pos_layout_from_descriptor,
 )
 
-if TYPE_CHECKING:
-    from scanner_agent.config import HidPosDevice
+
+@dataclass(frozen=True, slots=True)
+class HidPosParams:
+    """What `HidPosDriver` opens: a hidapi `path`, or, when it is empty, the one interface on
+    `usage_page` whose USB `vid` / `pid` (4 hex digits) and `serial_number` match."""
+
+    path: str = ""
+    vid: str | None = None
+    pid: str | None = None
+    serial_number: str | None = None
+    usage_page: int = 0x8C
 
 
 class HidPosDriver:
@@ -33,11 +42,11 @@ class HidPosDriver:
 
     def __init__(
         self,
-        config: HidPosDevice,
+        params: HidPosParams,
         device_factory: DeviceFactory = default_factory,
         enumerate: HidEnumerate = default_enumerate,
     ) -> None:
-        self.config = config
+        self.params = params
         self._enumerate = enumerate
         self._reader = HidReader(device_factory, "HID POS scanner")
         self.layout: HidPosLayout = DEFAULT_HID_POS_LAYOUT
@@ -47,7 +56,7 @@ class HidPosDriver:
 
     @property
     def description(self) -> str:
-        c = self.config
+        c = self.params
         where = self._reader.path.decode(errors="replace") or c.path
         usb = f"USB {c.vid}:{c.pid or '*'}" if c.vid else f"usage page 0x{c.usage_page:02X}"
         return " ".join(x for x in (self._product, usb, where) if x)
@@ -57,7 +66,7 @@ class HidPosDriver:
         return self._reader.exhausted
 
     def open(self) -> None:
-        c = self.config
+        c = self.params
         if c.path:
             path = c.path.encode()
         else:

@@ -26,18 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, Any, Literal
 
-from drivers.hid_keyboard import HidKeyboardDriver
-from drivers.hid_pos import HidPosDriver
-from scanner_agent.config import HidKeyboardDevice, HidPosDevice
-from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
-
-if TYPE_CHECKING:
-    from scanner_agent.config import ReplayDevice
+from drivers.errors import DeviceError, DeviceLost, DeviceNotFound
+from drivers.hid_keyboard import HidKeyboardDriver, HidKeyboardParams
+from drivers.hid_pos import HidPosDriver, HidPosParams
 
 FORMAT_VERSION = 1
-PROTOCOLS = ("serial", "hid_pos", "hid_keyboard")
+RecordedProtocol = Literal["serial", "hid_pos", "hid_keyboard"]
+PROTOCOLS: tuple[RecordedProtocol, ...] = ("serial", "hid_pos", "hid_keyboard")
 
 
 class RecordingError(DeviceError):
@@ -209,33 +206,46 @@ class RecordedHidDevice:
         self.opened = False
 
 
+@dataclass(frozen=True, slots=True)
+class ReplayParams:
+    """What `ReplayDriver` plays: the recording at `path`, of `protocol` traffic, at `speed`
+    (2.0: twice as fast), once or in a `loop`. `layout` is shown in a replayed keyboard's
+    description (the framer types the reports with it)."""
+
+    path: str
+    protocol: RecordedProtocol = "serial"
+    speed: float = 1.0
+    loop: bool = False
+    layout: str = "us"
+
+
 class ReplayDriver:
     """Plays a recording as the device it came from would have sent it."""
 
     kind = "replay"
 
-    def __init__(self, config: ReplayDevice, protocol: str | None = None) -> None:
-        self.config = config
+    def __init__(self, params: ReplayParams) -> None:
+        self.params = params
         self.recording: Recording | None = None
-        self.protocol = protocol or config.protocol
+        self.protocol: RecordedProtocol = params.protocol
         self._timed: TimedChunks | None = None
-        self._inner: Any = None
+        self._inner: HidPosDriver | HidKeyboardDriver | None = None
 
     @property
     def description(self) -> str:
-        return f"replay of {self.config.path} ({self.protocol}, speed {self.config.speed:g})"
+        return f"replay of {self.params.path} ({self.protocol}, speed {self.params.speed:g})"
 
     @property
     def exhausted(self) -> bool:
         return self._timed is not None and self._timed.exhausted
 
     @property
-    def inner(self) -> Any:
+    def inner(self) -> HidPosDriver | HidKeyboardDriver | None:
         """The HID driver replayed reports go through (None for serial recordings)."""
         return self._inner
 
     def open(self) -> None:
-        c = self.config
+        c = self.params
         recording = read_recording(c.path)
         if recording.protocol and recording.protocol != self.protocol:
             raise RecordingError(
@@ -247,33 +257,23 @@ class ReplayDriver:
         self._inner = None
         if self.protocol in ("hid_pos", "hid_keyboard"):
             device = RecordedHidDevice(self._timed, recording.descriptor)
-            self._inner = self._hid_driver(device)
-            self._inner.open()
+            inner = self._hid_driver(device)
+            inner.open()
+            self._inner = inner
 
-    def _hid_driver(self, device: RecordedHidDevice) -> Any:
-        c = self.config
+    def _hid_driver(self, device: RecordedHidDevice) -> HidPosDriver | HidKeyboardDriver:
+        c = self.params
         path = f"replay:{c.path}"
         if self.protocol == "hid_pos":
-            return HidPosDriver(
-                HidPosDevice(id=c.id, type="hid_pos", path=path), device_factory=lambda: device
-            )
-        config = HidKeyboardDevice(
-            id=c.id,
-            type="hid_keyboard",
-            path=path,
-            layout=c.layout,
-            suffix=c.suffix,
-            idle_ms=c.idle_ms,
-            max_frame_bytes=c.max_frame_bytes,
-        )
-        return HidKeyboardDriver(config, device_factory=lambda: device)
+            return HidPosDriver(HidPosParams(path=path), device_factory=lambda: device)
+        params = HidKeyboardParams(path=path, layout=c.layout)
+        return HidKeyboardDriver(params, device_factory=lambda: device)
 
     def read(self, timeout: float) -> bytes | None:
         if self._timed is None:
-            raise DeviceLost(f"replay of {self.config.path} is not open")
+            raise DeviceLost(f"replay of {self.params.path} is not open")
         if self._inner is not None:
-            chunk: bytes | None = self._inner.read(timeout)
-            return chunk
+            return self._inner.read(timeout)
         return self._timed.next(timeout)
 
     def close(self) -> None:

@@ -9,16 +9,14 @@ match the configuration is looked up with `serial.tools.list_ports` at each open
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import serial
 from serial.tools import list_ports
 
 from drivers.base import translate_open_error, translate_read_error
-from scanner_agent.errors import DeviceLost, DeviceNotFound
-
-if TYPE_CHECKING:
-    from scanner_agent.config import SerialDevice
+from drivers.errors import DeviceLost, DeviceNotFound
 
 _PARITY = {
     "N": serial.PARITY_NONE,
@@ -32,6 +30,21 @@ _STOPBITS = {
     1.5: serial.STOPBITS_ONE_POINT_FIVE,
     2: serial.STOPBITS_TWO,
 }
+
+
+@dataclass(frozen=True, slots=True)
+class SerialParams:
+    """What `SerialDriver` opens: a `port` (name, by-id link or pyserial URL), or, when it is
+    empty, the port whose USB `vid` / `pid` (4 hex digits) and `serial_number` match."""
+
+    port: str = ""
+    vid: str | None = None
+    pid: str | None = None
+    serial_number: str | None = None
+    baudrate: int = 9600
+    bytesize: Literal[5, 6, 7, 8] = 8
+    parity: Literal["N", "E", "O", "M", "S"] = "N"
+    stopbits: float = 1
 
 
 def find_port(vid: str, pid: str | None = None, serial_number: str | None = None) -> str:
@@ -63,15 +76,15 @@ class SerialDriver:
 
     kind = "serial"
 
-    def __init__(self, config: SerialDevice) -> None:
-        self.config = config
+    def __init__(self, params: SerialParams) -> None:
+        self.params = params
         self._port: Any = None
-        self._name = config.port or f"USB {config.vid}:{config.pid or '*'}"
+        self._name = params.port or f"USB {params.vid}:{params.pid or '*'}"
         self._timeout: float | None = None
 
     @property
     def description(self) -> str:
-        c = self.config
+        c = self.params
         return f"{self._name} {c.baudrate} {c.bytesize}{c.parity}{c.stopbits:g}"
 
     @property
@@ -79,7 +92,7 @@ class SerialDriver:
         return False
 
     def open(self) -> None:
-        c = self.config
+        c = self.params
         name = c.port or find_port(c.vid or "", c.pid, c.serial_number)
         try:
             port = serial.serial_for_url(

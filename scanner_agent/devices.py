@@ -6,6 +6,11 @@ reader flushes what it held, marks the device `disconnected` with the error, and
 it again with exponential back-off (`pipeline.reconnect_min_s` doubling up to
 `pipeline.reconnect_max_s`), without the agent restarting. One device failing, even with an
 unexpected exception, never stops another.
+
+`build_driver(config)` is where the core's configuration meets the drivers: it maps a device's
+settings onto the driver's own parameters (`SerialParams`, `HidPosParams`, ...) and pairs the
+driver with the framer its settings ask for, in a `DriverSetup[ChunkT]` (mypy checks that the
+driver's chunks are what the framer takes). Drivers never see the configuration models.
 """
 
 from __future__ import annotations
@@ -15,14 +20,17 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic
 
-from drivers.camera import CameraDriver
-from drivers.demo import DemoDriver
-from drivers.hid_keyboard import HidKeyboardDriver
-from drivers.hid_pos import HidPosDriver
-from drivers.replay import ReplayDriver
-from drivers.serial import SerialDriver
+from typing_extensions import TypeVar
+
+from drivers.base import Driver
+from drivers.camera import CameraDriver, CameraParams, DecodeFunction
+from drivers.demo import DemoDriver, DemoParams
+from drivers.hid_keyboard import HidKeyboardDriver, HidKeyboardParams
+from drivers.hid_pos import HidPosDriver, HidPosParams
+from drivers.replay import ReplayDriver, ReplayParams
+from drivers.serial import SerialDriver, SerialParams
 from scanner_agent.config import (
     CameraDevice,
     DemoDevice,
@@ -34,6 +42,8 @@ from scanner_agent.config import (
 )
 from scanner_agent.errors import DeviceError, DeviceLost, DeviceNotFound
 from scanner_agent.framing import (
+    DEFAULT_HID_POS_LAYOUT,
+    Frame,
     Framer,
     HidPosFramer,
     KeyboardFramer,
@@ -44,19 +54,27 @@ from scanner_agent.framing import (
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline, utc_now
 from scanner_agent.scan import DeviceProblem, DeviceState, Source
 
+if TYPE_CHECKING:
+    from decoders.base import DecodedSymbol
+
 log = logging.getLogger(__name__)
 
 # The longest a reader blocks in one read, so that stop() is honoured promptly.
 POLL_S = 0.2
 
 
-@dataclass
-class DriverSetup:
-    """A driver, how to make its framer (after each open: HID POS reads its descriptor then),
-    and what its scans are labelled with."""
+# What one read of a driver returns and its framer takes. A bare `DriverSetup` (a setup of any
+# device, as the device manager holds them) is `DriverSetup[Any]`.
+ChunkT = TypeVar("ChunkT", default=Any)
 
-    driver: Any
-    make_framer: Callable[[], Framer[Any]]
+
+@dataclass
+class DriverSetup(Generic[ChunkT]):
+    """A driver, how to make its framer (after each open: HID POS reads its descriptor then),
+    and what its scans are labelled with. The driver's chunks are what the framer takes."""
+
+    driver: Driver[ChunkT]
+    make_framer: Callable[[], Framer[ChunkT]]
     source: Source
     layout: str | None = None
 
@@ -64,59 +82,120 @@ class DriverSetup:
 DriverFactory = Callable[[DeviceConfig], DriverSetup]
 
 
-def build_driver(config: DeviceConfig, *, decode: Any = None) -> DriverSetup:
-    """The driver and framer a device configuration asks for."""
+def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) -> DriverSetup:
+    """The driver and framer a device configuration asks for. `decode` (cameras only) replaces
+    the image decoders, which otherwise load when the camera is first opened."""
     if isinstance(config, SerialDevice):
         c = config
-        return DriverSetup(
-            SerialDriver(c), lambda: byte_framer(c.suffix, c.idle_ms, c.max_frame_bytes), "serial"
+        return DriverSetup[bytes](
+            SerialDriver(serial_params(c)),
+            lambda: byte_framer(c.suffix, c.idle_ms, c.max_frame_bytes),
+            "serial",
         )
     if isinstance(config, HidPosDevice):
-        pos = HidPosDriver(config)
-        return DriverSetup(pos, lambda: HidPosFramer(pos.layout), "hid_pos")
+        pos = HidPosDriver(hid_pos_params(config))
+        return DriverSetup[bytes](pos, lambda: HidPosFramer(pos.layout), "hid_pos")
     if isinstance(config, HidKeyboardDevice):
         k = config
-        return DriverSetup(
-            HidKeyboardDriver(k),
+        return DriverSetup[bytes](
+            HidKeyboardDriver(hid_keyboard_params(k)),
             lambda: KeyboardFramer(k.layout, k.suffix, k.idle_ms / 1000, k.max_frame_bytes),
             "hid_keyboard",
             layout=k.layout,
         )
     if isinstance(config, CameraDevice):
         cam = config
-        return DriverSetup(
-            CameraDriver(cam, decode=decode), lambda: SymbolTracker(cam.gone_after_s), "camera"
+        camera: DriverSetup[list[DecodedSymbol]] = DriverSetup(
+            CameraDriver(camera_params(cam), decode=decode),
+            lambda: SymbolTracker(cam.gone_after_s),
+            "camera",
         )
+        return camera
     if isinstance(config, ReplayDevice):
-        return replay_setup(ReplayDriver(config))
+        return _replay_setup(config)
     if isinstance(config, DemoDevice):
-        return DriverSetup(DemoDriver(config), lambda: SuffixFramer(b"\r"), "demo")
+        return DriverSetup[bytes](
+            DemoDriver(DemoParams(interval_s=config.interval_s)),
+            lambda: SuffixFramer(b"\r"),
+            "demo",
+        )
     raise DeviceError(f"unknown device type {config.type!r}")  # pragma: no cover
 
 
-def replay_setup(driver: Any) -> DriverSetup:
-    c: ReplayDevice = driver.config
+def _replay_setup(c: ReplayDevice) -> DriverSetup[bytes]:
+    driver = ReplayDriver(replay_params(c))
     if c.protocol == "hid_pos":
-        return DriverSetup(driver, lambda: HidPosFramer(driver.inner.layout), "replay")
+
+        def hid_pos_framer() -> HidPosFramer:
+            # the layout the replayed device's report descriptor gave, read at open
+            inner = driver.inner
+            if isinstance(inner, HidPosDriver):
+                return HidPosFramer(inner.layout)
+            return HidPosFramer(DEFAULT_HID_POS_LAYOUT)  # pragma: no cover - set at open
+
+        return DriverSetup[bytes](driver, hid_pos_framer, "replay")
     if c.protocol == "hid_keyboard":
-        return DriverSetup(
+        return DriverSetup[bytes](
             driver,
             lambda: KeyboardFramer(c.layout, c.suffix, c.idle_ms / 1000, c.max_frame_bytes),
             "replay",
             layout=c.layout,
         )
-    return DriverSetup(
+    return DriverSetup[bytes](
         driver, lambda: byte_framer(c.suffix, c.idle_ms, c.max_frame_bytes), "replay"
     )
 
 
-class DeviceReader:
+# --- configuration to driver parameters ---------------------------------------------------
+
+
+def serial_params(c: SerialDevice) -> SerialParams:
+    return SerialParams(
+        port=c.port,
+        vid=c.vid,
+        pid=c.pid,
+        serial_number=c.serial_number,
+        baudrate=c.baudrate,
+        bytesize=c.bytesize,
+        parity=c.parity,
+        stopbits=c.stopbits,
+    )
+
+
+def hid_pos_params(c: HidPosDevice) -> HidPosParams:
+    return HidPosParams(
+        path=c.path, vid=c.vid, pid=c.pid, serial_number=c.serial_number, usage_page=c.usage_page
+    )
+
+
+def hid_keyboard_params(c: HidKeyboardDevice) -> HidKeyboardParams:
+    return HidKeyboardParams(
+        path=c.path,
+        vid=c.vid,
+        pid=c.pid,
+        serial_number=c.serial_number,
+        backend=c.backend,
+        layout=c.layout,
+    )
+
+
+def camera_params(c: CameraDevice) -> CameraParams:
+    return CameraParams(source=c.source, fps=c.fps, width=c.width, height=c.height)
+
+
+def replay_params(c: ReplayDevice) -> ReplayParams:
+    return ReplayParams(
+        path=c.path, protocol=c.protocol, speed=c.speed, loop=c.loop, layout=c.layout
+    )
+
+
+class DeviceReader(Generic[ChunkT]):
     """One device's thread: open, read, frame, submit; reopen with back-off when lost."""
 
     def __init__(
         self,
         device_id: str,
-        setup: DriverSetup,
+        setup: DriverSetup[ChunkT],
         pipeline: Pipeline,
         states: DeviceStates,
         *,
@@ -133,7 +212,7 @@ class DeviceReader:
         self._monotonic = monotonic
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._framer: Framer[Any] | None = None
+        self._framer: Framer[ChunkT] | None = None
         self.opens = 0
 
     def start(self) -> None:
@@ -153,7 +232,7 @@ class DeviceReader:
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
-    def _submit(self, frames: Sequence[Any]) -> None:
+    def _submit(self, frames: Sequence[Frame]) -> None:
         for frame in frames:
             self.pipeline.submit(
                 Incoming(self.device_id, self.setup.source, frame, self.setup.layout)
@@ -200,7 +279,7 @@ class DeviceReader:
             description=(driver.description + " (finished)") if finished else None,
         )
 
-    def _read_loop(self, driver: Any) -> bool:
+    def _read_loop(self, driver: Driver[ChunkT]) -> bool:
         """Read until stopped (False) or the source is exhausted (True)."""
         framer = self._framer = self.setup.make_framer()
         monotonic = self._monotonic
@@ -220,7 +299,7 @@ class DeviceReader:
         self._flush()
         return False
 
-    def _close(self, driver: Any) -> None:
+    def _close(self, driver: Driver[ChunkT]) -> None:
         try:
             driver.close()
         except Exception:  # a driver that cannot even close must not end its reader

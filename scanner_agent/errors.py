@@ -3,23 +3,47 @@
 A bad payload is never an exception: it is an `Attestation` with errors. Exceptions are for
 what the agent cannot carry on with by itself:
 
-    ScannerAgentError
+    ScannerAgentError          the core's own (defined here)
     ├── ConfigError            a setting or a data file (layout, referential) is wrong
-    ├── DecodeError            an image or PDF could not be read at all
-    └── DeviceError            a device could not be opened or read
-        ├── DeviceNotFound     nothing matches the configured port, path or VID:PID
-        ├── PermissionDenied   the device exists but this user may not open it
-        ├── DeviceBusy         another program holds the device
-        └── DeviceLost         the device went away while in use
+    └── (StorageError)         the store is unreachable (scanner_agent.storage)
 
-Drivers translate their library's exceptions into these at their edge and chain the original.
+    DeviceError                a device could not be opened or read (defined in drivers.errors)
+    ├── DeviceNotFound         nothing matches the configured port, path or VID:PID
+    ├── PermissionDenied       the device exists but this user may not open it
+    ├── DeviceBusy             another program holds the device
+    └── DeviceLost             the device went away while in use
+
+    DecodeError                an image or PDF could not be read at all (decoders.errors)
+
+Drivers and decoders depend on nothing above them, so their exceptions live with them; they are
+re-exported here, the same classes (`except DeviceError` catches what a driver raises whichever
+module it was imported from). `DecodeError` is looked up on first use, so that importing this
+module never loads the `decoders` package. Every class carries a stable `code`.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from drivers.errors import DeviceBusy, DeviceError, DeviceLost, DeviceNotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from decoders.errors import DecodeError
+
+__all__ = [
+    "ConfigError",
+    "DecodeError",
+    "DeviceBusy",
+    "DeviceError",
+    "DeviceLost",
+    "DeviceNotFound",
+    "PermissionDenied",
+    "ScannerAgentError",
+]
+
 
 class ScannerAgentError(Exception):
-    """Base of every exception the agent raises on purpose."""
+    """Base of every exception the core raises on purpose."""
 
     code = "internal_error"
 
@@ -30,32 +54,9 @@ class ConfigError(ScannerAgentError):
     code = "config_error"
 
 
-class DecodeError(ScannerAgentError):
-    """An image or PDF could not be read. `code` is stable, the message names the file."""
+def __getattr__(name: str) -> type[Exception]:
+    if name == "DecodeError":
+        from decoders.errors import DecodeError  # noqa: PLC0415 - see the module docstring
 
-    code = "decode_error"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        if code is not None:
-            self.code = code
-
-
-class DeviceError(ScannerAgentError):
-    code = "device_error"
-
-
-class DeviceNotFound(DeviceError):
-    code = "device_not_found"
-
-
-class PermissionDenied(DeviceError):
-    code = "permission_denied"
-
-
-class DeviceBusy(DeviceError):
-    code = "device_busy"
-
-
-class DeviceLost(DeviceError):
-    code = "device_lost"
+        return DecodeError
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

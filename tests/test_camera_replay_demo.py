@@ -14,12 +14,12 @@ import pytest
 import zxingcpp
 
 from decoders.base import DecodedSymbol
-from drivers.camera import CameraDriver
+from drivers.camera import CameraDriver, CameraParams
 from drivers.demo import sample_payloads
 from drivers.replay import RecordingError, read_recording
 from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
-from scanner_agent.config import CameraDevice, DeviceConfig
+from scanner_agent.config import DeviceConfig
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.framing import Frame
 from scanner_agent.parse_context import ParseContext
@@ -113,7 +113,7 @@ def test_camera_driver_paces_frames_and_ends_with_the_file(tmp_path: Path) -> No
     video = write_video(tmp_path / "v.avi", [(VALID_PIPE, 4)])
     now = [0.0]
     driver = CameraDriver(
-        CameraDevice(id="c", type="camera", source=str(video), fps=10),
+        CameraParams(source=str(video), fps=10),
         decode=zxing_decode,
         clock=lambda: now[0],
         sleep=lambda s: now.__setitem__(0, now[0] + s),
@@ -131,8 +131,8 @@ def test_missing_camera_is_not_found(tmp_path: Path) -> None:
     from scanner_agent.errors import DeviceNotFound
 
     for source in (str(tmp_path / "none.avi"), "/dev/video-none"):
-        config = CameraDevice(id="c", type="camera", source=source)
-        driver = CameraDriver(config, decode=zxing_decode)
+        params = CameraParams(source=source)
+        driver = CameraDriver(params, decode=zxing_decode)
         with pytest.raises(DeviceNotFound):
             driver.open()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from decoders.base import DecodedSymbol
-from drivers import keymaps
 from scanner_agent.framing import (
     DEFAULT_HID_POS_LAYOUT,
     Frame,
@@ -16,6 +15,7 @@ from scanner_agent.framing import (
     SymbolTracker,
     byte_framer,
     hid_pos_layout_from_descriptor,
+    keymaps,
 )
 from tests.helpers.devices import (
     OLD_READER_DESCRIPTOR,

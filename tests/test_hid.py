@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from drivers.hid_keyboard import EvdevKeyboard, HidKeyboardDriver
-from drivers.hid_pos import HidPosDriver
+from drivers.hid_keyboard import EvdevKeyboard, HidKeyboardDriver, HidKeyboardParams
+from drivers.hid_pos import HidPosDriver, HidPosParams
 from drivers.replay import RecordedHidDevice, TimedChunks
 from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent, ScanEvent, Subscription
-from scanner_agent.config import DeviceConfig, HidKeyboardDevice, HidPosDevice
+from scanner_agent.config import DeviceConfig
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import DeviceLost, DeviceNotFound, PermissionDenied
 from scanner_agent.framing import DEFAULT_HID_POS_LAYOUT, HidPosFramer, KeyboardFramer
@@ -67,9 +67,9 @@ def read_all(driver: Any, framer: Any) -> list[Any]:
 
 
 def test_hid_pos_driver_finds_the_scanner_by_usage_page_and_joins_reports() -> None:
-    config = HidPosDevice(id="pos", type="hid_pos")
+    params = HidPosParams()
     reports = hid_pos_reports(LONG) + hid_pos_reports(b"]d1" + VALID, aim=b"\0\0\0")
-    driver = HidPosDriver(config, device_factory=recorded(reports), enumerate=enumerate_all)
+    driver = HidPosDriver(params, device_factory=recorded(reports), enumerate=enumerate_all)
     driver.open()
     assert "/dev/hidraw7" in driver.description
     assert "Test HID POS Scanner" in driver.description
@@ -79,7 +79,7 @@ def test_hid_pos_driver_finds_the_scanner_by_usage_page_and_joins_reports() -> N
 
 
 def test_hid_pos_driver_reads_offsets_from_the_report_descriptor() -> None:
-    config = HidPosDevice(id="pos", type="hid_pos", vid="0c2e", pid="0b61")
+    params = HidPosParams(vid="0c2e", pid="0b61")
     # a descriptor where the continuation bit sits in bit 1: only the descriptor says so
     descriptor = bytearray(POS_DESCRIPTOR)
     padding_at = descriptor.index(bytes([0x95, 0x07, 0x81, 0x03]))
@@ -97,7 +97,7 @@ def test_hid_pos_driver_reads_offsets_from_the_report_descriptor() -> None:
     for r in reports:
         r[63] = (r[63] & 1) << 1
     driver = HidPosDriver(
-        config, device_factory=recorded([bytes(r) for r in reports], list(descriptor)),
+        params, device_factory=recorded([bytes(r) for r in reports], list(descriptor)),
         enumerate=enumerate_all,
     )  # fmt: skip
     driver.open()
@@ -107,26 +107,26 @@ def test_hid_pos_driver_reads_offsets_from_the_report_descriptor() -> None:
 
 
 def test_hid_pos_driver_falls_back_to_the_manual_layout_without_descriptor() -> None:
-    config = HidPosDevice(id="pos", type="hid_pos", path="/replay/x")
-    driver = HidPosDriver(config, device_factory=recorded(hid_pos_reports(b"X")))
+    params = HidPosParams(path="/replay/x")
+    driver = HidPosDriver(params, device_factory=recorded(hid_pos_reports(b"X")))
     driver.open()
     assert driver.layout == DEFAULT_HID_POS_LAYOUT
 
 
 def test_hid_pos_driver_not_found_names_what_it_looked_for() -> None:
-    config = HidPosDevice(id="pos", type="hid_pos", vid="1234", pid="5678")
-    driver = HidPosDriver(config, device_factory=recorded([]), enumerate=lambda v, p: [])
+    params = HidPosParams(vid="1234", pid="5678")
+    driver = HidPosDriver(params, device_factory=recorded([]), enumerate=lambda v, p: [])
     with pytest.raises(DeviceNotFound, match="1234:5678"):
         driver.open()
 
 
 def test_two_identical_scanners_need_a_serial_number() -> None:
     two = [dict(POS_ENTRY), {**POS_ENTRY, "path": b"/dev/hidraw9", "serial_number": "S2"}]
-    config = HidPosDevice(id="pos", type="hid_pos", vid="0c2e")
-    driver = HidPosDriver(config, device_factory=recorded([]), enumerate=lambda v, p: two)
+    params = HidPosParams(vid="0c2e")
+    driver = HidPosDriver(params, device_factory=recorded([]), enumerate=lambda v, p: two)
     with pytest.raises(DeviceNotFound, match="serial_number"):
         driver.open()
-    chosen = HidPosDevice(id="pos", type="hid_pos", vid="0c2e", serial_number="S2")
+    chosen = HidPosParams(vid="0c2e", serial_number="S2")
     driver = HidPosDriver(chosen, device_factory=recorded([]), enumerate=lambda v, p: two)
     driver.open()
     assert "/dev/hidraw9" in driver.description
@@ -151,8 +151,8 @@ class VanishingDevice:
 
 
 def test_hid_read_error_is_a_lost_device_with_the_cause_chained() -> None:
-    config = HidPosDevice(id="pos", type="hid_pos", path="/x")
-    driver = HidPosDriver(config, device_factory=lambda: VanishingDevice([]))
+    params = HidPosParams(path="/x")
+    driver = HidPosDriver(params, device_factory=lambda: VanishingDevice([]))
     driver.open()
     with pytest.raises(DeviceLost) as info:
         driver.read(0.1)
@@ -166,17 +166,17 @@ def test_hidraw_without_permission(tmp_path: Any, monkeypatch: pytest.MonkeyPatc
 
     monkeypatch.setattr("drivers._hid.os.path.exists", lambda p: True)
     monkeypatch.setattr("drivers._hid.os.access", lambda p, mode: False)
-    config = HidPosDevice(id="pos", type="hid_pos", path="/dev/hidraw0")
-    driver = HidPosDriver(config, device_factory=Refusing)  # type: ignore[arg-type,return-value]
+    params = HidPosParams(path="/dev/hidraw0")
+    driver = HidPosDriver(params, device_factory=Refusing)  # type: ignore[arg-type,return-value]
     with pytest.raises(PermissionDenied, match="udev"):
         driver.open()
 
 
 @pytest.mark.parametrize("layout", ["us", "fr"])
 def test_keyboard_driver_finds_the_keyboard_interface(layout: str) -> None:
-    config = HidKeyboardDevice(id="kb", type="hid_keyboard", vid="0c2e", layout=layout)  # type: ignore[arg-type]
+    params = HidKeyboardParams(vid="0c2e", layout=layout)  # type: ignore[arg-type]
     reports = typed_reports("]d1" + VALID_PIPE.decode(), layout)  # type: ignore[arg-type]
-    driver = HidKeyboardDriver(config, device_factory=recorded(reports), enumerate=enumerate_all)
+    driver = HidKeyboardDriver(params, device_factory=recorded(reports), enumerate=enumerate_all)
     driver.open()
     assert "/dev/hidraw8" in driver.description
     frames = read_all(driver, KeyboardFramer(layout))  # type: ignore[arg-type]

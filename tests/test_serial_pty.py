@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from drivers.serial import SerialDriver
-from scanner_agent.config import SerialDevice
+from drivers.serial import SerialDriver, SerialParams
 from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
 from tests.helpers.devices import AgentRunner, PtyScanner, next_scan, wait_state
 from tests.helpers.samples import BAD_AMC, VALID, VALID_PIPE
@@ -201,7 +200,7 @@ def test_stop_flushes_a_code_without_suffix(scanner: PtyScanner, agents: AgentRu
 
 
 def test_driver_reads_through_a_pyserial_url() -> None:
-    driver = SerialDriver(SerialDevice(id="loop", type="serial", port="loop://"))
+    driver = SerialDriver(SerialParams(port="loop://"))
     driver.open()
     try:
         driver._port.write(b"HELLO\r")
@@ -212,14 +211,14 @@ def test_driver_reads_through_a_pyserial_url() -> None:
 
 
 def test_driver_errors_are_translated_and_chained(tmp_path: Path) -> None:
-    driver = SerialDriver(SerialDevice(id="x", type="serial", port=str(tmp_path / "none")))
+    driver = SerialDriver(SerialParams(port=str(tmp_path / "none")))
     with pytest.raises(DeviceNotFound) as info:
         driver.open()
     assert info.value.__cause__ is not None
 
 
 def test_driver_reports_a_lost_pty(scanner: PtyScanner) -> None:
-    driver = SerialDriver(SerialDevice(id="x", type="serial", port=str(scanner.link)))
+    driver = SerialDriver(SerialParams(port=str(scanner.link)))
     driver.open()
     try:
         scanner.unplug()
@@ -231,8 +230,8 @@ def test_driver_reports_a_lost_pty(scanner: PtyScanner) -> None:
 
 
 def test_a_port_held_by_another_reader_is_busy(scanner: PtyScanner) -> None:
-    config = SerialDevice(id="x", type="serial", port=str(scanner.link))
-    first, second = SerialDriver(config), SerialDriver(config)
+    params = SerialParams(port=str(scanner.link))
+    first, second = SerialDriver(params), SerialDriver(params)
     first.open()
     try:
         with pytest.raises(DeviceBusy, match="in use"):
@@ -255,7 +254,7 @@ def test_port_found_by_usb_id(monkeypatch: pytest.MonkeyPatch, scanner: PtyScann
     info.vid, info.pid, info.serial_number = 0x0C2E, 0x0B61, "A1"
     other = list_ports_common.ListPortInfo("/dev/ttyS0", skip_link_detection=True)
     monkeypatch.setattr("drivers.serial.list_ports.comports", lambda: [other, info])
-    driver = SerialDriver(SerialDevice(id="x", type="serial", vid="0c2e", pid="0b61"))
+    driver = SerialDriver(SerialParams(vid="0c2e", pid="0b61"))
     driver.open()
     try:
         assert str(scanner.link) in driver.description
@@ -263,6 +262,6 @@ def test_port_found_by_usb_id(monkeypatch: pytest.MonkeyPatch, scanner: PtyScann
         assert driver.read(2.0) == b"ABC\r"
     finally:
         driver.close()
-    missing = SerialDriver(SerialDevice(id="y", type="serial", vid="1234"))
+    missing = SerialDriver(SerialParams(vid="1234"))
     with pytest.raises(DeviceNotFound, match="1234"):
         missing.open()

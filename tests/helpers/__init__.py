@@ -1,4 +1,5 @@
 """What the tests share: sample payloads and dates (`samples`), payloads built from the spec
 (`payloads`), device fakes and waits (`devices`), generated and degraded codes (`synthetic`),
-a throwaway PostgreSQL (`pgserver`), the self-test tests' settings and scanners (`selftest`).
+a throwaway PostgreSQL (`pgserver`), the self-test tests' settings and scanners (`selftest`),
+the import graph of the source tree (`import_graph`).
 Import them as `from tests.helpers.samples import VALID`."""

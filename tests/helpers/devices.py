@@ -8,12 +8,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from drivers import keymaps
 from scanner_agent.agent import Agent
 from scanner_agent.bus import DeviceEvent, Event, ScanEvent, Subscription
 from scanner_agent.config import Settings
 from scanner_agent.devices import DriverFactory, build_driver
-from scanner_agent.framing import keyboard_reports
+from scanner_agent.framing import keyboard_reports, keymaps
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
 from tests.helpers.samples import TODAY

@@ -12,7 +12,7 @@ import pytest
 from drivers.hid_keyboard import HidKeyboardDriver
 from drivers.replay import RecordedHidDevice, TimedChunks
 from scanner_agent.config import DeviceConfig, HidKeyboardDevice
-from scanner_agent.devices import DriverSetup
+from scanner_agent.devices import DriverSetup, hid_keyboard_params
 from scanner_agent.framing import KeyboardFramer
 from scanner_agent.inventory import Discovery
 from scanner_agent.selftest import CHECKS, detected_suffix, run_selftest
@@ -113,7 +113,9 @@ def test_a_keyboard_mode_scanner_through_the_real_hid_driver(tmp_path: Path) -> 
         entry = {"path": b"/dev/hidraw8", "vendor_id": 0x0C2E, "product_id": 0x0B61,
                  "usage_page": 1, "usage": 6, "product_string": "Scanner"}  # fmt: skip
         driver = HidKeyboardDriver(
-            config, device_factory=lambda: device, enumerate=lambda vid, pid: [entry]
+            hid_keyboard_params(config),
+            device_factory=lambda: device,
+            enumerate=lambda vid, pid: [entry],
         )
         return DriverSetup(
             driver, lambda: KeyboardFramer(config.layout), "hid_keyboard", layout=config.layout

@@ -9,6 +9,10 @@ code. Read with the other layout, `1234567890` becomes `&é"'(-è_çà` and `a`/
 Each layout maps a usage to `(plain, shift, altgr)`, `""` where the key types nothing. Dead keys
 (`^` and `¨` on AZERTY) are read as the character they show: a scanner never composes accents.
 Keypad keys (scanners in "numeric keypad" mode) type the same on every layout (Num Lock on).
+
+Used by `KeyboardFramer` (`keyboard.py`, beside this module) to type reports back into codes,
+and by tests to type a code into reports (`keys_for`). The keyboard driver does not need it:
+it hands the framer raw boot reports.
 """
 
 from __future__ import annotations
