@@ -323,8 +323,16 @@ def test_keyboard_mismatch_is_diagnosed_once_and_published(hid_agent: Any) -> No
     seen: list[Any] = []
     wait_for(sub, lambda e: isinstance(e, ScanEvent), seen=seen)
     wait_for(sub, lambda e: isinstance(e, ScanEvent), seen=seen)
-    diagnosed = [e for e in seen if isinstance(e, DeviceEvent) and e.status.diagnostics]
+    # the events that publish a diagnostic, not a change of state: "stopped", when the recording
+    # ends, may come before the second scan, and carries the diagnostic along
+    diagnosed, state = [], None
+    for event in seen:
+        if isinstance(event, DeviceEvent):
+            if event.status.diagnostics and event.status.state == state:
+                diagnosed.append(event)
+            state = event.status.state
     assert len(diagnosed) == 1
+    assert [d.code for d in diagnosed[0].status.diagnostics] == ["keyboard_layout_mismatch"]
     assert len(agent.device("kb").diagnostics) == 1
 
 
