@@ -8,8 +8,8 @@
         ...
 
 zxing-cpp reads first; pre-processing passes and libdmtx follow within a time budget
-(`decoders/cascade.py`). Files that cannot be read raise `scanner_agent.errors.DecodeError`
-with a stable `code` (`decoders/documents.py`).
+(`decoders/cascade.py`). Files that cannot be read raise `decoders.DecodeError` with a stable
+`code` (`decoders/documents.py`).
 
 The names are loaded on first use (PEP 562): `import decoders` and `decoders.base` (the options,
 the symbol type and the list of passes) cost nothing; OpenCV, numpy and zxing-cpp are imported
@@ -30,11 +30,13 @@ if _typing.TYPE_CHECKING:
         read_pages,
         read_pages_from_bytes,
     )
+    from decoders.errors import DecodeError
 
 # Each public name and the module that defines it.
 _HOMES = {
     "DecodeOptions": "decoders.base",
     "DecodedSymbol": "decoders.base",
+    "DecodeError": "decoders.errors",
     "Decoder": "decoders.cascade",
     "decode_image": "decoders.cascade",
     "Page": "decoders.documents",
@@ -45,6 +47,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "DecodeError",
     "DecodeOptions",
     "DecodedSymbol",
     "Decoder",

@@ -17,18 +17,14 @@ what the agent cannot carry on with by itself:
 
 Drivers and decoders depend on nothing above them, so their exceptions live with them; they are
 re-exported here, the same classes (`except DeviceError` catches what a driver raises whichever
-module it was imported from). `DecodeError` is looked up on first use, so that importing this
-module never loads the `decoders` package. Every class carries a stable `code`.
+module it was imported from). Importing them is cheap (`decoders` loads its decoders on first
+use). Every class carries a stable `code`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from decoders.errors import DecodeError
 from drivers.errors import DeviceBusy, DeviceError, DeviceLost, DeviceNotFound, PermissionDenied
-
-if TYPE_CHECKING:
-    from decoders.errors import DecodeError
 
 __all__ = [
     "ConfigError",
@@ -52,11 +48,3 @@ class ConfigError(ScannerAgentError):
     """A setting, a layout file or the referential is wrong. The message names the key and file."""
 
     code = "config_error"
-
-
-def __getattr__(name: str) -> type[Exception]:
-    if name == "DecodeError":
-        from decoders.errors import DecodeError  # noqa: PLC0415 - see the module docstring
-
-        return DecodeError
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
