@@ -12,6 +12,11 @@ process, with `--connections` keep-alive connections and a bounded number of req
 - a deep page: the page in the middle of the scans, the 50th at most (at 10,000 scans: scans
   4,901 to 5,000, newest first), reached through the cursors of the `X-Next-Cursor` headers (a
   tree without a cursor reports it as not available);
+- every page in turn, first to last, through their cursors: at 10,000 scans (100 pages) more
+  pages than the store keeps (64) and more rows than it keeps served (4,096), so that every
+  request is a query, its rows rendered and their member numbers decrypted: the cost of a page
+  read right after a scan was written or erased, when nothing read before can serve it; at
+  1,000 scans (10 pages) they are kept after the first round, as a polled page is;
 - `GET /v1/health`, as a reference for what the HTTP stack alone costs on the machine at the
   moment (the machine may be shared: compare rows of the same run).
 
@@ -154,8 +159,29 @@ async def deep_path(port: int, page: int) -> str | None:
         writer.close()
 
 
-async def hammer(port: int, path: str, total: int, conns: int) -> tuple[float, list[float]]:
-    request = _get(port, path)
+async def every_page(port: int) -> list[str]:
+    """The path of every page, first to last, through the cursors ([] without cursors)."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    path: str | None = "/v1/scans?limit=100"
+    paths: list[str] = []
+    try:
+        while path is not None:
+            paths.append(path)
+            status, headers, _ = await _request(reader, writer, _get(port, path))
+            cursor = headers.get(b"x-next-cursor")
+            if status != 200 or cursor is None:
+                return paths if len(paths) > 1 else []
+            path = f"/v1/scans?limit=100&cursor={cursor.decode()}"
+    finally:
+        writer.close()
+    return paths
+
+
+async def hammer(
+    port: int, path: str | list[str], total: int, conns: int
+) -> tuple[float, list[float]]:
+    """`total` requests of `path` (or of each path of a list in turn) over `conns` connections."""
+    requests = [_get(port, p) for p in ([path] if isinstance(path, str) else path)]
     latencies: list[float] = []
     remaining = total
 
@@ -164,6 +190,7 @@ async def hammer(port: int, path: str, total: int, conns: int) -> tuple[float, l
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         while remaining > 0:
             remaining -= 1
+            request = requests[remaining % len(requests)]
             start = time.perf_counter()
             status, _, body = await _request(reader, writer, request)
             latencies.append(time.perf_counter() - start)
@@ -189,13 +216,16 @@ async def measure(root: Path, count: int, requests: int, conns: int) -> None:
         first = "/v1/scans?limit=100"
         page = max(2, min(DEEP_PAGE, count // 200))  # the middle of the scans, at most the 50th
         deep = await deep_path(server.port, page)
-        cases = [
+        pages = await every_page(server.port)
+        cases: list[tuple[str, str | list[str] | None]] = [
             ("first page", first),
             (f"page {page} (cursor)", deep),
+            # every page in turn: more pages than the store keeps, so each read is a query
+            (f"all {len(pages)} pages in turn", pages or None),
             ("/v1/health (reference)", "/v1/health"),
         ]
         for label, path in cases:
-            if path is None:
+            if not path:
                 print(f"  {count:>6} scans  {label:22}  not available (no cursor)")
                 continue
             await hammer(server.port, path, max(100, requests // 10), conns)  # warm-up

@@ -267,6 +267,14 @@ class ScanService:
         return event
 
     # --- reads ---
+    @property
+    def reads_are_quick(self) -> bool:
+        """`recent` answers from memory or a local SQLite index in a fraction of a millisecond,
+        so the event loop may call it directly rather than through a worker thread (whose hand-
+        over costs more than the read, under concurrent requests). False for a database server,
+        whose reads may wait on the network."""
+        return self.store is None or self.store.reads_are_quick
+
     def recent(
         self, filters: ScanFilter | None = None, limit: int = 100, cursor: str | None = None
     ) -> ScanPage:
@@ -297,12 +305,17 @@ class ScanService:
             from scanner_agent.storage import Position  # noqa: PLC0415
 
             backlog = self.writer.backlog()  # first: a scan being written is in one or the other
+            # The query leaves the retention's cutoff out (it moves at every call; the store
+            # keeps pages by query): rows are newest first, so the rows past the cutoff are the
+            # last ones, and cutting them leaves exactly the page within the retention.
             rows = self.store.page(
-                wanted.device,
-                wanted.since,
+                filters.device,
+                filters.since,
                 limit + 1,
                 Position(*before) if before is not None else None,
             )
+            if rows and rows[-1].received_at < cutoff:
+                rows = [row for row in rows if row.received_at >= cutoff]
             items = rows
             if backlog:
                 known = {item.id for item in items}

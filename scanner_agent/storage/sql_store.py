@@ -207,6 +207,9 @@ class Store:
             raise ConfigError(f"storage.url: not a database URL: {url!r}") from None
         self.url = parsed
         self.protector = protector
+        self.local = parsed.get_backend_name() == "sqlite"
+        """A file on this machine (SQLite in WAL mode, where readers never wait for the writer),
+        not a server across the network."""
         kwargs: dict[str, Any] = {}
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
@@ -232,6 +235,11 @@ class Store:
         it (`_forget_served`)."""
         self._served_lock = threading.Lock()
         self._generation = 0
+        """Bumped after every write and erasure: what was read under another generation may be
+        out of date, and is not kept."""
+        self._pages: dict[tuple[Any, ...], list[Row]] = {}
+        """The last pages read, by query, valid for the current generation only (a desk's GAP
+        polls the same first page far more often than scans arrive)."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Store:
@@ -269,6 +277,13 @@ class Store:
         except SQLAlchemyError as exc:
             self._schema_ready = False
             raise translate(exc) from exc
+
+    @property
+    def reads_are_quick(self) -> bool:
+        """A page read takes a fraction of a millisecond and cannot wait on a lock or the
+        network: a local SQLite file whose schema is ready (after a failure, the next read
+        may have to recreate the table, and a locked file makes that wait)."""
+        return self.local and self._schema_ready
 
     def ensure_schema(self) -> None:
         """Create the table; give a table of an older version its new column and indexes."""
@@ -338,11 +353,14 @@ class Store:
         with self._session() as session:
             ids = [item.scan.id for item in items]
             known = set(session.exec(select(ScanRecord.id).where(col(ScanRecord.id).in_(ids))))
-            for item in items:
-                if item.scan.id not in known:
-                    session.add(self.to_record(item))
-                    known.add(item.scan.id)
-            session.commit()
+            try:
+                for item in items:
+                    if item.scan.id not in known:
+                        session.add(self.to_record(item))
+                        known.add(item.scan.id)
+                session.commit()
+            finally:  # after the commit: a page read before it is out of date
+                self._new_generation()
 
     def delete(self, scan_id: str) -> bool:
         try:
@@ -400,7 +418,12 @@ class Store:
         if before is not None:
             params["before_at"] = before.received_at
             params["before_id"] = before.id
-        generation = self._generation
+        key = (device, since, limit, before)
+        with self._served_lock:
+            generation = self._generation
+            kept = self._pages.get(key)
+        if kept is not None:
+            return list(kept)
         with self._connection() as conn:
             positions = conn.execute(statement, params).all()
             served = self._served
@@ -417,7 +440,12 @@ class Store:
             text_ = served.get(row_id) or texts.get(row_id)
             if text_ is not None:  # else erased meanwhile
                 out.append(Row(at, row_id, text_))
-        return out
+        with self._served_lock:
+            if generation == self._generation:  # nothing written or erased meanwhile
+                self._pages[key] = out
+                while len(self._pages) > PAGES_KEPT:
+                    del self._pages[next(iter(self._pages))]
+        return list(out)
 
     def _render(self, conn: Connection, ids: list[str]) -> dict[str, str]:
         """The served JSON of these rows: stored JSON, member number revealed and spliced in."""
@@ -433,10 +461,18 @@ class Store:
             texts[row_id] = splice_member(public, reveal(number, how, row_id))
         return texts
 
-    def _forget_served(self, scan_id: str | None = None) -> None:
-        """Erased rows leave the memory of served JSON (all of it when `scan_id` is None)."""
+    def _new_generation(self) -> None:
+        """Rows were written: the pages read before are out of date."""
         with self._served_lock:
             self._generation += 1
+            self._pages.clear()
+
+    def _forget_served(self, scan_id: str | None = None) -> None:
+        """Erased rows leave the memory of served JSON (all of it when `scan_id` is None) and
+        of pages."""
+        with self._served_lock:
+            self._generation += 1
+            self._pages.clear()
             if scan_id is None:
                 self._served.clear()
             else:
@@ -463,6 +499,10 @@ class Store:
         with self._session() as session:
             value = session.exec(select(func.max(ScanRecord.boot))).one()
             return int(value or 0)
+
+
+PAGES_KEPT = 64
+"""Pages kept for the current generation (each holds its rows' texts, already kept anyway)."""
 
 
 @functools.cache

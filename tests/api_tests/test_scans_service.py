@@ -254,3 +254,53 @@ def test_rows_of_an_older_version_stay_readable(tmp_path: Path, context: ParseCo
     with store.engine.connect() as conn:
         how = conn.execute(text("SELECT member_protection FROM scans ORDER BY boot")).scalars()
         assert list(how) == ["encrypted", "aes-gcm"]
+
+
+def test_a_page_read_again_is_never_out_of_date(db_url: str, tmp_path: Path, context: ParseContext):
+    """The store keeps the pages it read (a GAP polls the same page): a write, an erasure or
+    a purge after a read is always seen by the next read."""
+    store = encrypted_store(db_url, tmp_path)
+    a = make_scan(context, received_at=NOW - timedelta(minutes=3))
+    b = make_scan(context, OTHER, received_at=NOW - timedelta(minutes=2))
+    store.add([Stored(1, 1, a)])
+
+    def page() -> list[str]:
+        return [row.id for row in store.page(limit=10)]
+
+    assert page() == [a.id]
+    assert page() == [a.id]  # kept
+    store.add([Stored(1, 2, b)])
+    assert page() == [b.id, a.id]  # a write is seen
+    store.delete(b.id)
+    assert page() == [a.id]  # an erasure is seen
+    store.purge(NOW)
+    assert page() == []  # the retention is seen
+    store.add([Stored(1, 3, b)])
+    assert page() == [b.id]
+    store.delete_all()
+    assert page() == []
+
+
+def test_the_retention_cuts_a_kept_page_as_time_passes(
+    db_url: str, tmp_path: Path, context: ParseContext
+):
+    """Pages are kept by query, without the retention's moving cutoff: a scan that ages out
+    between two reads of the same page is not served by the second (before any purge)."""
+    store = encrypted_store(db_url, tmp_path)
+    older = make_scan(context, received_at=NOW - timedelta(hours=23, minutes=30))
+    newer = make_scan(context, OTHER, received_at=NOW - timedelta(hours=1))
+    store.add([Stored(1, 1, older), Stored(1, 2, newer)])
+    now = [NOW]
+    service = ScanService(EventBus(), store, retention_hours=24, clock=lambda: now[0])
+    service.start()
+    try:
+        first = service.recent(limit=1)
+        assert ids(first.scans()) == [newer.id] and first.next_cursor is not None
+        assert ids(service.recent().scans()) == [newer.id, older.id]
+        now[0] = NOW + timedelta(hours=1)  # `older` is now 24 h 30 min old
+        page = service.recent()
+        assert ids(page.scans()) == [newer.id]
+        assert page.next_cursor is None
+        assert service.recent(limit=1).next_cursor is None  # nothing after it within the retention
+    finally:
+        service.stop()
