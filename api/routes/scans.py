@@ -7,15 +7,16 @@ service returns it, JSON texts joined, without validating each scan again.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Authenticated, StateDep, store_call_error
+from api.deps import ApiState, Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.scan import Scan
@@ -34,6 +35,7 @@ DeviceQuery = Annotated[
     Query(pattern=DEVICE_ID_PATTERN, description="Only the scans of this device (or `upload`)."),
 ]
 ScanId = Annotated[str, Path(max_length=64)]
+T = TypeVar("T")
 
 _NEXT_PAGE_HEADERS = {
     "Link": {
@@ -51,6 +53,16 @@ _NEXT_PAGE_HEADERS = {
 class Erased(BaseModel):
     deleted: int
     """How many scans were erased (database, memory and not-yet-written ones together)."""
+
+
+async def _read(state: ApiState, read: Callable[..., T], *args: Any) -> T:
+    """A read of the scans service: in the event loop when it is quick (memory, or a local
+    SQLite file: a fraction of a millisecond, where handing it to a worker thread would cost
+    more than the read under concurrent requests), in a worker thread when it may wait on a
+    database server."""
+    if state.scans.reads_are_quick:
+        return read(*args)
+    return await run_in_threadpool(read, *args)
 
 
 def _iso_only(value: object) -> object:
@@ -93,10 +105,7 @@ async def list_scans(
 ) -> Response:
     filters = ScanFilter(device, _utc(since))
     try:
-        if state.scans.reads_are_quick:  # memory or a local SQLite index: no thread hand-over
-            page: ScanPage = state.scans.recent(filters, limit, cursor)
-        else:  # a database server: never wait on the network in the event loop
-            page = await run_in_threadpool(state.scans.recent, filters, limit, cursor)
+        page: ScanPage = await _read(state, state.scans.recent, filters, limit, cursor)
     except InvalidCursor as exc:
         raise ApiError(422, exc.code, "cursor: not a cursor given by this API") from None
     except StorageError as exc:
@@ -121,7 +130,7 @@ def _json(scan: Scan) -> Response:
 )
 async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Response:
     try:
-        scan = await run_in_threadpool(state.scans.latest, device)
+        scan = await _read(state, state.scans.latest, device)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     if scan is None:
@@ -153,7 +162,7 @@ async def next_scan(
 @router.get("/{scan_id}", summary="One scan", response_model=Scan, responses=responses(404, 503))
 async def get_scan(scan_id: ScanId, state: StateDep) -> Response:
     try:
-        scan = await run_in_threadpool(state.scans.get, scan_id)
+        scan = await _read(state, state.scans.get, scan_id)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     if scan is None:
