@@ -221,7 +221,7 @@ async def measure(root: Path, count: int, requests: int, conns: int) -> None:
             ("first page", first),
             (f"page {page} (cursor)", deep),
             # every page in turn: more pages than the store keeps, so each read is a query
-            (f"all {len(pages)} pages in turn", pages or None),
+            (f"all {len(pages)} pages in turn" if pages else "every page in turn", pages or None),
             ("/v1/health (reference)", "/v1/health"),
         ]
         for label, path in cases:
