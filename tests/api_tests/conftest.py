@@ -122,6 +122,16 @@ def pg_server() -> Iterator[PgServer | str]:
     server.remove()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of an empty database: a SQLite file, then a real PostgreSQL (the same test runs
+    on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/scans.db"
+    url: str = request.getfixturevalue("pg_url")
+    return url
+
+
 @pytest.fixture
 def pg_url(pg_server: PgServer | str) -> Iterator[str]:
     url = pg_server if isinstance(pg_server, str) else pg_server.url

@@ -30,14 +30,6 @@ from tests.helpers.devices import wait_until
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/scans.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def encrypted_store(url: str, tmp_path: Path) -> Store:
     return Store(url, MemberProtector("encrypted", read_or_create_secret(tmp_path / "k")))
 

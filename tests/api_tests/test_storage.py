@@ -28,14 +28,6 @@ from tests.helpers.pgserver import PgServer
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/scans.db"
-    url: str = request.getfixturevalue("pg_url")
-    return url
-
-
 def store_for(url: str, mode: str, tmp_path: Path) -> Store:
     key = None if mode == "plain" else read_or_create_secret(tmp_path / "storage.key")
     return Store(url, MemberProtector(mode, key))  # type: ignore[arg-type]
