@@ -11,10 +11,11 @@
     scans.wait_next(device="kiosk", timeout=30)        # a thread blocks; `await_next` in asyncio
     scans.stop()
 
-`record` is the single point where a scan enters: it goes into the window of recent scans (the
-last `window` scans of this run, kept as served JSON), into the writer's backlog, and only then
-out on the bus as a `ScanEvent` (one step, under one lock: whoever receives the event finds the
-scan with `get`). The pipeline calls it for every device frame and every uploaded symbol; tests
+`record` is the single point where a scan enters: under one lock, it is published on the bus as
+a `ScanEvent` (which numbers it), put into the window of recent scans (the last `window` scans of
+this run, kept as served JSON) and into the writer's backlog; whoever receives the event and
+asks `get` waits for that lock, so finds the scan. (Making it durable before any subscriber can
+see it is issue 13's.) The pipeline calls it for every device frame and every uploaded symbol; tests
 and tools may call it too.
 
 Reads merge the store with what is not written yet (the writer's backlog is read first, then the
@@ -247,7 +248,8 @@ class ScanService:
 
     # --- in ---
     def record(self, scan: Scan) -> ScanEvent:
-        """Keep `scan` (window and store), then publish it; the published event."""
+        """Publish `scan` and keep it (window, and the store through the writer), in one step;
+        the published event."""
         text = scan.model_dump_json()
         with self._lock:
             event = self.bus.publish(ScanEvent(scan))
@@ -344,8 +346,10 @@ class ScanService:
                     return entry.scan() if entry.received_at >= cutoff else None
         if self.store is None:
             return None
-        rows = self.store.page(device, cutoff, 1)
-        return Scan.model_validate_json(rows[0].json) if rows else None
+        rows = self.store.page(device, None, 1)  # the newest: the query the store keeps
+        if not rows or rows[0].received_at < cutoff:
+            return None
+        return Scan.model_validate_json(rows[0].json)
 
     def get(self, scan_id: str) -> Scan | None:
         """The scan with this id, within the retention, or None."""

@@ -296,3 +296,25 @@ def test_the_retention_cuts_a_kept_page_as_time_passes(
         assert service.recent(limit=1).next_cursor is None  # nothing after it within the retention
     finally:
         service.stop()
+
+
+def test_latest_from_the_store_keeps_to_the_retention(
+    db_url: str, tmp_path: Path, context: ParseContext
+):
+    """After a restart (nothing recorded in this run), `latest` is the newest stored scan,
+    and none once that one is past the retention."""
+    store = encrypted_store(db_url, tmp_path)
+    old = make_scan(context, device="desk", received_at=NOW - timedelta(hours=23))
+    store.add([Stored(1, 1, old)])
+    now = [NOW]
+    service = ScanService(EventBus(), store, retention_hours=24, clock=lambda: now[0])
+    service.start()
+    try:
+        latest = service.latest("desk")
+        assert latest is not None and latest.id == old.id
+        assert service.latest("kiosk") is None
+        now[0] = NOW + timedelta(hours=2)  # `old` is now 25 h old
+        assert service.latest("desk") is None
+        assert service.latest() is None
+    finally:
+        service.stop()
