@@ -45,18 +45,16 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from scanner_agent.bus import EventBus, ScanEvent, Subscription
 from scanner_agent.scan import Scan
 
 if TYPE_CHECKING:
     from scanner_agent.config import Settings
-    from scanner_agent.storage import Row, StorageProblem, StorageWriter, Store
+    from scanner_agent.storage import Row, StorageProblem, StorageState, StorageWriter, Store
 
 log = logging.getLogger(__name__)
-
-StorageState = Literal["starting", "ok", "error", "stopped"]
 
 
 def utc_now() -> datetime:

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from api.deps import StateDep
 from scanner_agent import __version__
+from scanner_agent.storage import StorageState
 
 router = APIRouter(tags=["health"])
 
@@ -21,7 +22,7 @@ class DeviceBrief(BaseModel):
 
 
 class StorageHealth(BaseModel):
-    state: Literal["starting", "ok", "error", "stopped"]
+    state: StorageState
     error: str | None = None
     """The stable code of the last failure while `state` is `error`."""
     pending: int = 0

@@ -324,7 +324,7 @@ class Store:
             member_protection=how,
             member_number=stored,
             attestation=bare.model_dump_json(),
-            public_json=scan.model_copy(update={"attestation": bare}).model_dump_json(),
+            public_json=public_json_of(scan),
         )
 
     def to_scan(self, row: ScanRecord) -> Scan:

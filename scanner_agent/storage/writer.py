@@ -181,9 +181,5 @@ class StorageWriter:
         self._backoff = min(5.0, max(0.25, self._backoff * 2))
         self._retry_at = time.monotonic() + self._backoff
 
-    def failed(self, exc: StorageError) -> None:
-        """Record a failure of the database met by someone else (a purge, a read)."""
-        self._failed(exc)
-
 
 __all__ = ["StorageState", "StorageWriter"]
