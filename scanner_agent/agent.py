@@ -45,8 +45,9 @@ class Agent:
     running.
 
     `driver_factory` (how a device configuration becomes a driver and framer) and `today` (the
-    reference date of validity) are injectable, for tests and tools; so is `scans` (by default
-    the service of `settings`, with its store unless `storage` is False).
+    reference date of validity; default: today in `parser.timezone`) are injectable, for tests
+    and tools; so is `scans` (by default the service of `settings`, with its store unless
+    `storage` is False).
     """
 
     def __init__(
@@ -56,7 +57,7 @@ class Agent:
         context: ParseContext | None = None,
         *,
         driver_factory: DriverFactory = build_driver,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
         scans: ScanService | None = None,
         storage: bool = True,
     ) -> None:

@@ -45,6 +45,38 @@ class WarningCode(StrEnum):
 ValidityState = Literal["current", "expired", "not_yet_valid"]
 StayCover = Literal["whole", "partial", "none"]
 RocStatus = Literal["roc", "hors_roc", "unknown"]
+Decision = Literal["refused", "not_covered", "check", "covered"]
+"""What the desk does with the attestation at the date asked (see `scanner_agent.decision`)."""
+DOMAINS: tuple[str, ...] = ("MCO", "SMR", "PSY", "HAD")
+"""The activity domains of the national guide: a GAP asks about one of them."""
+
+
+class RocReason(StrEnum):
+    """Why an AMC is `hors_roc` at the date and for the activity asked. Stable."""
+
+    NOT_CONNECTED = "not_connected"
+    NOT_YET_CONNECTED = "not_yet_connected"
+    CONNECTION_ENDED = "connection_ended"
+    DOMAIN_NOT_IN_ROC = "domain_not_in_roc"
+
+
+class ReasonCode(StrEnum):
+    """Why the decision is not `covered`, most serious first. Stable: clients branch on these.
+
+    `refused` comes with `invalid_payload`; `not_covered` with one of the first four; `check` with
+    the others only.
+    """
+
+    INVALID_PAYLOAD = "invalid_payload"
+    EXPIRED = "expired"
+    NOT_YET_VALID = "not_yet_valid"
+    STAY_NOT_COVERED = "stay_not_covered"
+    STAY_PARTLY_COVERED = "stay_partly_covered"
+    TEST_ATTESTATION = "test_attestation"
+    AMC_UNKNOWN = "amc_unknown"
+    MEMBER_NUMBER_LOOKS_LIKE_NIR = "member_number_looks_like_nir"
+    REFERENTIAL_STALE = "referential_stale"
+
 
 # The six elements of the attestation, under their stable names.
 FIELD_NAMES: tuple[str, ...] = (
@@ -76,6 +108,15 @@ class ParseWarning(BaseModel):
     message: str
 
 
+class Reason(BaseModel):
+    """One reason of a decision: a stable code and a French sentence for the desk agent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: ReasonCode
+    message: str
+
+
 class Validity(BaseModel):
     """Cover relative to a reference date and, when given, to a planned stay."""
 
@@ -83,21 +124,33 @@ class Validity(BaseModel):
 
     state: ValidityState | None = None
     stay: StayCover | None = None
+    at: date | None = None
+    """The reference date the state is computed for (null when the payload was refused)."""
 
 
 class Roc(BaseModel):
-    """What the local AMC referential says about the insurer."""
+    """What the local AMC referential says about the insurer, at the reference date and for the
+    activity domain asked."""
 
     model_config = ConfigDict(frozen=True)
 
     status: RocStatus = "unknown"
+    reason: RocReason | None = None
+    """Why `hors_roc` (null otherwise)."""
     name: str | None = None
+    domain: str | None = None
+    """The activity domain asked (`MCO`, `SMR`, `PSY`, `HAD`)."""
+    gap_codes: list[str] = Field(default_factory=list)
+    """The codes of the insurer(s) in the GAP's own referential, to pre-select."""
+    test: bool = False
+    """The hospital's mirror/test AMC."""
 
 
 class Attestation(BaseModel):
-    """The result of parsing one payload, valid or not.
+    """The result of parsing one payload, well-formed or not, and its decision at a date.
 
-    `status` is `valid` exactly when `errors` is empty. Fields that could not be read are null
+    `status` is `valid` exactly when `errors` is empty: it says the payload is well-formed, not
+    that it covers anything; `decision` says that. Fields that could not be read are null
     (`convention_types` is then an empty list).
     """
 
@@ -115,10 +168,20 @@ class Attestation(BaseModel):
     warnings: list[ParseWarning] = Field(default_factory=list)
     errors: list[Issue] = Field(default_factory=list)
     roc: Roc = Field(default_factory=Roc)
+    decision: Decision = "refused"
+    """What the desk does: `refused`, `not_covered`, `check` or `covered`. Only `covered` is
+    an attestation "valide" for the date asked."""
+    reasons: list[Reason] = Field(default_factory=list)
+    """Why the decision is not `covered`, most serious first (empty when covered)."""
+    patient_message: str = ""
+    """One short French sentence for a kiosk screen, without personal data."""
 
     @property
     def valid(self) -> bool:
         return self.status == "valid"
+
+    def reason_codes(self) -> list[str]:
+        return [r.code.value for r in self.reasons]
 
     def error_codes(self) -> list[str]:
         return [e.code.value for e in self.errors]

@@ -78,6 +78,33 @@ class StorageSettings(_Section):
 class ParserSettings(_Section):
     layouts_dirs: list[str] = Field(default_factory=lambda: ["{config_dir}/layouts"])
     referential: str = "{config_dir}/amc_referential.csv"
+    referential_max_age_days: int = Field(default=90, ge=0, le=36_500)
+    """Older than this (its newest `updated` date), the referential is called stale: every
+    decision then asks a person to check (`referential_stale`)."""
+    domain: str = "MCO"
+    """The activity domain asked when the GAP does not say: MCO | SMR | PSY | HAD."""
+    timezone: str = "Europe/Paris"
+    """The hospital's time zone: a scan read without a date is judged for today there."""
+
+    @field_validator("domain")
+    @classmethod
+    def _known_domain(cls, domain: str) -> str:
+        from scanner_agent.attestation import DOMAINS  # noqa: PLC0415
+
+        if domain.upper() not in DOMAINS:
+            raise ValueError(f"{domain!r} is not one of {', '.join(DOMAINS)}")
+        return domain.upper()
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # noqa: PLC0415
+
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{name!r} is not a time zone (e.g. Europe/Paris)") from None
+        return name
 
 
 class PipelineSettings(_Section):

@@ -1,31 +1,83 @@
-"""What every command needs once the configuration is read: layouts and referential, loaded once."""
+"""What every command needs once the configuration is read: layouts and referential, loaded once,
+and the rules of the decision (time zone, default activity domain, referential age).
+
+    context = ParseContext.from_settings(settings)
+    context.parse(data, at=context.today())                  # parsed and judged for today
+    cover = context.cover(at=None, stay=Stay(day, 3), domain="SMR")
+    context.decide(attestation, cover)                       # judged again for another question
+    context.decide_scan_json(text, cover)                    # a stored scan's JSON, judged again
+
+`referential` may be replaced while the agent runs (a reloaded file): every decision after the
+assignment uses the new one.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date
 
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
+from scanner_agent.decision import (
+    DEFAULT_DOMAIN,
+    DEFAULT_MAX_AGE_DAYS,
+    DEFAULT_TIMEZONE,
+    Cover,
+    decide,
+    decide_scan_json,
+    local_today,
+)
 from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parser import Stay, parse_payload
 from scanner_agent.referential import Referential
 
 
-@dataclass(frozen=True, slots=True)
 class ParseContext:
-    """Loaded layouts and referential: what `parse_payload` needs besides the payload and date."""
+    """Loaded layouts and referential, and the decision's settings."""
 
-    layouts: Sequence[Layout]
-    referential: Referential
+    __slots__ = ("domain", "layouts", "max_age_days", "referential", "timezone")
+
+    def __init__(
+        self,
+        layouts: Sequence[Layout],
+        referential: Referential,
+        *,
+        domain: str = DEFAULT_DOMAIN,
+        timezone: str = DEFAULT_TIMEZONE,
+        max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    ) -> None:
+        self.layouts = layouts
+        self.referential = referential
+        self.domain = domain
+        """The activity domain asked when the client does not say (`parser.domain`)."""
+        self.timezone = timezone
+        self.max_age_days = max_age_days
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ParseContext:
+        p = settings.parser
         return cls(
             layouts=load_layouts(settings.layout_dirs),
             referential=Referential.load(settings.referential_path),
+            domain=p.domain,
+            timezone=p.timezone,
+            max_age_days=p.referential_max_age_days,
         )
+
+    def today(self) -> date:
+        """Today in the hospital's time zone: the day a scan is judged for by default."""
+        return local_today(self.timezone)
+
+    def cover(
+        self,
+        at: date | None = None,
+        stay: Stay | None = None,
+        domain: str | None = None,
+        *,
+        today: date | None = None,
+    ) -> Cover:
+        """The question a client asks; what it leaves out is today, no stay, `self.domain`."""
+        return Cover.of(today or self.today(), at, stay, domain or self.domain)
 
     def parse(
         self,
@@ -33,5 +85,32 @@ class ParseContext:
         at: date,
         stay: Stay | None = None,
         symbology: str | None = None,
+        domain: str | None = None,
     ) -> Attestation:
-        return parse_payload(data, self.layouts, at, self.referential, stay, symbology)
+        return parse_payload(
+            data,
+            self.layouts,
+            at,
+            self.referential,
+            stay,
+            symbology,
+            domain=domain or self.domain,
+            today=self.today(),
+            max_age_days=self.max_age_days,
+        )
+
+    def decide(self, attestation: Attestation, cover: Cover) -> Attestation:
+        """`attestation` judged for `cover` with the current referential."""
+        return decide(
+            attestation,
+            cover,
+            self.referential,
+            today=self.today(),
+            max_age_days=self.max_age_days,
+        )
+
+    def decide_scan_json(self, text: str, cover: Cover) -> str:
+        """A scan's served JSON with its attestation judged for `cover`."""
+        return decide_scan_json(
+            text, cover, self.referential, today=self.today(), max_age_days=self.max_age_days
+        )

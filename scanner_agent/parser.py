@@ -3,6 +3,8 @@
     parse_payload(data, layouts, at=date(2026, 3, 1), referential=ref, stay=Stay(...))
 
 Bad input is never an exception: every refusal is an `Issue` with a stable code in the result.
+The parse says whether the payload is well-formed; the parts that depend on the date, the stay
+and the activity asked (validity, ROC status, decision) are `scanner_agent.decision`'s.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from scanner_agent.aim import (
@@ -25,19 +27,20 @@ from scanner_agent.attestation import (
     ErrorCode,
     Issue,
     ParseWarning,
-    Roc,
-    StayCover,
-    Validity,
-    ValidityState,
     WarningCode,
+)
+from scanner_agent.decision import (
+    DEFAULT_DOMAIN,
+    DEFAULT_MAX_AGE_DAYS,
+    Cover,
+    RocLookup,
+    Stay,
+    judge,
 )
 from scanner_agent.layouts import FieldRule, Layout
 from scanner_agent.nir import looks_like_nir
-from scanner_agent.referential import Referential
 
 MAX_PAYLOAD_BYTES = 512
-_NO_VALIDITY = Validity()  # results are frozen: share the empty parts
-_UNKNOWN_ROC = Roc()
 _GS = 0x1D
 _FNC1_CODEWORD = 0xE8  # FNC1 as a raw Data Matrix codeword, sent by some readers in raw mode
 _ECI_CHARSETS = {
@@ -74,60 +77,70 @@ _LABELS = {
 }
 
 
+__all__ = ["MAX_PAYLOAD_BYTES", "Stay", "parse_payload"]
+
+
 @dataclass(frozen=True, slots=True)
-class Stay:
-    """A planned stay: admission date and expected length in days (0: a same-day stay)."""
+class _Question:
+    """What the decision needs besides the parse."""
 
-    start: date
-    days: int
-
-    @property
-    def end(self) -> date:
-        return self.start + timedelta(days=self.days)
+    cover: Cover
+    referential: RocLookup | None
+    today: date | None
+    max_age_days: int | None
 
 
 def parse_payload(
     data: bytes,
     layouts: Sequence[Layout],
     at: date,
-    referential: Referential | None = None,
+    referential: RocLookup | None = None,
     stay: Stay | None = None,
     symbology: str | None = None,
+    *,
+    domain: str = DEFAULT_DOMAIN,
+    today: date | None = None,
+    max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
 ) -> Attestation:
-    """Parse one payload.
+    """Parse one payload, and judge it (`scanner_agent.decision`).
 
     `data` is what the scanner or decoder sent, with or without a leading AIM identifier;
     `symbology` is the identifier when the caller has already stripped it. `at` is the reference
-    date of `validity.state` (the planned admission date, or today).
+    date of the validity (the planned admission date, or today), `stay` the planned stay,
+    `domain` the activity (`MCO`, `SMR`, `PSY`, `HAD`) the ROC status is asked for; `today` is
+    the day the referential's age counts to (default `at`).
     """
+    question = _Question(Cover(at, stay, domain), referential, today, max_age_days)
     if symbology is None:
         symbology, data = split_aim(data)
     if len(data) > MAX_PAYLOAD_BYTES:
         return _refused(
+            question,
             ErrorCode.PAYLOAD_TOO_LONG,
             f"the payload is {len(data)} bytes long; more than {MAX_PAYLOAD_BYTES} is never "
             "an attestation and is not parsed",
         )
     gs1 = _gs1_reason(data, symbology)
     if gs1:
-        return _refused(ErrorCode.GS1_CODE, gs1)
+        return _refused(question, ErrorCode.GS1_CODE, gs1)
     if symbology is not None and not symbology.startswith("]d"):
         return _refused(
+            question,
             ErrorCode.WRONG_SYMBOLOGY,
             f"a {describe(symbology)} was read; attestations carry a Data Matrix",
         )
     text, problem = _to_text(data, symbology)
     if text is None:
-        return _refused(ErrorCode.BAD_ENCODING, problem)
+        return _refused(question, ErrorCode.BAD_ENCODING, problem)
     layout = _match(text, layouts)
     if layout is None:
-        return _refused(ErrorCode.NOT_AN_ATTESTATION, _not_attestation(data))
+        return _refused(question, ErrorCode.NOT_AN_ATTESTATION, _not_attestation(data))
     body = text[len(layout.header) :]
     if layout.kind == "tagged":
         raw, issues, warnings = _split_tagged(body, layout)
     else:
         raw, issues, warnings = _split_fixed(body, layout)
-    return _validate(layout, raw, issues, warnings, at, referential, stay)
+    return _validate(layout, raw, issues, warnings, question)
 
 
 # --- bytes level --------------------------------------------------------------------------
@@ -375,9 +388,7 @@ def _validate(
     raw: _Raw,
     issues: list[Issue],
     warnings: list[ParseWarning],
-    at: date,
-    referential: Referential | None,
-    stay: Stay | None,
+    question: _Question,
 ) -> Attestation:
     values: dict[str, Any] = {}
     for rule in layout.fields:
@@ -407,14 +418,18 @@ def _validate(
             )
         )
     amc = values.get("amc_number")
-    roc = referential.lookup(amc) if referential is not None and amc else _UNKNOWN_ROC
     valid = not issues
-    validity = _NO_VALIDITY
-    if valid and valid_from is not None and valid_to is not None:
-        validity = Validity(
-            state=_state(valid_from, valid_to, at),
-            stay=_stay_cover(valid_from, valid_to, stay) if stay is not None else None,
-        )
+    verdict = judge(
+        well_formed=valid,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        amc_number=amc,
+        warnings=[w.code.value for w in warnings],
+        cover=question.cover,
+        referential=question.referential,
+        today=question.today,
+        max_age_days=question.max_age_days,
+    )
     return Attestation.model_construct(
         status="valid" if valid else "invalid",
         layout=layout.name,
@@ -424,10 +439,9 @@ def _validate(
         member_number=member,
         valid_from=valid_from,
         valid_to=valid_to,
-        validity=validity,
         warnings=warnings,
         errors=issues,
-        roc=roc,
+        **verdict.as_update(),
     )
 
 
@@ -496,23 +510,16 @@ def _date(rule: FieldRule, text: str) -> tuple[date | None, Issue | None]:
     )
 
 
-def _state(valid_from: date, valid_to: date, at: date) -> ValidityState:
-    if at < valid_from:
-        return "not_yet_valid"
-    if at > valid_to:
-        return "expired"
-    return "current"
-
-
-def _stay_cover(valid_from: date, valid_to: date, stay: Stay) -> StayCover:
-    if valid_from <= stay.start and stay.end <= valid_to:
-        return "whole"
-    if valid_to < stay.start or stay.end < valid_from:
-        return "none"
-    return "partial"
-
-
-def _refused(code: ErrorCode, message: str) -> Attestation:
+def _refused(question: _Question, code: ErrorCode, message: str) -> Attestation:
+    verdict = judge(
+        well_formed=False,
+        valid_from=None,
+        valid_to=None,
+        amc_number=None,
+        warnings=(),
+        cover=question.cover,
+        referential=None,
+    )
     return Attestation.model_construct(
         status="invalid",
         layout=None,
@@ -522,8 +529,7 @@ def _refused(code: ErrorCode, message: str) -> Attestation:
         member_number=None,
         valid_from=None,
         valid_to=None,
-        validity=_NO_VALIDITY,
         warnings=[],
         errors=[Issue(code=code, field=None, message=message)],
-        roc=_UNKNOWN_ROC,
+        **verdict.as_update(),
     )

@@ -167,7 +167,7 @@ class Pipeline:
         deliver: Callable[[Scan], object] | None = None,
         duplicate_window_s: float = 2.0,
         queue_size: int = 1024,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
         wall_clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -178,7 +178,8 @@ class Pipeline:
         self._work = threading.Lock()  # the worker and `take` process one frame at a time
         self.duplicate_window_s = duplicate_window_s
         self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=queue_size)
-        self._today = today
+        self._today = today or context.today
+        """The day scans are judged for: today in the hospital's time zone."""
         self._wall = wall_clock
         self._monotonic = monotonic
         self._offset: float | None = None

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from scanner_agent.attestation import Roc
+from scanner_agent.attestation import Roc, RocReason
 from scanner_agent.errors import ConfigError
 
 _YES = {"yes", "oui", "true", "1", "y", "o"}
 _NO = {"no", "non", "false", "0", "n"}
 _COLUMNS = ("amc_number", "name", "roc", "updated")
-_UNKNOWN = Roc(status="unknown", name=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,15 +38,14 @@ def amc_key(amc_number: str) -> str:
 class Referential:
     """AMC entries by number. Build it with `Referential.load(path)` or from entries."""
 
-    __slots__ = ("_entries", "_rocs", "source")
+    __slots__ = ("_entries", "source", "updated")
 
     def __init__(self, entries: list[AmcEntry] | None = None, source: str = "") -> None:
         self._entries = {amc_key(e.amc_number): e for e in entries or []}
-        self._rocs = {
-            key: Roc(status="roc" if e.roc else "hors_roc", name=e.name)
-            for key, e in self._entries.items()
-        }
         self.source = source
+        dates = [e.updated for e in self._entries.values() if e.updated is not None]
+        self.updated: date | None = max(dates) if dates else None
+        """The newest `updated` of its lines: how current the file is (None: not said)."""
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -55,9 +53,21 @@ class Referential:
     def get(self, amc_number: str) -> AmcEntry | None:
         return self._entries.get(amc_key(amc_number))
 
-    def lookup(self, amc_number: str | None) -> Roc:
-        roc = self._rocs.get(amc_key(amc_number)) if amc_number else None
-        return roc if roc is not None else _UNKNOWN
+    def lookup(self, amc_number: str | None, at: date | None = None, domain: str = "MCO") -> Roc:
+        """The ROC status of an AMC at `at` for the activity `domain`."""
+        entry = self._entries.get(amc_key(amc_number)) if amc_number else None
+        if entry is None:
+            return Roc(status="unknown", domain=domain)
+        if entry.roc:
+            return Roc(status="roc", name=entry.name, domain=domain)
+        return Roc(
+            status="hors_roc", reason=RocReason.NOT_CONNECTED, name=entry.name, domain=domain
+        )
+
+    def is_stale(self, today: date, max_age_days: int) -> bool:
+        """Whether the file's `updated` date is more than `max_age_days` before `today` (never
+        when no line says when it was updated)."""
+        return self.updated is not None and (today - self.updated).days > max_age_days
 
     @classmethod
     def load(cls, path: Path) -> Referential:

@@ -1,7 +1,8 @@
 """The values that leave the pipeline: scans and device states.
 
 `Scan` is a contract with storage, the API, kiosks and GAP vendors:
-`{id, received_at, device_id, source, symbology, attestation}`. Extend it; never rename.
+`{id, received_at, device_id, source, symbology, attestation, claimed_by, claimed_at}`. Extend
+it; never rename.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from scanner_agent.attestation import Attestation
 
-Source = Literal["serial", "hid_pos", "hid_keyboard", "camera", "upload", "replay", "demo"]
+Source = Literal[
+    "serial", "hid_pos", "hid_keyboard", "camera", "upload", "replay", "demo", "manual"
+]
 DeviceState = Literal["starting", "connected", "disconnected", "error", "stopped"]
 
 
@@ -42,6 +45,10 @@ class Scan(BaseModel):
     symbology: str | None = None
     """The AIM identifier (`]d1` for Data Matrix ECC200), or null when the device sent none."""
     attestation: Attestation
+    claimed_by: str | None = None
+    """The client (desk, kiosk) that took this scan (`POST /v1/scans/{id}/claim`), or null."""
+    claimed_at: datetime | None = None
+    """When it was claimed (UTC), or null."""
 
 
 class DeviceCounters(BaseModel):

@@ -23,6 +23,9 @@ CONTRACT_KEYS = {
     "warnings",
     "errors",
     "roc",
+    "decision",
+    "reasons",
+    "patient_message",
 }
 
 
@@ -44,8 +47,10 @@ def test_json_from_stdin_valid():
     assert out["status"] == "valid"
     assert out["layout"] == "tagged"
     assert out["valid_from"] == "2026-01-01"
-    assert out["validity"] == {"state": "current", "stay": None}
-    assert out["roc"] == {"status": "roc", "name": "Mutuelle Exemple A (fictive)"}
+    assert out["validity"] == {"state": "current", "stay": None, "at": "2026-03-01"}
+    assert out["roc"]["status"] == "roc"
+    assert out["roc"]["name"] == "Mutuelle Exemple A (fictive)"
+    assert out["roc"]["domain"] == "MCO"
     assert out["member_number"] == "12345678"
 
 
@@ -60,7 +65,11 @@ def test_argument_payload_with_pipes_and_stay():
     p = run("parse", "--json", "--stay-start", "2026-06-25", "--stay-days", "10", payload)
     out = json.loads(p.stdout)
     assert p.returncode == 0
-    assert out["validity"] == {"state": "current", "stay": "partial"}  # at = the stay's start
+    # at = the stay's start; the stay runs past the end of the period
+    assert out["validity"] == {"state": "current", "stay": "partial", "at": "2026-06-25"}
+    assert out["decision"] == "check"
+    # the first reason; the shipped referential may also be stale by the day the test runs
+    assert out["reasons"][0]["code"] == "stay_partly_covered"
     p = run("parse", "--json", "--at", "2026-07-01", payload)
     assert json.loads(p.stdout)["validity"]["state"] == "expired"
 
@@ -72,7 +81,9 @@ def test_refused_payload_exits_1_with_codes():
     assert out["status"] == "invalid"
     assert out["errors"][0]["code"] == "bad_amc_number"
     assert out["errors"][0]["field"] == "amc_number"
-    assert out["validity"] == {"state": None, "stay": None}
+    assert out["validity"] == {"state": None, "stay": None, "at": None}
+    assert out["decision"] == "refused"
+    assert [r["code"] for r in out["reasons"]] == ["invalid_payload"]
 
 
 def test_empty_stdin_is_not_an_attestation():
