@@ -17,6 +17,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
+DATE_FIELDS = frozenset({"at", "stay_start"})
+"""Fields whose bad value answers 422 `invalid_date` (the reference date and the stay's start of
+`/v1/parse`, `/v1/attestations/validate` and the scan reads); a bad `domain` answers
+`invalid_domain`; anything else `invalid_request`."""
+
 
 class ErrorDetail(BaseModel):
     code: str
@@ -101,10 +106,15 @@ def install_error_handlers(app: FastAPI) -> None:
     async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
         # loc and msg only: pydantic's `input` would echo the request (maybe a payload).
-        parts = [
-            f"{_where(tuple(e.get('loc', ())))}: {e.get('msg', 'invalid')}" for e in exc.errors()
-        ]
-        return error_response(422, "invalid_request", "; ".join(parts[:5]) or "invalid request")
+        errors = exc.errors()
+        fields = [_where(tuple(e.get("loc", ()))) for e in errors]
+        parts = [f"{f}: {e.get('msg', 'invalid')}" for f, e in zip(fields, errors, strict=True)]
+        code = "invalid_request"
+        if any(f in DATE_FIELDS for f in fields):
+            code = "invalid_date"
+        elif "domain" in fields:
+            code = "invalid_domain"
+        return error_response(422, code, "; ".join(parts[:5]) or "invalid request")
 
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         log.error("internal error: %s", type(exc).__name__)
