@@ -32,7 +32,6 @@ from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parser import Stay, parse_payload
 from scanner_agent.referential import Referential
 
-
 JUDGED_CACHE = 4096
 """How many judged scan texts `ParseContext.decide_scan_json` keeps (a few megabytes)."""
 

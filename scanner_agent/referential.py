@@ -38,11 +38,12 @@ def amc_key(amc_number: str) -> str:
 class Referential:
     """AMC entries by number. Build it with `Referential.load(path)` or from entries."""
 
-    __slots__ = ("_entries", "source", "updated")
+    __slots__ = ("_answers", "_entries", "source", "updated")
 
     def __init__(self, entries: list[AmcEntry] | None = None, source: str = "") -> None:
         self._entries = {amc_key(e.amc_number): e for e in entries or []}
         self.source = source
+        self._answers: dict[tuple[str, str], Roc] = {}
         dates = [e.updated for e in self._entries.values() if e.updated is not None]
         self.updated: date | None = max(dates) if dates else None
         """The newest `updated` of its lines: how current the file is (None: not said)."""
@@ -55,14 +56,24 @@ class Referential:
 
     def lookup(self, amc_number: str | None, at: date | None = None, domain: str = "MCO") -> Roc:
         """The ROC status of an AMC at `at` for the activity `domain`."""
-        entry = self._entries.get(amc_key(amc_number)) if amc_number else None
-        if entry is None:
-            return Roc(status="unknown", domain=domain)
-        if entry.roc:
-            return Roc(status="roc", name=entry.name, domain=domain)
-        return Roc(
-            status="hors_roc", reason=RocReason.NOT_CONNECTED, name=entry.name, domain=domain
-        )
+        key = (amc_key(amc_number) if amc_number else "", domain)
+        answer = self._answers.get(key)
+        if answer is None:
+            entry = self._entries.get(key[0])
+            if entry is None:
+                answer = Roc(status="unknown", domain=domain)
+            elif entry.roc:
+                answer = Roc(status="roc", name=entry.name, domain=domain)
+            else:
+                answer = Roc(
+                    status="hors_roc",
+                    reason=RocReason.NOT_CONNECTED,
+                    name=entry.name,
+                    domain=domain,
+                )
+            if len(self._answers) < 65_536:  # results are frozen: each is built once
+                self._answers[key] = answer
+        return answer
 
     def is_stale(self, today: date, max_age_days: int) -> bool:
         """Whether the file's `updated` date is more than `max_age_days` before `today` (never
