@@ -54,11 +54,16 @@ class ParseContext:
         self.max_age_days = max_age_days
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ParseContext:
+    def from_settings(
+        cls, settings: Settings, referential: Referential | None = None
+    ) -> ParseContext:
+        """The context of `settings` (`referential`: one already loaded, else read its file)."""
         p = settings.parser
+        if referential is None:
+            referential = Referential.load(settings.referential_path)
         return cls(
             layouts=load_layouts(settings.layout_dirs),
-            referential=Referential.load(settings.referential_path),
+            referential=referential,
             domain=p.domain,
             timezone=p.timezone,
             max_age_days=p.referential_max_age_days,
