@@ -15,7 +15,7 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.stop()                  # readers stopped, queued frames processed, scans written
 
 While it runs, the agent looks every `parser.referential_reload_s` seconds whether the AMC
-referential's file changed and reloads it (`agent.referential`, a `ReferentialFile`); a file
+referential's file changed and reloads it (`agent.referential_file`, a `ReferentialFile`); a file
 that does not load leaves the previous referential in use. A referential that does not load
 when the agent is built raises `ConfigError`: there is no previous one to keep.
 """
@@ -72,12 +72,12 @@ class Agent:
         self.settings = settings
         self.bus = bus or EventBus()
         if context is None:
-            self.referential = ReferentialFile.load(
+            self.referential_file = ReferentialFile.load(
                 settings.referential_path, on_load=self._use_referential
             )
-            context = ParseContext.from_settings(settings, self.referential.referential)
+            context = ParseContext.from_settings(settings, self.referential_file.referential)
         else:  # the given context's referential stands for the file's until the file changes
-            self.referential = ReferentialFile(
+            self.referential_file = ReferentialFile(
                 settings.referential_path, context.referential, on_load=self._use_referential
             )
         self.context = context
@@ -123,7 +123,7 @@ class Agent:
                 backoff_max_s=max(p.reconnect_max_s, p.reconnect_min_s),
             )
             self._manager.start()
-            self.referential.start(self.settings.parser.referential_reload_s)
+            self.referential_file.start(self.settings.parser.referential_reload_s)
             self.running = True
 
     def stop(self) -> None:
@@ -133,7 +133,7 @@ class Agent:
             manager, self._manager = self._manager, None
             pipeline, self.pipeline = self.pipeline, None
             was_running, self.running = self.running, False
-        self.referential.stop()
+        self.referential_file.stop()
         if manager is not None:
             manager.stop()
         if pipeline is not None:
@@ -158,7 +158,7 @@ class Agent:
         """The AMC referential in use: its file, AMCs, date and age today (the agent's `today`,
         by default in the hospital's time zone), and the last load's error while it stands."""
         today = self._today() if self._today is not None else self.context.today()
-        return self.referential.status(today, self.context.max_age_days)
+        return self.referential_file.status(today, self.context.max_age_days)
 
     def _use_referential(self, referential: Referential) -> None:
         self.context.referential = referential
