@@ -73,13 +73,20 @@ class ParseContext:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, today: Callable[[], date] | None = None
+        cls,
+        settings: Settings,
+        referential: Referential | None = None,
+        *,
+        today: Callable[[], date] | None = None,
     ) -> ParseContext:
-        """The context of `settings`; `today` fixes the clock (tests, tools)."""
+        """The context of `settings` (`referential`: one already loaded, else read its file;
+        `today` fixes the clock, for tests and tools)."""
         p = settings.parser
+        if referential is None:
+            referential = Referential.load(settings.referential_path)
         return cls(
             layouts=load_layouts(settings.layout_dirs),
-            referential=Referential.load(settings.referential_path),
+            referential=referential,
             domain=p.domain,
             timezone=p.timezone,
             max_age_days=p.referential_max_age_days,
