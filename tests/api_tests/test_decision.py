@@ -30,10 +30,12 @@ UNKNOWN_AMC = "AMCTP01|AMC:0123456789|TC:MU|CSR:|ADH:12345678|DD:20260101|DF:202
 
 
 def referential(path: Path, updated: date = REQUEST_DAY) -> Path:
+    day = updated.isoformat()
     path.write_text(
-        "amc_number,name,roc,updated\n"
-        f"0775627391,Mutuelle A,yes,{updated.isoformat()}\n"
-        f"774734488,Mutuelle B,no,{updated.isoformat()}\n",
+        "amc_number,name,roc,updated,roc_from,roc_to,domains,gap_codes,test\n"
+        f"0775627391,Mutuelle A,yes,{day},,,MCO;SMR;HAD,MUTA,no\n"
+        f"774734488,Mutuelle B,no,{day},,,,MUTB1;MUTB2,\n"
+        f"999999990,AMC miroir,yes,{day},2026-01-01,,,,yes\n",
         encoding="utf-8",
     )
     return path
@@ -170,14 +172,33 @@ def test_every_reason_code_has_a_desk_sentence():
     assert set(DESK_MESSAGES) == set(ReasonCode)
 
 
-def test_roc_status_and_domain_are_given(start: Started):
+def test_roc_status_at_the_date_for_the_activity(start: Started):
     client = start()
     roc = parse(client, VALID)["roc"]
-    assert roc["status"] == "roc" and roc["domain"] == "MCO" and roc["reason"] is None
-    assert parse(client, VALID, domain="psy")["roc"]["domain"] == "PSY"
+    assert roc == {
+        "status": "roc",
+        "reason": None,
+        "name": "Mutuelle A",
+        "domain": "MCO",
+        "gap_codes": ["MUTA"],
+        "test": False,
+    }
+    psy = parse(client, VALID, domain="psy")
+    assert psy["roc"]["status"] == "hors_roc"
+    assert psy["roc"]["reason"] == "domain_not_in_roc" and psy["roc"]["domain"] == "PSY"
+    assert psy["decision"] == "covered", "hors ROC is another circuit, not a lack of cover"
     hors = parse(client, VALID_PIPE)["roc"]
     assert hors["status"] == "hors_roc" and hors["reason"] == "not_connected"
+    assert hors["gap_codes"] == ["MUTB1", "MUTB2"], "one or several insurers to pre-select"
     assert parse(client, UNKNOWN_AMC)["roc"]["status"] == "unknown"
+
+
+def test_the_test_amc_asks_to_check(start: Started):
+    mirror = "AMCTP01|AMC:999999990|TC:MU|CSR:|ADH:12345678|DD:20260101|DF:20261231"
+    attestation = parse(start(), mirror)
+    assert attestation["roc"]["test"] is True
+    assert attestation["decision"] == "check"
+    assert codes(attestation) == ["test_attestation"]
 
 
 @pytest.mark.parametrize(
