@@ -452,6 +452,8 @@ class ScanService:
             self._show_claim(scan_id, held.claimed_by, held.claimed_at)
             if taken:
                 self.bus.publish(ClaimEvent(scan_id, client, at))
+        if taken:  # a client names a desk, not a person: no personal data
+            log.info("scan %s claimed by %s", scan_id, client)
         if taken or (held.claimed_by == client and reclaim):
             return held
         raise AlreadyClaimed(held)
@@ -477,6 +479,7 @@ class ScanService:
                 raise AlreadyClaimed(held)
             self._show_claim(scan_id, None, None)
             self.bus.publish(ClaimEvent(scan_id, None, None))
+        log.info("scan %s released (claimed by %s)", scan_id, held.claimed_by)
         return held
 
     def _claim_where_kept(
