@@ -513,18 +513,26 @@ class Store:
             return list(kept)
         with self._connection() as conn:
             positions = conn.execute(statement, params).all()
-            served = self._served
-            missing = [row_id for row_id, _ in positions if row_id not in served]
-            texts = self._render(conn, missing) if missing else {}
-        if texts:
+            # The texts already served, taken in one step: an erasure, a claim or the purge in
+            # another thread may empty the memory meanwhile, and room made for this page's new
+            # texts may push some of its older ones out; a row whose text was taken here is
+            # never dropped from the page for that (a short page would end a cursor walk).
+            with self._served_lock:
+                served = self._served
+                texts = {row_id: served[row_id] for row_id, _ in positions if row_id in served}
+            missing = [row_id for row_id, _ in positions if row_id not in texts]
+            rendered = self._render(conn, missing) if missing else {}
+        if rendered:
+            texts.update(rendered)
             with self._served_lock:
                 if generation == self._generation:  # nothing was erased meanwhile
-                    served.update(texts)
+                    served = self._served
+                    served.update(rendered)
                     while len(served) > self.served_kept:
                         del served[next(iter(served))]
         out: list[Row] = []
         for row_id, at in positions:
-            text_ = served.get(row_id) or texts.get(row_id)
+            text_ = texts.get(row_id)
             if text_ is not None:  # else erased meanwhile
                 out.append(Row(at, row_id, text_))
         with self._served_lock:
