@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from api.cover import CoverDep
 from api.deps import ApiState, Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
+from scanner_agent.claims import CLIENT_PATTERN, InvalidClient, check_client
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.decision import Cover
 from scanner_agent.scan import Scan
@@ -162,7 +163,10 @@ async def latest_scan(state: StateDep, cover: CoverDep, device: DeviceQuery = No
 
 @router.get(
     "/next",
-    summary="Wait for the next scan (kiosks)",
+    summary="Wait for the next scan (kiosks; desks with `claim`)",
+    description="Without `claim`, every waiter gets the next scan. With `claim=CLIENT`, the next "
+    "scan nobody has claimed goes to exactly one waiter, claimed for its client (`claimed_by`); "
+    "the other waiters keep waiting.",
     response_model=Scan,
     responses={204: {"description": "No scan before the timeout"}},
 )
@@ -173,12 +177,26 @@ async def next_scan(
         float, Query(ge=0, description="Seconds to wait (at most api.max_wait_s).")
     ] = 30,
     device: DeviceQuery = None,
+    claim: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            json_schema_extra={"pattern": CLIENT_PATTERN, "maxLength": 64},
+            description="Claim the scan for this client (a desk's name; 422 `invalid_client` "
+            "when malformed): one waiter gets each scan.",
+        ),
+    ] = None,
 ) -> Response:
     if timeout > state.settings.api.max_wait_s:
         raise ApiError(
             422, "invalid_request", f"timeout: at most {state.settings.api.max_wait_s:g} seconds"
         )
-    scan = await state.require_hub().next_scan(device, timeout)
+    if claim is not None:
+        try:
+            check_client(claim)
+        except InvalidClient as exc:
+            raise ApiError(422, exc.code, str(exc)) from None
+    scan = await state.require_hub().next_scan(device, timeout, claim)
     return Response(status_code=204) if scan is None else _json(state, scan, cover)
 
 
