@@ -92,7 +92,13 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     state: ApiState = app.state.api
     settings = state.settings
-    hub = Hub(state.agent.bus, state.agent.scans, replay_events=settings.api.replay_events)
+    context = state.agent.context
+    hub = Hub(
+        state.agent.bus,
+        state.agent.scans,
+        replay_events=settings.api.replay_events,
+        judge=lambda text: context.decide_scan_json(text, context.cover()),
+    )
     hub.subscribe()
     state.counts.subscribe()
     counting = asyncio.create_task(state.counts.run(), name="metrics")

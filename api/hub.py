@@ -39,7 +39,7 @@ import json
 import logging
 import re
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
@@ -76,10 +76,20 @@ def sse(event_id: str, kind: str, data: str) -> bytes:
 class Hub:
     """Subscribes to the bus for the API; one asyncio task hands each event to the listeners."""
 
-    def __init__(self, bus: EventBus, scans: ScanService, *, replay_events: int) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        scans: ScanService,
+        *,
+        replay_events: int,
+        judge: Callable[[str], str] | None = None,
+    ) -> None:
         self.bus = bus
         self.scans = scans
         self.replay_events = replay_events
+        self.judge = judge
+        """Judges a replayed scan's JSON again for today (a scan missed yesterday is shown
+        as it stands today); live scans were judged when they were read, a moment ago."""
         self.clients = 0
         self.waiters = 0
         """Requests waiting on /v1/scans/next."""
@@ -256,7 +266,8 @@ class Hub:
         scans, complete = await run_in_threadpool(
             self.scans.replay, last.boot, last.seq, high, self.replay_events
         )
-        items = [((s.boot, s.seq), sse(f"{s.boot}-{s.seq}", "scan", s.json)) for s in scans]
+        judge = self.judge or (lambda text: text)
+        items = [((s.boot, s.seq), sse(f"{s.boot}-{s.seq}", "scan", judge(s.json))) for s in scans]
         items += [
             ((boot, e.seq), self.format(e))
             for e in kept

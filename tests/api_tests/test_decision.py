@@ -4,6 +4,8 @@ and 2 of issue 12)."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -19,7 +21,15 @@ from scanner_agent.attestation import ReasonCode
 from scanner_agent.decision import DESK_MESSAGES, PATIENT_MESSAGES
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
-from tests.helpers.api import BASE, SettingsFactory, auth, publish
+from tests.helpers.api import (
+    BASE,
+    EventReader,
+    LiveServer,
+    SettingsFactory,
+    auth,
+    free_port,
+    publish,
+)
 from tests.helpers.samples import BAD_AMC, VALID, VALID_PIPE
 
 REQUEST_DAY = date(2026, 6, 15)
@@ -222,15 +232,20 @@ def test_bad_questions_to_parse_are_422_with_a_stable_code(
 # --- scans judged again at read ---------------------------------------------------------------
 
 
-def record(app: FastAPI, payload: bytes = VALID, device: str = "desk") -> str:
-    """A scan read on 2026-03-01 (judged then), recorded as the pipeline does; its id."""
+def scan_read_in_march(app: FastAPI, payload: bytes = VALID) -> Scan:
+    """A scan read on 2026-03-01 (judged then)."""
     context: ParseContext = app.state.api.agent.context
-    scan = Scan(
+    return Scan(
         received_at=datetime.now(UTC),
-        device_id=device,
+        device_id="desk",
         source="serial",
         attestation=context.parse(payload, date(2026, 3, 1)),
     )
+
+
+def record(app: FastAPI, payload: bytes = VALID) -> str:
+    """A scan read on 2026-03-01, recorded as the pipeline does; its id."""
+    scan = scan_read_in_march(app, payload)
     publish(app, scan)
     return scan.id
 
@@ -311,3 +326,31 @@ def test_bad_questions_to_scan_reads_are_422_with_a_stable_code(
         response = client.get(path, params={**params, "timeout": 0} if "next" in path else params)
         assert response.status_code == 422, (path, response.text)
         assert response.json()["error"]["code"] == code
+
+
+def test_a_replayed_event_stream_judges_missed_scans_for_today(
+    make_settings: SettingsFactory, tmp_path: Path
+):
+    csv = referential(tmp_path / "ref.csv", date(2027, 1, 10))
+    port = free_port()
+    settings = make_settings(parser={"referential": str(csv)}, api={"port": port})
+    context = ParseContext.from_settings(settings, today=lambda: date(2027, 1, 15))
+    with LiveServer(create_app(settings, Agent(settings, context=context)), port) as server:
+        app = server.app
+        seq = publish(app, scan_read_in_march(app))  # the last event the client saw
+        missed = record(app)  # read on 2026-03-01: covered then, expired on 2027-01-15
+        boot = app.state.api.hub.boot
+
+        async def replay() -> list[dict[str, str]]:
+            headers = {"Last-Event-ID": f"{boot}-{seq}"}
+            async with (
+                server.client(timeout=15) as client,
+                client.stream("GET", "/v1/events", headers=headers) as response,
+            ):
+                return await EventReader(response).next()
+
+        (event,) = asyncio.run(replay())
+    scan = json.loads(event["data"])
+    assert scan["id"] == missed
+    assert scan["attestation"]["decision"] == "not_covered"
+    assert scan["attestation"]["validity"]["at"] == "2027-01-15"
