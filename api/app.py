@@ -22,7 +22,18 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiState, reject_unknown_query
 from api.errors import install_error_handlers
 from api.hub import Hub
-from api.routes import decode, devices, events, health, metrics, page, parse, scans, selftest
+from api.routes import (
+    attestations,
+    decode,
+    devices,
+    events,
+    health,
+    metrics,
+    page,
+    parse,
+    scans,
+    selftest,
+)
 from api.security import Guard, TicketBook, allowed_hosts, load_token, own_origins
 from scanner_agent import __version__
 from scanner_agent.agent import Agent
@@ -62,7 +73,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     )
     app.state.api = state
     install_error_handlers(app)
-    for module in (health, devices, scans, events, parse, decode, selftest):
+    for module in (health, devices, scans, events, parse, attestations, decode, selftest):
         app.include_router(module.router, prefix="/v1")
     app.include_router(metrics.router)
     app.include_router(page.make_router())  # the operator page, at /
