@@ -7,6 +7,7 @@
 import { AgentClient, AgentError, AgentUnreachable, EventStream } from "./agent.js";
 import { language, loadDictionaries, otherLanguage, setLanguage, t, translateDocument } from "./i18n.js";
 import {
+  DECISIONS,
   apiErrorText,
   deviceCard,
   fileResult,
@@ -394,18 +395,15 @@ function renderBatch() {
   $("file-next").disabled = batch.page >= pages - 1;
   const summary = $("batch-summary");
   summary.hidden = results.length === 0;
-  let valid = 0;
-  let invalid = 0;
+  const counts = Object.fromEntries(DECISIONS.map((decision) => [decision, 0]));
   let failed = 0;
   for (const r of results) {
     const codes = r.report?.codes ?? [];
     if (r.error || (r.report?.error && !codes.length)) failed += 1;
-    for (const code of codes) {
-      if (code.attestation.status === "valid") valid += 1;
-      else invalid += 1;
-    }
+    for (const code of codes) counts[code.attestation.decision ?? "refused"] += 1;
   }
-  summary.textContent = t("batch_summary", { files: results.length, valid, invalid, failed });
+  summary.textContent = t("batch_summary", { files: results.length, ...counts, failed });
+  for (const decision of DECISIONS) summary.dataset[decision] = String(counts[decision]);
   if (batch.running) renderProgress(batch.queue[0]?.name ?? "");
 }
 
