@@ -273,8 +273,16 @@ function refreshCountersSoon(deviceId) {
 
 // --- scans ------------------------------------------------------------------------------------
 
+/** A UTC instant's microseconds since 1970: a `Date` keeps milliseconds only, and two codes of
+ * one burst often arrive within the same millisecond. */
+function micros(iso) {
+  const fraction = /\.([0-9]+)/.exec(iso)?.[1] ?? "";
+  return Date.parse(iso) * 1000 + Number(`${fraction}000000`.slice(3, 6));
+}
+
 function newer(a, b) {
-  if (a.received_at !== b.received_at) return Date.parse(a.received_at) > Date.parse(b.received_at);
+  const [first, second] = [micros(a.received_at), micros(b.received_at)];
+  if (first !== second) return first > second;
   return a.id > b.id;
 }
 
