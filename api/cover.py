@@ -1,12 +1,14 @@
 """The question every judging route accepts: `at`, `stay_start`, `stay_days`, `domain`.
 
 `POST /v1/parse` and `POST /v1/attestations/validate` take them in their JSON body
-(`CoverFields`); the scan reads (`GET /v1/scans`, `/v1/scans/{id}`, `/latest`, `/next`) take
-them as query parameters (`CoverDep`). Either way they become one `Cover`: `at` defaults to the
-stay's start, then to today in the hospital's time zone; `domain` to `parser.domain`.
+(`CoverFields`; `stay_start` and `stay_days` go together); the scan reads (`GET /v1/scans`,
+`/v1/scans/{id}`, `/latest`, `/next`) take them as query parameters (`CoverDep`; there
+`stay_start` alone is a same-day stay, `stay_days` alone a stay from `at` or today). Either
+way they become one `Cover`: `at` defaults to the stay's start, then to today in the hospital's
+time zone; `domain` to `parser.domain`.
 
 A date that is not `YYYY-MM-DD` (or not a real day) is a 422 `invalid_date`, an unknown domain a
-422 `invalid_domain` (see `api.errors`); `stay_start` and `stay_days` go together.
+422 `invalid_domain` (see `api.errors`).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from pydantic.json_schema import SkipJsonSchema
 
 from api.deps import StateDep
-from api.errors import ApiError
 from scanner_agent.attestation import DOMAINS
 from scanner_agent.decision import Cover, Stay
 
@@ -126,11 +127,17 @@ async def cover_query(
         ),
     ] = None,
 ) -> Cover:
-    """The question of a scan read; without parameters, today and the configured domain."""
-    if (stay_start is None) != (stay_days is None):
-        raise ApiError(422, "invalid_request", "stay_start and stay_days go together")
-    stay = Stay(stay_start, stay_days) if stay_start is not None and stay_days is not None else None
-    return state.agent.context.cover(at, stay, domain.upper() if domain else None)
+    """The question of a scan read; without parameters, today and the configured domain.
+
+    Query parameters cannot be made to go together in the API's schema, so each has a meaning
+    alone: `stay_start` alone is a same-day stay, `stay_days` alone a stay from `at` (or today).
+    """
+    context = state.agent.context
+    stay = None
+    if stay_start is not None or stay_days is not None:
+        start = stay_start or at or context.today()
+        stay = Stay(start, stay_days or 0)
+    return context.cover(at, stay, domain.upper() if domain else None)
 
 
 CoverDep = Annotated[Cover, Depends(cover_query)]

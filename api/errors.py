@@ -1,7 +1,8 @@
 """Error answers: `{"error": {"code": "...", "message": "..."}}` with a stable code.
 
 Clients branch on `code`; the sentence in `message` may change. No stack trace, no payload and no
-member number ever goes into an error answer.
+member number ever goes into an error answer. A few errors add keys beside `code` and `message`
+(`already_claimed`: `claimed_by`, `claimed_at`), documented with their route.
 """
 
 from __future__ import annotations
@@ -38,19 +39,30 @@ class ApiError(Exception):
     """Raised by routes and dependencies; answered as an error body."""
 
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers
+        self.extra = extra
+        """More keys of the `error` object (JSON values), after `code` and `message`."""
 
 
 def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
+    status: int,
+    code: str,
+    message: str,
+    headers: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> JSONResponse:
-    body = {"error": {"code": code, "message": message}}
+    body = {"error": {"code": code, "message": message, **(extra or {})}}
     return JSONResponse(body, status_code=status, headers=headers)
 
 
@@ -89,7 +101,7 @@ def _methods_of(app: FastAPI, path: str) -> set[str]:
 def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.message, exc.headers)
+        return error_response(exc.status, exc.code, exc.message, exc.headers, exc.extra)
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
@@ -137,6 +149,7 @@ def responses(*statuses: int, by_ref: bool = False) -> dict[int | str, dict[str,
         401: "Missing or wrong token or ticket",
         403: "Origin not allowed",
         404: "Not found",
+        409: "Conflict",
         413: "Body too large",
         415: "Content type not accepted",
         422: "Invalid request",

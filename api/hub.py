@@ -3,18 +3,29 @@
 One bus subscription for the whole API, one wake-up per event however many clients listen;
 each event is rendered once and handed to every stream and waiter. The hub keeps no scan: the
 scans service (`scanner_agent.scans`) keeps them, and the hub asks it for the scans a
-reconnecting client missed. It remembers only the last `replay_events` device changes of this
-run, for the same purpose.
+reconnecting client missed. It remembers only the last `replay_events` device changes and the
+last `replay_events` claims and releases of this run, for the same purpose.
+
+Events: `scan` (a `Scan`), `device` (a `DeviceStatus`), `claim` (a `ClaimState`: a scan was
+claimed, or released when `claimed_by` is null).
+
+`/v1/scans/next` waiters: without a client name, every waiter gets the next scan; with one
+(`?claim=`), each waiter tries to claim each next scan for its client (`ScanService.claim`,
+atomic), so exactly one of them gets it and the others keep waiting. A waiter whose request
+ends while its claim is being made (the server stopping) gives the claim back.
 
 Event ids are `<boot>-<seq>`: `seq` is the bus sequence number and `boot` identifies the run of
 the agent (chosen by the scans service, above every boot already in the database), so ids keep
 increasing across restarts. A client that reconnects with `Last-Event-ID`:
 
-- from this run, within the last `api.replay_events` scans: gets every event it missed, scans
-  and device changes, from memory;
+- from this run, within the last `api.replay_events` scans: gets every event it missed, scans,
+  device changes and claims, from memory;
 - from an earlier run, or older than memory: gets the scans it missed from the database
-  (within the retention; device changes of a past run are not kept: read `/v1/devices`),
-  then this run's events from memory;
+  (within the retention; device changes and claims of a past run are not kept: read
+  `/v1/devices`), then this run's events from memory;
+
+Replayed scans show their claim as it is now (`claimed_by`, `claimed_at`), so a client that
+missed the claims of a past run still sees who holds each scan it is given.
 - when that cannot be complete (an unknown id, the database unavailable, more than
   `replay_events` scans missed): also gets an event `replay_incomplete`, so that it reloads
   `/v1/scans`.
@@ -33,9 +44,11 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from scanner_agent.bus import DeviceEvent, Event, EventBus, ScanEvent, Subscription
+from scanner_agent.bus import ClaimEvent, DeviceEvent, Event, EventBus, ScanEvent, Subscription
+from scanner_agent.claims import AlreadyClaimed, Claim, ClaimState, ScanNotFound
 from scanner_agent.scan import Scan
 from scanner_agent.scans import ScanService
+from scanner_agent.storage import StorageError
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +84,7 @@ class Hub:
         self.waiters = 0
         """Requests waiting on /v1/scans/next."""
         self._devices: deque[DeviceEvent] = deque(maxlen=max(1, replay_events))
+        self._claims: deque[ClaimEvent] = deque(maxlen=max(1, replay_events))
         self._last_seq = 0
         self._listeners: set[_Listener] = set()
         self._sub: Subscription | None = None
@@ -113,6 +127,8 @@ class Hub:
     def _dispatch(self, event: Event) -> None:
         if isinstance(event, DeviceEvent):
             self._devices.append(event)
+        elif isinstance(event, ClaimEvent):
+            self._claims.append(event)
         self._last_seq = max(self._last_seq, event.seq)
         if not self._listeners:
             return
@@ -125,25 +141,79 @@ class Hub:
         event_id = str(EventId(self.boot, event.seq))
         if isinstance(event, ScanEvent):
             return sse(event_id, "scan", event.scan.model_dump_json())
+        if isinstance(event, ClaimEvent):
+            state = ClaimState(
+                scan_id=event.scan_id, claimed_by=event.claimed_by, claimed_at=event.claimed_at
+            )
+            return sse(event_id, "claim", state.model_dump_json())
         return sse(event_id, "device", event.status.model_dump_json())
 
     # --- long-poll ---
-    async def next_scan(self, device: str | None, timeout: float) -> Scan | None:
-        """The next scan (of `device`) published from now on, or None after `timeout` s."""
+    async def next_scan(
+        self, device: str | None, timeout: float, claim: str | None = None
+    ) -> Scan | None:
+        """The next scan (of `device`) published from now on, or None after `timeout` s.
+
+        With `claim` (a client's name), the next scan this waiter manages to claim for that
+        client, shown claimed: of several waiters, exactly one gets each scan. A claim being
+        made when the time is up is seen through (the answer comes a moment late rather than
+        leaving a scan claimed for nobody)."""
         listener = _Listener(256)
         self._listeners.add(listener)
         self.waiters += 1
+        deadline = asyncio.get_running_loop().time() + timeout
         try:
-            async with asyncio.timeout(timeout):
-                while True:
-                    event, _ = await listener.queue.get()
-                    if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
-                        return event.scan
-        except TimeoutError:
-            return None
+            while True:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        event, _ = await listener.queue.get()
+                except TimeoutError:
+                    return None
+                if not isinstance(event, ScanEvent) or device not in (None, event.scan.device_id):
+                    continue
+                if claim is None:
+                    return event.scan
+                taken = await self._claim_for(event.scan.id, claim)
+                if taken is not None:
+                    update = {"claimed_by": taken.claimed_by, "claimed_at": taken.claimed_at}
+                    return event.scan.model_copy(update=update)
         finally:
             self._listeners.discard(listener)
             self.waiters -= 1
+
+    async def _claim_for(self, scan_id: str, client: str) -> Claim | None:
+        """Claim the scan for a waiter in a worker thread (the database may be written); None
+        when another client was first, or the scan is gone."""
+        attempt = asyncio.ensure_future(run_in_threadpool(self._try_claim, scan_id, client))
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:  # the request ends: nobody will be given this claim
+            attempt.add_done_callback(self._give_back)
+            raise
+
+    def _try_claim(self, scan_id: str, client: str) -> Claim | None:
+        try:
+            return self.scans.claim(scan_id, client, reclaim=False)
+        except (AlreadyClaimed, ScanNotFound):
+            return None
+        except StorageError as exc:
+            log.warning("a waiter could not claim a scan (%s)", exc.code)
+            return None
+
+    def _give_back(self, attempt: asyncio.Future[Claim | None]) -> None:
+        if attempt.cancelled() or attempt.exception() is not None:
+            return
+        claim = attempt.result()
+        if claim is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop or its executor is closing
+            asyncio.get_running_loop().run_in_executor(
+                None, self._release_quietly, claim.scan_id, claim.claimed_by
+            )
+
+    def _release_quietly(self, scan_id: str, client: str) -> None:
+        with contextlib.suppress(AlreadyClaimed, ScanNotFound, StorageError):
+            self.scans.release(scan_id, client)
 
     # --- server-sent events ---
     async def stream(self, last: str | None, keepalive_s: float) -> AsyncIterator[bytes]:
@@ -155,13 +225,13 @@ class Hub:
         """
         listener = _Listener(4096)
         high = self._last_seq
-        devices = list(self._devices)
+        kept: list[DeviceEvent | ClaimEvent] = [*self._devices, *self._claims]
         self._listeners.add(listener)
         self.clients += 1
         try:
             yield b"retry: 2000\n\n"
             if last is not None:
-                for chunk in await self._replay(last, high, devices):
+                for chunk in await self._replay(last, high, kept):
                     yield chunk
             while not listener.overflowed:
                 try:
@@ -176,7 +246,9 @@ class Hub:
             self._listeners.discard(listener)
             self.clients -= 1
 
-    async def _replay(self, last_text: str, high: int, devices: list[DeviceEvent]) -> list[bytes]:
+    async def _replay(
+        self, last_text: str, high: int, kept: list[DeviceEvent | ClaimEvent]
+    ) -> list[bytes]:
         last = EventId.parse(last_text)
         boot = self.boot
         if last is None or last > EventId(boot, high):
@@ -187,7 +259,7 @@ class Hub:
         items = [((s.boot, s.seq), sse(f"{s.boot}-{s.seq}", "scan", s.json)) for s in scans]
         items += [
             ((boot, e.seq), self.format(e))
-            for e in devices
+            for e in kept
             if e.seq <= high and (last.boot < boot or e.seq > last.seq)
         ]
         items.sort(key=lambda item: item[0])

@@ -3,7 +3,8 @@
 The counting is done in the core (`scanner_agent.metrics.EventCounts`, its own bus
 subscriber); this module only renders: scans by device and outcome, device errors, decode
 times (`counts_families`), and what is read when scraped: reconnects (the devices' counters),
-storage state and backlog, events lost by slow subscribers, connected event streams.
+storage state and backlog, events lost by slow subscribers, connected event streams, the AMC
+referential's size, age and loads (`referential_families`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from scanner_agent.metrics import DECODE_BUCKETS_S, Counts
+from scanner_agent.referential_file import ReferentialStatus
 from scanner_agent.scan import DeviceStatus
 
 
@@ -98,6 +100,30 @@ def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:
         dropped.add(device.counters.frames_dropped, device=device.id)
         up.add(1 if device.state == "connected" else 0, device=device.id)
     return [reconnects, dropped, up]
+
+
+def referential_families(status: ReferentialStatus) -> list[Family]:
+    entries = Family(
+        "scanner_agent_referential_entries", "gauge", "AMCs in the AMC referential in use."
+    ).add(status.entries)
+    age = Family(
+        "scanner_agent_referential_age_days",
+        "gauge",
+        "Days since the AMC referential's newest `updated` date (absent when no line says).",
+    )
+    if status.age_days is not None:
+        age.add(status.age_days)
+    ok = Family(
+        "scanner_agent_referential_load_ok",
+        "gauge",
+        "0 while the referential's file fails to load (the previous one stays in use), else 1.",
+    ).add(0 if status.error else 1)
+    errors = Family(
+        "scanner_agent_referential_load_errors_total",
+        "counter",
+        "Loads of the referential's file that failed since start.",
+    ).add(status.load_errors)
+    return [entries, age, ok, errors]
 
 
 def render(families: Iterable[Family]) -> str:

@@ -12,7 +12,13 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.scans.recent()          # the scans, newest first
     agent.take_upload([(data, "]d1")])   # an uploaded file's symbols, through the pipeline
     agent.take_manual(attestation)       # an attestation typed by hand, recorded as a scan
+    agent.referential_status()    # the AMC referential's file, size, date, last load error
     agent.stop()                  # readers stopped, queued frames processed, scans written
+
+While it runs, the agent looks every `parser.referential_reload_s` seconds whether the AMC
+referential's file changed and reloads it (`agent.referential_file`, a `ReferentialFile`); a file
+that does not load leaves the previous referential in use. A referential that does not load
+when the agent is built raises `ConfigError`: there is no previous one to keep.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ from scanner_agent.devices import DeviceManager, DriverFactory, build_driver
 from scanner_agent.framing import Frame
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
+from scanner_agent.referential import Referential
+from scanner_agent.referential_file import ReferentialFile, ReferentialStatus
 from scanner_agent.scan import DeviceStatus, Scan
 from scanner_agent.scans import ScanService
 
@@ -67,7 +75,16 @@ class Agent:
     ) -> None:
         self.settings = settings
         self.bus = bus or EventBus()
-        self.context = context or ParseContext.from_settings(settings)
+        if context is None:
+            self.referential_file = ReferentialFile.load(
+                settings.referential_path, on_load=self._use_referential
+            )
+            context = ParseContext.from_settings(settings, self.referential_file.referential)
+        else:  # the given context's referential stands for the file's until the file changes
+            self.referential_file = ReferentialFile(
+                settings.referential_path, context.referential, on_load=self._use_referential
+            )
+        self.context = context
         self.scans = scans or ScanService.from_settings(settings, self.bus, storage=storage)
         self._lock = threading.Lock()
         self._statuses: dict[str, DeviceStatus] = {
@@ -110,6 +127,7 @@ class Agent:
                 backoff_max_s=max(p.reconnect_max_s, p.reconnect_min_s),
             )
             self._manager.start()
+            self.referential_file.start(self.settings.parser.referential_reload_s)
             self.running = True
 
     def stop(self) -> None:
@@ -119,6 +137,7 @@ class Agent:
             manager, self._manager = self._manager, None
             pipeline, self.pipeline = self.pipeline, None
             was_running, self.running = self.running, False
+        self.referential_file.stop()
         if manager is not None:
             manager.stop()
         if pipeline is not None:
@@ -153,6 +172,15 @@ class Agent:
         )
         self.scans.record(scan)
         return scan
+
+    def referential_status(self) -> ReferentialStatus:
+        """The AMC referential in use: its file, AMCs, date and age today (the agent's `today`,
+        by default in the hospital's time zone), and the last load's error while it stands."""
+        today = self._today() if self._today is not None else self.context.today()
+        return self.referential_file.status(today, self.context.max_age_days)
+
+    def _use_referential(self, referential: Referential) -> None:
+        self.context.referential = referential
 
     def devices(self) -> list[DeviceStatus]:
         return self.states.all()

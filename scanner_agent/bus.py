@@ -3,6 +3,7 @@
     bus = EventBus()
     sub = bus.subscribe("sse", maxsize=256)        # before or after the loop starts
     bus.publish(ScanEvent(scan))                   # from any thread; never blocks
+    bus.publish(ClaimEvent(scan_id, "desk-2", at)) # a scan was claimed (or released: None)
     event = await sub.aget(timeout=5)              # asyncio side
     event = sub.get(timeout=5)                     # thread side (storage writer)
 
@@ -20,6 +21,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Union
 
 from scanner_agent.scan import DeviceStatus, Scan
@@ -41,7 +43,17 @@ class DeviceEvent:
     seq: int = 0
 
 
-Event = Union[ScanEvent, DeviceEvent]  # noqa: UP007 - a runtime alias, used in isinstance checks
+@dataclass(frozen=True, slots=True)
+class ClaimEvent:
+    """A scan was claimed by a client (`claimed_by`, `claimed_at`), or released (both None)."""
+
+    scan_id: str
+    claimed_by: str | None
+    claimed_at: datetime | None
+    seq: int = 0
+
+
+Event = Union[ScanEvent, DeviceEvent, ClaimEvent]  # noqa: UP007 - a runtime alias, used in isinstance checks
 
 
 class Subscription:
@@ -164,6 +176,10 @@ class EventBus:
             stamped: Event
             if isinstance(event, ScanEvent):
                 stamped = ScanEvent(event.scan, next(self._seq))
+            elif isinstance(event, ClaimEvent):
+                stamped = ClaimEvent(
+                    event.scan_id, event.claimed_by, event.claimed_at, next(self._seq)
+                )
             else:
                 stamped = DeviceEvent(event.status, next(self._seq))
             self.published += 1

@@ -22,6 +22,7 @@ COMMANDS = (
     "parse",
     "decode",
     "config",
+    "referential",
     "token",
     "watch",
     "record",

@@ -81,6 +81,8 @@ class StorageSettings(_Section):
 class ParserSettings(_Section):
     layouts_dirs: list[str] = Field(default_factory=lambda: ["{config_dir}/layouts"])
     referential: str = "{config_dir}/amc_referential.csv"
+    referential_reload_s: float = Field(default=5.0, ge=0, le=86_400)
+    """How often the running agent looks whether the referential changed (0: never)."""
     referential_max_age_days: int = Field(default=90, ge=0, le=36_500)
     """Older than this (its newest `updated` date), the referential is called stale: every
     decision then asks a person to check (`referential_stale`)."""

@@ -176,7 +176,7 @@ def judge(
         )
     state = validity_state(valid_from, valid_to, cover.at)
     stay = stay_cover(valid_from, valid_to, cover.stay) if cover.stay is not None else None
-    validity = Validity(state=state, stay=stay, at=cover.at)
+    validity = _validity(state, stay, cover.at)
     reasons: list[Reason] = []
     if state == "expired":
         reasons.append(_reason(ReasonCode.EXPIRED, end=_fr(valid_to), at=_fr(cover.at)))
@@ -245,8 +245,20 @@ def stay_cover(valid_from: date, valid_to: date, stay: Stay) -> StayCover:
 
 def _roc(referential: RocLookup | None, amc_number: str | None, cover: Cover) -> Roc:
     if referential is None or not amc_number:
-        return Roc(domain=cover.domain)
+        return _unknown_roc(cover.domain)
     return referential.lookup(amc_number, cover.at, cover.domain)
+
+
+# Results are frozen: the parts that recur are built once (a parse costs tens of microseconds,
+# and building a model is a few of them).
+@lru_cache(maxsize=16)
+def _unknown_roc(domain: str) -> Roc:
+    return Roc(domain=domain)
+
+
+@lru_cache(maxsize=4096)
+def _validity(state: ValidityState, stay: StayCover | None, at: date) -> Validity:
+    return Validity(state=state, stay=stay, at=at)
 
 
 # --- judging a stored scan again ---------------------------------------------------------------

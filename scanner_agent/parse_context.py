@@ -14,7 +14,8 @@ assignment uses the new one.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from scanner_agent.attestation import Attestation
@@ -32,11 +33,23 @@ from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parser import Stay, TypedValue, manual_layout, parse_payload, validate_fields
 from scanner_agent.referential import Referential
 
+JUDGED_CACHE = 4096
+"""How many judged scan texts `ParseContext.decide_scan_json` keeps (a few megabytes)."""
+
 
 class ParseContext:
     """Loaded layouts and referential, and the decision's settings."""
 
-    __slots__ = ("domain", "layouts", "max_age_days", "referential", "timezone")
+    __slots__ = (
+        "_generation",
+        "_judged",
+        "_referential",
+        "_today",
+        "domain",
+        "layouts",
+        "max_age_days",
+        "timezone",
+    )
 
     def __init__(
         self,
@@ -46,28 +59,54 @@ class ParseContext:
         domain: str = DEFAULT_DOMAIN,
         timezone: str = DEFAULT_TIMEZONE,
         max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+        today: Callable[[], date] | None = None,
     ) -> None:
         self.layouts = layouts
-        self.referential = referential
+        self._referential = referential
+        self._generation = 0
+        self._judged: dict[tuple[str, Cover, int, date], str] = {}
         self.domain = domain
         """The activity domain asked when the client does not say (`parser.domain`)."""
         self.timezone = timezone
         self.max_age_days = max_age_days
+        self._today = today
+        """A fixed clock for tests and tools; by default today in `timezone`."""
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ParseContext:
+    def from_settings(
+        cls,
+        settings: Settings,
+        referential: Referential | None = None,
+        *,
+        today: Callable[[], date] | None = None,
+    ) -> ParseContext:
+        """The context of `settings` (`referential`: one already loaded, else read its file;
+        `today` fixes the clock, for tests and tools)."""
         p = settings.parser
+        if referential is None:
+            referential = Referential.load(settings.referential_path)
         return cls(
             layouts=load_layouts(settings.layout_dirs),
-            referential=Referential.load(settings.referential_path),
+            referential=referential,
             domain=p.domain,
             timezone=p.timezone,
             max_age_days=p.referential_max_age_days,
+            today=today,
         )
+
+    @property
+    def referential(self) -> Referential:
+        return self._referential
+
+    @referential.setter
+    def referential(self, referential: Referential) -> None:
+        """Replace the referential (a reloaded file): decisions from now on use it."""
+        self._referential = referential
+        self._generation += 1
 
     def today(self) -> date:
         """Today in the hospital's time zone: the day a scan is judged for by default."""
-        return local_today(self.timezone)
+        return self._today() if self._today is not None else local_today(self.timezone)
 
     def cover(
         self,
@@ -130,8 +169,19 @@ class ParseContext:
             max_age_days=self.max_age_days,
         )
 
-    def decide_scan_json(self, text: str, cover: Cover) -> str:
-        """A scan's served JSON with its attestation judged for `cover`."""
-        return decide_scan_json(
-            text, cover, self.referential, today=self.today(), max_age_days=self.max_age_days
-        )
+    def decide_scan_json(self, text: str, cover: Cover, today: date | None = None) -> str:
+        """A scan's served JSON with its attestation judged for `cover` (`today`: the day the
+        referential's age counts to, default today). The last `JUDGED_CACHE` answers are
+        kept: a page of scans read again for the same question costs a dictionary lookup."""
+        today = today or self.today()
+        key = (text, cover, self._generation, today)
+        judged = self._judged.get(key)
+        if judged is None:
+            judged = decide_scan_json(
+                text, cover, self._referential, today=today, max_age_days=self.max_age_days
+            )
+            if len(self._judged) >= JUDGED_CACHE:
+                with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                    del self._judged[next(iter(self._judged))]
+            self._judged[key] = judged
+        return judged

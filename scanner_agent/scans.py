@@ -8,6 +8,8 @@
     scans.recent(ScanFilter(), 100, page.next_cursor)  # the next page
     scans.latest("desk"); scans.get(scan_id)
     scans.erase(scan_id); scans.erase_all(device="desk")
+    scans.claim(scan_id, "desk-2")                     # Claim, or AlreadyClaimed (who, when)
+    scans.release(scan_id)                             # the claim removed, or None
     scans.wait_next(device="kiosk", timeout=30)        # a thread blocks; `await_next` in asyncio
     scans.stop()
 
@@ -31,6 +33,17 @@ reconnecting after `(boot, seq)` missed.
 Pages are ordered newest first by `(received_at, id)`; a cursor (`ScanPage.next_cursor`) is a
 text for the position of the last scan of a page, opaque to clients.
 
+Claims (one desk per scan, `scanner_agent.claims`): `claim` gives a scan to the first client
+that asks, atomically, and `release` takes the claim away; each change is published on the bus
+as a `ClaimEvent`. The claim is kept where the scan is: in the writer's backlog (the scan waiting
+there is replaced by its claimed copy, so that the row is written with its claim) or in the
+database (one conditional UPDATE, so that of several agents on one PostgreSQL exactly one wins),
+and shown in the window. Claims and releases of a process are serialised under the writer's
+`write_lock` (the lock erasure holds), so that a scan is never being written while its claim
+changes. Every read serves `claimed_by` and `claimed_at`. A claim made through another agent
+sharing the database is enforced here (`AlreadyClaimed`), and shown by this agent's reads once
+they come from the database rather than from this agent's window.
+
 Without a store (`ScanService(bus)`, as `watch` runs) the window is all there is.
 """
 
@@ -43,11 +56,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from scanner_agent.bus import EventBus, ScanEvent, Subscription
+from scanner_agent.bus import ClaimEvent, EventBus, ScanEvent, Subscription
+from scanner_agent.claims import AlreadyClaimed, Claim, ScanNotFound, check_client, with_claim
 from scanner_agent.scan import Scan
 
 if TYPE_CHECKING:
@@ -90,7 +104,9 @@ class Recorded:
     device_id: str
     received_at: datetime
     json: str
-    """The scan as served (member number included)."""
+    """The scan as served (member number and claim included)."""
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
     def scan(self) -> Scan:
         return Scan.model_validate_json(self.json)
@@ -252,7 +268,16 @@ class ScanService:
         with self._lock:
             event = self.bus.publish(ScanEvent(scan))
             assert isinstance(event, ScanEvent)
-            entry = Recorded(self.boot, event.seq, scan.id, scan.device_id, scan.received_at, text)
+            entry = Recorded(
+                self.boot,
+                event.seq,
+                scan.id,
+                scan.device_id,
+                scan.received_at,
+                text,
+                scan.claimed_by,
+                scan.claimed_at,
+            )
             self._recent.append(entry)
             self._by_id[scan.id] = entry
             while len(self._recent) > self.window:
@@ -405,6 +430,130 @@ class ScanService:
                 )
         out.extend(e for e in from_window if e.seq <= upto_seq)
         return [e for e in out if e.received_at >= cutoff], complete
+
+    # --- claims ---
+    def claim(self, scan_id: str, client: str, *, reclaim: bool = True) -> Claim:
+        """Give the scan to `client`, atomically: the first client wins. The claim.
+
+        A client that already holds the claim gets it again, unchanged (`claimed_at` is the
+        first claim's): a desk may repeat its request after a lost answer. With `reclaim`
+        False it is refused like any other client (`/next?claim=`: one scan, one request).
+
+        Raises `InvalidClient`, `ScanNotFound` (no such scan, erased, or past the retention),
+        `AlreadyClaimed` (another client holds it: `exc.claim` says who and since when), and
+        `StorageError` when the database cannot be changed."""
+        check_client(client)
+        at = self.clock()
+        cutoff = self.retention.cutoff()
+        with self._erasing():  # the writer writes nothing meanwhile
+            held, taken = self._claim_where_kept(scan_id, client, at, cutoff)
+            if held is None:
+                raise ScanNotFound(scan_id)
+            self._show_claim(scan_id, held.claimed_by, held.claimed_at)
+            if taken:
+                self.bus.publish(ClaimEvent(scan_id, client, at))
+        if taken:  # a client names a desk, not a person: no personal data
+            log.info("scan %s claimed by %s", scan_id, client)
+        if taken or (held.claimed_by == client and reclaim):
+            return held
+        raise AlreadyClaimed(held)
+
+    def release(self, scan_id: str, client: str | None = None) -> Claim | None:
+        """Take the claim away from the scan, whoever holds it (a supervisor frees a desk's
+        scan), or, with `client`, only when that client holds it. The claim removed; None when
+        the scan was not claimed (releasing is idempotent).
+
+        Raises `InvalidClient`, `ScanNotFound`, `AlreadyClaimed` (`client` given and another
+        client holds it: nothing changes) and `StorageError`."""
+        if client is not None:
+            check_client(client)
+        cutoff = self.retention.cutoff()
+        with self._erasing():
+            found, held = self._release_where_kept(scan_id, client, cutoff)
+            if not found:
+                raise ScanNotFound(scan_id)
+            if held is None:
+                return None
+            if client is not None and held.claimed_by != client:
+                self._show_claim(scan_id, held.claimed_by, held.claimed_at)
+                raise AlreadyClaimed(held)
+            self._show_claim(scan_id, None, None)
+            self.bus.publish(ClaimEvent(scan_id, None, None))
+        log.info("scan %s released (claimed by %s)", scan_id, held.claimed_by)
+        return held
+
+    def _claim_where_kept(
+        self, scan_id: str, client: str, at: datetime, cutoff: datetime
+    ) -> tuple[Claim | None, bool]:
+        """Claim it where it is (backlog, database or, without a store, the window): the claim
+        that holds it then (None when there is no such scan), and whether it is this new one.
+        Hold `_erasing()`."""
+        from scanner_agent.storage import Stored  # noqa: PLC0415
+
+        mine = Claim(scan_id, client, at)
+        waiting = self.writer.waiting(scan_id) if self.writer is not None else None
+        if waiting is not None and self.writer is not None:
+            scan = waiting.scan
+            if scan.received_at < cutoff:
+                return None, False
+            if scan.claimed_by is not None and scan.claimed_at is not None:
+                return Claim(scan_id, scan.claimed_by, scan.claimed_at), False
+            claimed = scan.model_copy(update={"claimed_by": client, "claimed_at": at})
+            if self.writer.replace(Stored(waiting.boot, waiting.seq, claimed)):
+                return mine, True
+        if self.store is not None:
+            held = self.store.claim(scan_id, client, at, cutoff)
+            return held, held == mine
+        with self._lock:
+            entry = self._by_id.get(scan_id)
+        if entry is None or entry.received_at < cutoff:
+            return None, False
+        if entry.claimed_by is not None and entry.claimed_at is not None:
+            return Claim(scan_id, entry.claimed_by, entry.claimed_at), False
+        return mine, True  # the window is all there is: `_show_claim` keeps it
+
+    def _release_where_kept(
+        self, scan_id: str, client: str | None, cutoff: datetime
+    ) -> tuple[bool, Claim | None]:
+        """As `Store.release`, wherever the scan is. Hold `_erasing()`."""
+        from scanner_agent.storage import Stored  # noqa: PLC0415
+
+        waiting = self.writer.waiting(scan_id) if self.writer is not None else None
+        if waiting is not None and self.writer is not None:
+            scan = waiting.scan
+            if scan.received_at < cutoff:
+                return False, None
+            if scan.claimed_by is None or scan.claimed_at is None:
+                return True, None
+            held = Claim(scan_id, scan.claimed_by, scan.claimed_at)
+            if client is not None and held.claimed_by != client:
+                return True, held
+            free = scan.model_copy(update={"claimed_by": None, "claimed_at": None})
+            if self.writer.replace(Stored(waiting.boot, waiting.seq, free)):
+                return True, held
+        if self.store is not None:
+            return self.store.release(scan_id, client, cutoff)
+        with self._lock:
+            entry = self._by_id.get(scan_id)
+        if entry is None or entry.received_at < cutoff:
+            return False, None
+        if entry.claimed_by is None or entry.claimed_at is None:
+            return True, None
+        return True, Claim(scan_id, entry.claimed_by, entry.claimed_at)
+
+    def _show_claim(self, scan_id: str, by: str | None, at: datetime | None) -> None:
+        """The window's copy of the scan (if it has one) shows this claim (none: None)."""
+        with self._lock:
+            entry = self._by_id.get(scan_id)
+            if entry is None or (entry.claimed_by, entry.claimed_at) == (by, at):
+                return
+            text = with_claim(entry.json, by, at)
+            shown = replace(entry, json=text, claimed_by=by, claimed_at=at)
+            for i in range(len(self._recent) - 1, -1, -1):  # claims are of recent scans
+                if self._recent[i] is entry:
+                    self._recent[i] = shown
+                    break
+            self._by_id[scan_id] = shown
 
     # --- waiting ---
     def subscribe(self, name: str = "scans", maxsize: int = 1024) -> Subscription:

@@ -137,3 +137,9 @@ def test_an_agent_running_the_demo_device_loads_no_decoder(tmp_path: Path):
     )
     assert '"event": "scan"' in out[0]  # the demo device's first code went through the pipeline
     assert not loaded & {*DECODER_STACK, *DECODERS, *WEB_STACK}
+
+
+def test_referential_commands_load_neither_decoders_nor_api():
+    loaded = loaded_after(cli("referential", "lookup", "999999990", "--at", "2026-03-01"))
+    assert "scanner_agent.referential" in loaded  # the command ran
+    assert not loaded & {*DECODER_STACK, *DECODERS, *WEB_STACK, "rich", "sqlalchemy"}

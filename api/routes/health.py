@@ -1,8 +1,11 @@
-"""`GET /v1/health`: alive, version, devices and storage in short. No token, no personal data."""
+"""`GET /v1/health`: alive, version, devices, storage and the AMC referential in short. No token,
+no personal data. `status` is `degraded` while storage or a device is in error, or while the
+referential's file fails to load (the previous referential stays in use)."""
 
 from __future__ import annotations
 
 import time
+from datetime import date
 from typing import Literal
 
 from fastapi import APIRouter
@@ -29,12 +32,29 @@ class StorageHealth(BaseModel):
     """Scans waiting to be written (kept in memory while the database fails)."""
 
 
+class ReferentialHealth(BaseModel):
+    path: str
+    entries: int
+    """AMCs in the referential in use (an AMC with several history lines counts once)."""
+    lines: int
+    updated: date | None = None
+    """The newest `updated` date of its lines."""
+    age_days: int | None = None
+    """Days from `updated` to today (hospital's time zone)."""
+    stale: bool = False
+    """Older than `parser.referential_max_age_days`: decisions ask to check."""
+    error: str | None = None
+    """Why the file's last load failed (the previous referential stays in use); null when the
+    file in use is the file on disk."""
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
     uptime_s: float
     devices: list[DeviceBrief]
     storage: StorageHealth
+    referential: ReferentialHealth
 
 
 @router.get("/health", summary="Is the agent alive")
@@ -45,11 +65,26 @@ async def health(state: StateDep) -> Health:
         state=status.state, error=problem.code if problem else None, pending=status.pending
     )
     devices = [DeviceBrief(id=d.id, type=d.type, state=d.state) for d in state.agent.devices()]
-    degraded = storage.state == "error" or any(d.state == "error" for d in devices)
+    ref = state.agent.referential_status()
+    referential = ReferentialHealth(
+        path=ref.path,
+        entries=ref.entries,
+        lines=ref.lines,
+        updated=ref.updated,
+        age_days=ref.age_days,
+        stale=ref.stale,
+        error=ref.error,
+    )
+    degraded = (
+        storage.state == "error"
+        or any(d.state == "error" for d in devices)
+        or referential.error is not None
+    )
     return Health(
         status="degraded" if degraded else "ok",
         version=__version__,
         uptime_s=round(time.time() - state.started_at, 3),
         devices=devices,
         storage=storage,
+        referential=referential,
     )

@@ -7,7 +7,13 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import Authenticated, StateDep
 from api.errors import responses
-from api.metrics import Family, counts_families, device_families, render
+from api.metrics import (
+    Family,
+    counts_families,
+    device_families,
+    referential_families,
+    render,
+)
 
 router = APIRouter(
     tags=["metrics"], dependencies=Authenticated, responses=responses(400, 401, 403, by_ref=True)
@@ -50,4 +56,5 @@ async def metrics(state: StateDep) -> PlainTextResponse:
     published = Family("scanner_agent_bus_events_total", "counter", "Events published on the bus.")
     published.add(state.agent.bus.published)
     families += [up, pending, failures, lost, dropped, clients, published]
+    families += referential_families(state.agent.referential_status())
     return PlainTextResponse(render(families), media_type=CONTENT_TYPE)

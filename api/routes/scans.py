@@ -1,24 +1,31 @@
 """Scans: list (paged with a cursor), latest, wait for the next one, one by id, and erasure.
 
-Every route calls the agent's scans service (`scanner_agent.scans`); the list is served as the
-service returns it, JSON texts joined, without validating each scan again.
+Every route calls the agent's scans service (`scanner_agent.scans`). Every read judges the
+scans it serves for the question asked (`at`, `stay_start`, `stay_days`, `domain`; by default
+today in the hospital's time zone and `parser.domain`): the service keeps what was read, the
+route computes the validity, ROC status and decision from it (`api.cover`,
+`ParseContext.decide`). The list is served as JSON texts joined, each judged on its text
+without validating the scan again.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
+from api.cover import CoverDep
 from api.deps import ApiState, Authenticated, StateDep, store_call_error
 from api.errors import ApiError, responses
+from scanner_agent.claims import CLIENT_PATTERN, InvalidClient, check_client
 from scanner_agent.config import DEVICE_ID_PATTERN
+from scanner_agent.decision import Cover
 from scanner_agent.scan import Scan
 from scanner_agent.scans import CURSOR_PATTERN, InvalidCursor, ScanFilter, ScanPage
 from scanner_agent.storage import StorageError
@@ -85,7 +92,9 @@ def _utc(moment: datetime | None) -> datetime | None:
     responses={200: {"headers": _NEXT_PAGE_HEADERS}, **responses(503)},
 )
 async def list_scans(
+    request: Request,
     state: StateDep,
+    cover: CoverDep,
     device: DeviceQuery = None,
     since: Annotated[
         datetime | None,
@@ -112,62 +121,94 @@ async def list_scans(
         raise store_call_error(exc) from exc
     headers: dict[str, str] = {}
     if page.next_cursor is not None:
-        query = {"device": device, "since": since.isoformat() if since else None}
+        query = {
+            "device": device,
+            "since": since.isoformat() if since else None,
+            **_question_params(request.query_params),
+        }
         params = {k: v for k, v in query.items() if v is not None}
         url = "/v1/scans?" + urlencode({**params, "limit": limit, "cursor": page.next_cursor})
         headers["Link"] = f'<{url}>; rel="next"'
         headers["X-Next-Cursor"] = page.next_cursor
-    return Response(page.body(), media_type="application/json", headers=headers)
+    context = state.agent.context
+    today = context.today()
+    body = ",".join(context.decide_scan_json(item.json, cover, today) for item in page.items)
+    return Response(f"[{body}]".encode(), media_type="application/json", headers=headers)
 
 
-def _json(scan: Scan) -> Response:
-    """The scan as JSON, without FastAPI validating it again against `Scan` (it is one)."""
-    return Response(scan.model_dump_json(), media_type="application/json")
+def _question_params(params: Mapping[str, str]) -> dict[str, str]:
+    """The question's parameters of a request, as given (for the next page's link)."""
+    return {k: params[k] for k in ("at", "stay_start", "stay_days", "domain") if k in params}
+
+
+def _json(state: ApiState, scan: Scan, cover: Cover) -> Response:
+    """The scan judged for `cover`, as JSON (without FastAPI validating it again)."""
+    judged = state.agent.context.decide(scan.attestation, cover)
+    text = scan.model_copy(update={"attestation": judged}).model_dump_json()
+    return Response(text, media_type="application/json")
 
 
 @router.get(
     "/latest", summary="The most recent scan", response_model=Scan, responses=responses(404, 503)
 )
-async def latest_scan(state: StateDep, device: DeviceQuery = None) -> Response:
+async def latest_scan(state: StateDep, cover: CoverDep, device: DeviceQuery = None) -> Response:
     try:
         scan = await _read(state, state.scans.latest, device)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan yet")
-    return _json(scan)
+    return _json(state, scan, cover)
 
 
 @router.get(
     "/next",
-    summary="Wait for the next scan (kiosks)",
+    summary="Wait for the next scan (kiosks; desks with `claim`)",
+    description="Without `claim`, every waiter gets the next scan. With `claim=CLIENT`, the next "
+    "scan nobody has claimed goes to exactly one waiter, claimed for its client (`claimed_by`); "
+    "the other waiters keep waiting.",
     response_model=Scan,
     responses={204: {"description": "No scan before the timeout"}},
 )
 async def next_scan(
     state: StateDep,
+    cover: CoverDep,
     timeout: Annotated[
         float, Query(ge=0, description="Seconds to wait (at most api.max_wait_s).")
     ] = 30,
     device: DeviceQuery = None,
+    claim: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            json_schema_extra={"pattern": CLIENT_PATTERN, "maxLength": 64},
+            description="Claim the scan for this client (a desk's name; 422 `invalid_client` "
+            "when malformed): one waiter gets each scan.",
+        ),
+    ] = None,
 ) -> Response:
     if timeout > state.settings.api.max_wait_s:
         raise ApiError(
             422, "invalid_request", f"timeout: at most {state.settings.api.max_wait_s:g} seconds"
         )
-    scan = await state.require_hub().next_scan(device, timeout)
-    return Response(status_code=204) if scan is None else _json(scan)
+    if claim is not None:
+        try:
+            check_client(claim)
+        except InvalidClient as exc:
+            raise ApiError(422, exc.code, str(exc)) from None
+    scan = await state.require_hub().next_scan(device, timeout, claim)
+    return Response(status_code=204) if scan is None else _json(state, scan, cover)
 
 
 @router.get("/{scan_id}", summary="One scan", response_model=Scan, responses=responses(404, 503))
-async def get_scan(scan_id: ScanId, state: StateDep) -> Response:
+async def get_scan(scan_id: ScanId, state: StateDep, cover: CoverDep) -> Response:
     try:
         scan = await _read(state, state.scans.get, scan_id)
     except StorageError as exc:
         raise store_call_error(exc) from exc
     if scan is None:
         raise ApiError(404, "scan_not_found", "no scan has this id (erased, or past the retention)")
-    return _json(scan)
+    return _json(state, scan, cover)
 
 
 @router.delete(

@@ -69,10 +69,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(event: Event) -> str:
-    from scanner_agent.bus import ScanEvent
+    from scanner_agent.bus import ClaimEvent, ScanEvent
 
     if isinstance(event, ScanEvent):
         return render_scan(event.scan)
+    if isinstance(event, ClaimEvent):  # only through the API (`serve`)
+        return f"scan {event.scan_id} claimed by {event.claimed_by or '(released)'}"
     return render_device(event.status)
 
 
@@ -110,10 +112,14 @@ def render_device(status: DeviceStatus) -> str:
 
 
 def render_json(event: Event) -> str:
-    from scanner_agent.bus import DeviceEvent, ScanEvent
+    from scanner_agent.bus import ClaimEvent, DeviceEvent, ScanEvent
 
     if isinstance(event, ScanEvent):
         scan = event.scan.model_copy(update={"attestation": event.scan.attestation.masked()})
         return json.dumps({"event": "scan", **scan.model_dump(mode="json")}, ensure_ascii=False)
+    if isinstance(event, ClaimEvent):  # only through the API (`serve`)
+        claim = {"scan_id": event.scan_id, "claimed_by": event.claimed_by}
+        at = event.claimed_at.isoformat() if event.claimed_at else None
+        return json.dumps({"event": "claim", **claim, "claimed_at": at})
     assert isinstance(event, DeviceEvent)
     return json.dumps({"event": "device", **event.status.model_dump(mode="json")})

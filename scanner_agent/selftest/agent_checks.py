@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import date
 
 from scanner_agent.config import Settings
 from scanner_agent.errors import ConfigError
 from scanner_agent.parse_context import ParseContext
+from scanner_agent.referential import Referential
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.report import Check, check
 from scanner_agent.selftest.storage_check import check_storage
@@ -27,7 +29,6 @@ def agent_checks(
     """Layouts, referential, the test card's payloads, decoders, storage; the parse context
     when layouts and referential loaded."""
     from scanner_agent.layouts import load_layouts  # noqa: PLC0415
-    from scanner_agent.referential import Referential  # noqa: PLC0415
 
     checks = [check("config_ok", "pass", "configuration read from " + " + ".join(settings.sources))]
     layouts = referential = None
@@ -39,9 +40,7 @@ def agent_checks(
         checks.append(check("layouts_invalid", "fail", str(exc)))
     try:
         referential = Referential.load(settings.referential_path)
-        checks.append(
-            check("referential_loaded", "pass", f"AMC referential {settings.referential_path}")
-        )
+        checks.extend(_referential_checks(settings, referential, options.today()))
     except ConfigError as exc:
         checks.append(check("referential_invalid", "fail", str(exc)))
     context = None
@@ -56,6 +55,28 @@ def agent_checks(
     if not any(d.enabled for d in settings.devices):
         checks.append(check("no_devices", "warn", "no device is configured (or all are disabled)"))
     return checks, context
+
+
+def _referential_checks(settings: Settings, referential: Referential, today: date) -> list[Check]:
+    """The referential's path, size, date and age; a warning when it is stale."""
+    updated, age = referential.updated, referential.age_days(today)
+    when = f"updated {updated} ({age} day(s) ago)" if updated else "no `updated` date"
+    what = (
+        f"AMC referential {settings.referential_path}: {len(referential)} AMC(s) "
+        f"in {referential.lines} line(s), {when}"
+    )
+    checks = [check("referential_loaded", "pass", what)]
+    max_age = settings.parser.referential_max_age_days
+    if referential.is_stale(today, max_age):
+        checks.append(
+            check(
+                "referential_stale",
+                "warn",
+                f"the AMC referential was updated {updated}, {age} days ago (more than "
+                f"parser.referential_max_age_days = {max_age}): every decision asks to check",
+            )
+        )
+    return checks
 
 
 def _decoder_checks(settings: Settings) -> list[Check]:

@@ -24,8 +24,10 @@ CHECKS: dict[str, str] = {
     "layouts_invalid": "the message names the layout file and key; fix it or remove the folder "
     "from parser.layouts_dirs",
     "referential_loaded": "",
-    "referential_invalid": "the message names the CSV line; fix it (columns amc_number,name,"
-    "roc,updated) or point parser.referential at a good file",
+    "referential_invalid": "the message names the CSV line(s); fix them (`scanner-agent "
+    "referential check FILE` checks a file) or point parser.referential at a good file",
+    "referential_stale": "replace the file with a current extract of your hospital's AMC "
+    "referential (with today's `updated` dates), or raise parser.referential_max_age_days",
     "testcard_parsed": "",
     "testcard_not_parsed": "the layouts in parser.layouts_dirs must include the shipped ones "
     "(config/layouts): keep {config_dir}/layouts in the list",

@@ -15,10 +15,14 @@ The table (`ScanRecord`) is not the public model (`Scan`). Each row keeps:
 - the attestation without its member number as JSON (`attestation`, kept for the rows written
   before `public_json` existed and for older versions of the agent);
 - the `(boot, seq)` of the bus event that carried it, which is what the API's event ids are made
-  of, so that a client reconnecting after a restart can be given the scans it missed.
+  of, so that a client reconnecting after a restart can be given the scans it missed;
+- its claim (`claimed_by`, `claimed_at`, null when unclaimed; see `scanner_agent.claims`), apart
+  from `public_json` (which is always the unclaimed scan's) and spliced into the served JSON of
+  the rows that have one. `claim` and `release` change it in one conditional UPDATE, so that of
+  two agents on one PostgreSQL claiming the same scan, exactly one wins.
 
-A database made by an older version (no `public_json` column) gets the column and the paging
-indexes at start; its rows are served from their other columns.
+A database made by an older version (no `public_json`, `claimed_by` or `claimed_at` column)
+gets the columns and the paging indexes at start; its rows are served from their other columns.
 
 Errors of the database are translated into `StorageError` with a stable code
 (`storage_unavailable`, `storage_full` or `storage_error`).
@@ -56,6 +60,7 @@ from sqlalchemy import (
     text,
     tuple_,
     type_coerce,
+    update,
 )
 from sqlalchemy import select as core_select
 from sqlalchemy.engine import Connection, Dialect, Engine, make_url
@@ -63,10 +68,11 @@ from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from scanner_agent.attestation import Attestation
+from scanner_agent.claims import UNCLAIMED_TAIL, Claim, with_claim
 from scanner_agent.config import Settings
 from scanner_agent.errors import ConfigError
 from scanner_agent.scan import Scan
-from scanner_agent.storage.errors import translate
+from scanner_agent.storage.errors import StorageError, translate
 from scanner_agent.storage.member_protection import MemberProtector, read_or_create_secret
 
 
@@ -115,11 +121,19 @@ class ScanRecord(SQLModel, table=True):
     attestation: str
     """The attestation as JSON, without its member number."""
     public_json: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    """The scan as the API serves it, without its member number (null in rows written by
-    versions before it existed)."""
+    """The scan as the API serves it, without its member number and unclaimed (null in rows
+    written by versions before it existed)."""
+    claimed_by: str | None = Field(default=None, max_length=64)
+    """The client that claimed it, or null (see `Store.claim`)."""
+    claimed_at: datetime | None = Field(
+        default=None, sa_column=Column(_UtcDateTime(), nullable=True)
+    )
+    """When it was claimed (UTC), or null."""
 
 
 _TABLE: Any = ScanRecord.__table__  # type: ignore[attr-defined]
+_ADDED_COLUMNS = ("public_json", "claimed_by", "claimed_at")
+"""Nullable columns added since the first version, added at start to an older table."""
 _MEMBER_NULL = '"member_number":null'
 _PLAIN_JSON = re.compile(r"[ !#-\[\]-~]*")
 """Printable ASCII but `"` and `\\`: a JSON string as it is."""
@@ -141,9 +155,11 @@ def splice_member(public_json: str, number: str | None) -> str:
 
 
 def public_json_of(scan: Scan) -> str:
-    """The scan's JSON as served, without its member number."""
+    """The scan's JSON as served, without its member number, unclaimed (its claim is kept in
+    its own columns)."""
     bare = scan.attestation.model_copy(update={"member_number": None})
-    return scan.model_copy(update={"attestation": bare}).model_dump_json()
+    update = {"attestation": bare, "claimed_by": None, "claimed_at": None}
+    return scan.model_copy(update=update).model_dump_json()
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,9 +307,14 @@ class Store:
             try:
                 SQLModel.metadata.create_all(self.engine, tables=[_TABLE])
                 columns = {c["name"] for c in inspect(self.engine).get_columns("scans")}
-                if "public_json" not in columns:
-                    with self.engine.begin() as conn:
-                        conn.execute(text("ALTER TABLE scans ADD COLUMN public_json TEXT"))
+                dialect = self.engine.dialect
+                # Another agent on the same server may add them at the same time.
+                guard = "IF NOT EXISTS " if dialect.name == "postgresql" else ""
+                for name in _ADDED_COLUMNS:
+                    if name not in columns:
+                        kind = _TABLE.c[name].type.compile(dialect=dialect)
+                        with self.engine.begin() as conn:
+                            conn.execute(text(f"ALTER TABLE scans ADD COLUMN {guard}{name} {kind}"))
                 for index in _TABLE.indexes:
                     index.create(self.engine, checkfirst=True)
             except SQLAlchemyError as exc:
@@ -325,12 +346,15 @@ class Store:
             member_number=stored,
             attestation=bare.model_dump_json(),
             public_json=public_json_of(scan),
+            claimed_by=scan.claimed_by,
+            claimed_at=scan.claimed_at if scan.claimed_by is not None else None,
         )
 
     def to_scan(self, row: ScanRecord) -> Scan:
         number = self.protector.reveal(row.member_number, row.member_protection, row.id)
         if row.public_json is not None:
-            return Scan.model_validate_json(splice_member(row.public_json, number))
+            served = with_claim(splice_member(row.public_json, number), *_claim_of(row))
+            return Scan.model_validate_json(served)
         attestation = Attestation.model_validate_json(row.attestation)  # an older row
         if number is not None:
             attestation = attestation.model_copy(update={"member_number": number})
@@ -342,6 +366,8 @@ class Store:
                 "source": row.source,
                 "symbology": row.symbology,
                 "attestation": attestation,
+                "claimed_by": row.claimed_by,
+                "claimed_at": row.claimed_at if row.claimed_by is not None else None,
             }
         )
 
@@ -394,6 +420,67 @@ class Store:
         finally:
             self._forget_served()
 
+    # --- claims ---
+    def claim(self, scan_id: str, client: str, at: datetime, cutoff: datetime) -> Claim | None:
+        """Claim the scan for `client` at `at` if nobody holds it, in one conditional UPDATE
+        (of several agents on one database, exactly one wins). The claim that holds the scan
+        afterwards: this one, or the one that held it already (whoever it names); None when no
+        scan received at or after `cutoff` has this id."""
+        free = (
+            col(ScanRecord.id) == scan_id,
+            col(ScanRecord.received_at) >= cutoff,
+            col(ScanRecord.claimed_by).is_(None),
+        )
+        take = update(ScanRecord).where(*free).values(claimed_by=client, claimed_at=at)
+        for _ in range(_CLAIM_ATTEMPTS):
+            with self._session() as session:
+                taken = session.exec(take).rowcount
+                now = None if taken else self._claim_row(session, scan_id)
+                session.commit()
+            if taken:
+                self._forget_served(scan_id)
+                return Claim(scan_id, client, at)
+            if now is None or _as_utc(now[2]) < cutoff:
+                return None
+            if now[0] is not None:
+                return Claim(scan_id, now[0], _as_utc(now[1]))
+            # released between the two statements: try again
+        raise StorageError("the claim kept changing", "storage_error")
+
+    def release(
+        self, scan_id: str, client: str | None, cutoff: datetime
+    ) -> tuple[bool, Claim | None]:
+        """Remove the scan's claim (only when `client` holds it, if given). Whether a scan
+        received at or after `cutoff` has this id, and the claim it had (None when unclaimed;
+        not removed when another client than `client` holds it)."""
+        for _ in range(_CLAIM_ATTEMPTS):
+            with self._session() as session:
+                now = self._claim_row(session, scan_id)
+                if now is None or _as_utc(now[2]) < cutoff:
+                    return False, None
+                if now[0] is None:
+                    return True, None
+                held = Claim(scan_id, now[0], _as_utc(now[1]))
+                if client is not None and held.claimed_by != client:
+                    return True, held
+                free = update(ScanRecord).where(
+                    col(ScanRecord.id) == scan_id, col(ScanRecord.claimed_by) == held.claimed_by
+                )
+                done = session.exec(free.values(claimed_by=None, claimed_at=None)).rowcount
+                session.commit()
+            if done:
+                self._forget_served(scan_id)
+                return True, held
+            # claimed again by another client between the two statements: look again
+        raise StorageError("the claim kept changing", "storage_error")
+
+    @staticmethod
+    def _claim_row(session: Session, scan_id: str) -> Any:
+        statement = core_select(
+            col(ScanRecord.claimed_by), col(ScanRecord.claimed_at), col(ScanRecord.received_at)
+        ).where(col(ScanRecord.id) == scan_id)
+        return session.exec(statement).first()  # type: ignore[call-overload]
+
     # --- reads ---
     def get(self, scan_id: str) -> Scan | None:
         with self._session() as session:
@@ -426,18 +513,26 @@ class Store:
             return list(kept)
         with self._connection() as conn:
             positions = conn.execute(statement, params).all()
-            served = self._served
-            missing = [row_id for row_id, _ in positions if row_id not in served]
-            texts = self._render(conn, missing) if missing else {}
-        if texts:
+            # The texts already served, taken in one step: an erasure, a claim or the purge in
+            # another thread may empty the memory meanwhile, and room made for this page's new
+            # texts may push some of its older ones out; a row whose text was taken here is
+            # never dropped from the page for that (a short page would end a cursor walk).
+            with self._served_lock:
+                served = self._served
+                texts = {row_id: served[row_id] for row_id, _ in positions if row_id in served}
+            missing = [row_id for row_id, _ in positions if row_id not in texts]
+            rendered = self._render(conn, missing) if missing else {}
+        if rendered:
+            texts.update(rendered)
             with self._served_lock:
                 if generation == self._generation:  # nothing was erased meanwhile
-                    served.update(texts)
+                    served = self._served
+                    served.update(rendered)
                     while len(served) > self.served_kept:
                         del served[next(iter(served))]
         out: list[Row] = []
         for row_id, at in positions:
-            text_ = served.get(row_id) or texts.get(row_id)
+            text_ = texts.get(row_id)
             if text_ is not None:  # else erased meanwhile
                 out.append(Row(at, row_id, text_))
         with self._served_lock:
@@ -452,13 +547,16 @@ class Store:
         reveal = self.protector.reveal
         rows = conn.execute(_RENDER_STATEMENT, {"ids": ids}).all()
         texts: dict[str, str] = {}
-        for row_id, public, how, number in rows:
+        for row_id, public, how, number, claimed_by, claimed_at in rows:
             if public is None:  # a row of an older version
                 scan = self.get(row_id)
                 if scan is not None:
                     texts[row_id] = scan.model_dump_json()
                 continue
-            texts[row_id] = splice_member(public, reveal(number, how, row_id))
+            served = splice_member(public, reveal(number, how, row_id))
+            if claimed_by is not None or not served.endswith(UNCLAIMED_TAIL):
+                served = with_claim(served, claimed_by, claimed_at)  # claimed, or an old row
+            texts[row_id] = served
         return texts
 
     def _new_generation(self) -> None:
@@ -501,6 +599,15 @@ class Store:
             return int(value or 0)
 
 
+_CLAIM_ATTEMPTS = 5
+
+
+def _claim_of(row: ScanRecord) -> tuple[str | None, datetime | None]:
+    if row.claimed_by is None:
+        return None, None
+    return row.claimed_by, row.claimed_at
+
+
 PAGES_KEPT = 64
 """Pages kept for the current generation (each holds its rows' texts, already kept anyway)."""
 
@@ -527,6 +634,8 @@ _RENDER_STATEMENT: Any = core_select(
     col(ScanRecord.public_json),
     col(ScanRecord.member_protection),
     col(ScanRecord.member_number),
+    col(ScanRecord.claimed_by),
+    col(ScanRecord.claimed_at),
 ).where(col(ScanRecord.id).in_(bindparam("ids", expanding=True)))
 
 

@@ -108,6 +108,21 @@ class StorageWriter:
         with self._lock:
             return list(self._pending.values())
 
+    def waiting(self, scan_id: str) -> Stored | None:
+        """The scan with this id if it is not written yet."""
+        with self._lock:
+            return self._pending.get(scan_id)
+
+    def replace(self, item: Stored) -> bool:
+        """Put `item` in place of the waiting scan with its id (a claim changed it); False when
+        none waits. Hold `write_lock`, so that the scan is not being written meanwhile (the
+        old version would be, and the new one dropped)."""
+        with self._lock:
+            if item.scan.id not in self._pending:
+                return False
+            self._pending[item.scan.id] = item  # an existing key keeps its place
+            return True
+
     def forget(self, scan_id: str) -> bool:
         with self._lock:
             return self._pending.pop(scan_id, None) is not None

@@ -12,7 +12,7 @@ import httpx
 from scanner_agent.bus import DeviceEvent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
-from tests.helpers.api import LiveFactory, LiveServer, make_scan, wait_stored
+from tests.helpers.api import EventReader, LiveFactory, LiveServer, make_scan, until, wait_stored
 
 
 def bus_of(server: LiveServer) -> Any:
@@ -22,42 +22,6 @@ def bus_of(server: LiveServer) -> Any:
 def publish(server: LiveServer, scan: Scan) -> None:
     """As the pipeline does: recorded by the scans service, which publishes it."""
     server.app.state.api.agent.scans.record(scan)
-
-
-async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    async with asyncio.timeout(timeout):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
-class EventReader:
-    """Reads `text/event-stream` into dicts of fields (`id`, `event`, `data`)."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.lines = response.aiter_lines()
-
-    async def opened(self) -> None:
-        """Until the server's `retry:` line: from then on, nothing published is missed."""
-        async with asyncio.timeout(10):
-            async for line in self.lines:
-                if line.startswith("retry:"):
-                    return
-
-    async def next(self, n: int = 1) -> list[dict[str, str]]:
-        events: list[dict[str, str]] = []
-        current: dict[str, str] = {}
-        async with asyncio.timeout(10):
-            async for line in self.lines:
-                if not line:
-                    if "event" in current:
-                        events.append(current)
-                        if len(events) == n:
-                            return events
-                    current = {}
-                elif not line.startswith(":"):
-                    name, _, value = line.partition(":")
-                    current[name] = value.removeprefix(" ")
-        return events
 
 
 def run(coro: Callable[[], Awaitable[None]]) -> None:

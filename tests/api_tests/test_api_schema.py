@@ -75,6 +75,7 @@ def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> No
         "/v1/scans/latest",
         "/v1/scans/next",
         "/v1/scans/{scan_id}",
+        "/v1/scans/{scan_id}/claim",
         "/v1/events",
         "/v1/events/ticket",
         "/v1/parse",

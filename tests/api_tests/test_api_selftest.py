@@ -30,6 +30,8 @@ def running(
             {"id": "wedge", "type": "hid_keyboard", "vid": "0c2e", "enabled": False},
         ],
         pipeline={"reconnect_min_s": 0.05, "reconnect_max_s": 0.1},
+        # the shipped referential is dated: the machine's clock must not make it stale (a warn)
+        parser={"referential_max_age_days": 36_500},
     )
     app = create_app(settings, Agent(settings, context=context))
     with TestClient(app, base_url=BASE, headers=auth(app)) as client:

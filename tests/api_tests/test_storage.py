@@ -201,3 +201,33 @@ def test_writer_survives_postgres_going_away(
         assert len(store.recent()) == 4
     finally:
         service.stop()
+
+
+def test_a_page_keeps_every_row_while_the_memory_of_served_texts_changes(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    """A page's rows whose texts were already served are never dropped: not when rendering the
+    page's new rows pushes them out of the memory of texts, nor when another thread (a claim,
+    an erasure, the purge) empties it meanwhile. A short page would end a client's cursor
+    walk."""
+    key = read_or_create_secret(tmp_path / "storage.key")
+    scans = [make_scan(context, received_at=NOW - timedelta(minutes=9 - i)) for i in range(4)]
+    newest_first = [s.id for s in reversed(scans)]
+    for name, kept in (("small", 2), ("racing", 4096)):
+        store = Store(
+            f"sqlite:///{tmp_path}/{name}.db", MemberProtector("encrypted", key), served_kept=kept
+        )
+        store.add([Stored(1, i + 1, s) for i, s in enumerate(scans[:2])])
+        assert [r.id for r in store.page(limit=10)] == newest_first[2:]  # their texts are kept
+        store.add([Stored(1, i + 3, s) for i, s in enumerate(scans[2:])])
+        if name == "racing":
+
+            def render_while_another_thread_forgets(
+                *args: Any, store: Store = store, render: Any = store._render
+            ) -> Any:
+                store._forget_served(scans[0].id)  # as a claim of that scan would, meanwhile
+                store._forget_served()  # as the purge would
+                return render(*args)
+
+            monkeypatch.setattr(store, "_render", render_while_another_thread_forgets)
+        assert [r.id for r in store.page(limit=10)] == newest_first, name

@@ -1,8 +1,10 @@
 """Helpers of the API and storage tests: constants, the token, scans to publish, a real uvicorn
-in a thread. The fixtures that use them are in `tests/api_tests/conftest.py`."""
+in a thread and a reader of its event stream. The fixtures that use them are in
+`tests/api_tests/conftest.py`."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Callable
@@ -105,3 +107,39 @@ class LiveServer:
 
 
 LiveFactory = Callable[..., LiveServer]
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10) -> None:
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+class EventReader:
+    """Reads `text/event-stream` into dicts of fields (`id`, `event`, `data`)."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def opened(self) -> None:
+        """Until the server's `retry:` line: from then on, nothing published is missed."""
+        async with asyncio.timeout(10):
+            async for line in self.lines:
+                if line.startswith("retry:"):
+                    return
+
+    async def next(self, n: int = 1) -> list[dict[str, str]]:
+        events: list[dict[str, str]] = []
+        current: dict[str, str] = {}
+        async with asyncio.timeout(10):
+            async for line in self.lines:
+                if not line:
+                    if "event" in current:
+                        events.append(current)
+                        if len(events) == n:
+                            return events
+                    current = {}
+                elif not line.startswith(":"):
+                    name, _, value = line.partition(":")
+                    current[name] = value.removeprefix(" ")
+        return events

@@ -20,8 +20,10 @@ from tests.helpers.selftest import card_bytes, codes
 
 def test_interactive_cli_driven_through_a_pty(tmp_path: Path, scanner: PtyScanner) -> None:
     config = tmp_path / "agent.toml"
+    # the shipped referential is dated: the machine's clock must not make it stale (a warn)
     config.write_text(
         f'[agent]\ndata_dir = "{tmp_path / "data"}"\n'
+        "[parser]\nreferential_max_age_days = 36500\n"
         f'[[devices]]\nid = "desk"\ntype = "serial"\nport = "{scanner.link}"\n'
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
