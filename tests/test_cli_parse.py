@@ -169,7 +169,10 @@ def test_human_output_of_a_check_lists_each_reason_and_the_roc_status(fresh):
         "stay_partly_covered]",
         "member_number_looks_like_nir]",
     ]
-    assert "hors ROC : AMC non connectée à ROC (not_connected)" in text
+    assert (
+        "hors ROC : AMC non connectée à ROC (not_connected) ; activité MCO ; codes GAP : EXB, EXB2"
+        in text
+    )
     assert "séjour couvert en partie seulement" in text
     assert not ANY_VALID.search(text)
 

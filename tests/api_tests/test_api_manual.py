@@ -175,6 +175,24 @@ def test_an_amc_absent_from_the_referential_asks_a_check(client: TestClient) -> 
 def test_the_domain_is_asked_and_reported(client: TestClient) -> None:
     assert client.post(URL, json=typed()).json()["roc"]["domain"] == "MCO"
     assert client.post(URL, json=typed(domain="psy")).json()["roc"]["domain"] == "PSY"
+    # Exemple D is connected to ROC from 2026-04-01, for MCO only
+    d = typed(amc_number="0900000011", at="2026-06-01")
+    assert client.post(URL, json=d).json()["roc"]["status"] == "roc"
+    psy = client.post(URL, json={**d, "domain": "PSY"}).json()["roc"]
+    assert (psy["status"], psy["reason"], psy["gap_codes"]) == (
+        "hors_roc",
+        "domain_not_in_roc",
+        ["EXD"],
+    )
+    before = client.post(URL, json={**d, "at": "2026-03-01"}).json()["roc"]
+    assert (before["status"], before["reason"]) == ("hors_roc", "not_connected")
+
+
+def test_the_test_amc_asks_a_check(client: TestClient) -> None:
+    out = client.post(URL, json=typed(amc_number="999999990")).json()
+    assert out["roc"]["test"] is True
+    assert out["decision"] == "check"
+    assert [r["code"] for r in out["reasons"]] == ["test_attestation"]
 
 
 @pytest.mark.parametrize(
@@ -212,11 +230,12 @@ def test_store_manual_records_a_scan_of_source_manual(storing: TestClient) -> No
     response = storing.post(URL, json=typed(at="2027-01-05"))
     scan_id = response.headers["X-Scan-Id"]
     assert response.json()["decision"] == "not_covered"  # the body is the attestation
-    scan = storing.get(f"/v1/scans/{scan_id}").json()
+    scan = storing.get(f"/v1/scans/{scan_id}", params=AT).json()
     assert (scan["source"], scan["device_id"], scan["symbology"]) == ("manual", "manual", None)
     assert scan["attestation"]["layout"] == "manual"
     assert scan["attestation"]["member_number"] == "12345678"
     assert scan["attestation"]["valid_to"] == "2026-12-31"
+    assert scan["attestation"]["decision"] == "covered"  # judged again for the date read
     assert [s["id"] for s in storing.get("/v1/scans").json()] == [scan_id]
     # a refused entry is a form to correct: answered, never recorded
     refused = storing.post(URL, json=typed(amc_number="1"))
