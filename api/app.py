@@ -23,6 +23,7 @@ from api.deps import ApiState, reject_unknown_query
 from api.errors import install_error_handlers
 from api.hub import Hub
 from api.routes import (
+    attestations,
     claims,
     decode,
     devices,
@@ -73,7 +74,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     )
     app.state.api = state
     install_error_handlers(app)
-    for module in (health, devices, scans, claims, events, parse, decode, selftest):
+    for module in (health, devices, scans, claims, events, parse, attestations, decode, selftest):
         app.include_router(module.router, prefix="/v1")
     app.include_router(metrics.router)
     app.include_router(page.make_router())  # the operator page, at /

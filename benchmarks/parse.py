@@ -111,7 +111,7 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
         f"Python {platform.python_version()}; pinned to one core"
     )
-    print(f"corpus: {len(payloads)} payloads, {valid} valid, {len(payloads) - valid} refused")
+    print(f"corpus: {len(payloads)} payloads, {valid} well-formed, {len(payloads) - valid} refused")
     print(f"{'variant':<48}{'payloads/s (best)':>20}{'median':>12}")
     for name, fn in [
         ("parse_payload (layout engine)", engine),

@@ -11,6 +11,7 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.devices()               # [DeviceStatus(...)], state, last error, counters
     agent.scans.recent()          # the scans, newest first
     agent.take_upload([(data, "]d1")])   # an uploaded file's symbols, through the pipeline
+    agent.take_manual(attestation)       # an attestation typed by hand, recorded as a scan
     agent.referential_status()    # the AMC referential's file, size, date, last load error
     agent.stop()                  # readers stopped, queued frames processed, scans written
 
@@ -25,8 +26,9 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import UTC, date, datetime
 
+from scanner_agent.attestation import Attestation
 from scanner_agent.bus import EventBus
 from scanner_agent.config import Settings
 from scanner_agent.devices import DeviceManager, DriverFactory, build_driver
@@ -40,6 +42,8 @@ from scanner_agent.scans import ScanService
 
 UPLOAD_DEVICE = "upload"
 """The device id of scans read from uploaded files."""
+MANUAL_DEVICE = "manual"
+"""The device id of attestations typed by hand and recorded (`take_manual`)."""
 
 
 class NotRunning(RuntimeError):
@@ -153,6 +157,21 @@ class Agent:
             frame = Frame(data=data, symbology=symbology, received_at=time.monotonic())
             scans.append(pipeline.take(Incoming(UPLOAD_DEVICE, "upload", frame)))
         return scans
+
+    def take_manual(self, attestation: Attestation) -> Scan:
+        """An attestation typed by hand (`ParseContext.validate_fields`) recorded by the scans
+        service as a scan of source and device `manual`, received now; the scan. Raises
+        `NotRunning` before `start()`."""
+        if not self.running:
+            raise NotRunning("the agent is not running")
+        scan = Scan(
+            received_at=datetime.now(UTC),
+            device_id=MANUAL_DEVICE,
+            source="manual",
+            attestation=attestation,
+        )
+        self.scans.record(scan)
+        return scan
 
     def referential_status(self) -> ReferentialStatus:
         """The AMC referential in use: its file, AMCs, date and age today (the agent's `today`,

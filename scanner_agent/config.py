@@ -54,6 +54,9 @@ class ApiSettings(_Section):
     decode_timeout_s: float = Field(default=30, gt=0)
     sse_keepalive_s: float = Field(default=15, gt=0)
     replay_events: int = Field(default=10_000, ge=0)
+    store_manual: bool = False
+    """Record each well-formed attestation typed by hand (`POST /v1/attestations/validate`) as a
+    scan of source `manual`, device `manual`."""
 
     @field_validator("allowed_origins")
     @classmethod

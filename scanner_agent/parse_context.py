@@ -6,6 +6,7 @@ and the rules of the decision (time zone, default activity domain, referential a
     cover = context.cover(at=None, stay=Stay(day, 3), domain="SMR")
     context.decide(attestation, cover)                       # judged again for another question
     context.decide_scan_json(text, cover)                    # a stored scan's JSON, judged again
+    context.validate_fields({"amc_number": "0775627391", ...}, at=context.today())  # typed
 
 `referential` may be replaced while the agent runs (a reloaded file): every decision after the
 assignment uses the new one.
@@ -14,7 +15,7 @@ assignment uses the new one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date
 
 from scanner_agent.attestation import Attestation
@@ -29,7 +30,7 @@ from scanner_agent.decision import (
     local_today,
 )
 from scanner_agent.layouts import Layout, load_layouts
-from scanner_agent.parser import Stay, parse_payload
+from scanner_agent.parser import Stay, TypedValue, manual_layout, parse_payload, validate_fields
 from scanner_agent.referential import Referential
 
 JUDGED_CACHE = 4096
@@ -133,6 +134,26 @@ class ParseContext:
             self.referential,
             stay,
             symbology,
+            domain=domain or self.domain,
+            today=self.today(),
+            max_age_days=self.max_age_days,
+        )
+
+    def validate_fields(
+        self,
+        fields: Mapping[str, TypedValue],
+        at: date,
+        stay: Stay | None = None,
+        domain: str | None = None,
+    ) -> Attestation:
+        """The six elements typed by hand, checked with `manual_layout`'s rules and judged as
+        `parse` judges a payload (`scanner_agent.parser.validate_fields`)."""
+        return validate_fields(
+            fields,
+            manual_layout(self.layouts),
+            at,
+            self.referential,
+            stay,
             domain=domain or self.domain,
             today=self.today(),
             max_age_days=self.max_age_days,

@@ -5,13 +5,20 @@
 Bad input is never an exception: every refusal is an `Issue` with a stable code in the result.
 The parse says whether the payload is well-formed; the parts that depend on the date, the stay
 and the activity asked (validity, ROC status, decision) are `scanner_agent.decision`'s.
+
+An attestation typed by hand from the printed card, when its code cannot be read, goes through
+the same field rules and the same decision:
+
+    validate_fields({"amc_number": "0775627391", ..., "valid_to": "31/12/2026"},
+                    manual_layout(layouts), at=date(2026, 3, 1), referential=ref)
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -23,6 +30,7 @@ from scanner_agent.aim import (
     split_aim,
 )
 from scanner_agent.attestation import (
+    FIELD_NAMES,
     Attestation,
     ErrorCode,
     Issue,
@@ -37,7 +45,7 @@ from scanner_agent.decision import (
     Stay,
     judge,
 )
-from scanner_agent.layouts import FieldRule, Layout
+from scanner_agent.layouts import DATE_FIELDS, LIST_FIELDS, FieldRule, Layout
 from scanner_agent.nir import looks_like_nir
 
 MAX_PAYLOAD_BYTES = 512
@@ -77,7 +85,14 @@ _LABELS = {
 }
 
 
-__all__ = ["MAX_PAYLOAD_BYTES", "Stay", "parse_payload"]
+__all__ = [
+    "MANUAL_LAYOUT",
+    "MAX_PAYLOAD_BYTES",
+    "Stay",
+    "manual_layout",
+    "parse_payload",
+    "validate_fields",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +156,87 @@ def parse_payload(
     else:
         raw, issues, warnings = _split_fixed(body, layout)
     return _validate(layout, raw, issues, warnings, question)
+
+
+# --- typed by hand -----------------------------------------------------------------------
+
+MANUAL_LAYOUT = "manual"
+"""The `layout` of an attestation typed by hand, and the name of a layout file whose field rules
+typed fields are checked with, when a hospital adds one (see `manual_layout`)."""
+_ISO_DATE = re.compile(r"(?P<y>[0-9]{4})-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})")
+_CARD_DATE = re.compile(r"(?P<d>[0-9]{2})/(?P<m>[0-9]{2})/(?P<y>[0-9]{4})")
+_TYPED_LIST = re.compile(r"[,;]")
+
+TypedValue = str | Sequence[str] | None
+"""A typed element: text, or (convention types) a list of texts or one text with `,` or `;`."""
+
+
+def manual_layout(layouts: Sequence[Layout]) -> Layout:
+    """The layout whose field rules check typed fields: the one named `manual` if configured,
+    else the first tagged layout (its rules are those of the values printed on the card, not of
+    fixed-width slots), else the first layout."""
+    for layout in layouts:
+        if layout.name == MANUAL_LAYOUT:
+            return layout
+    return next((layout for layout in layouts if layout.kind == "tagged"), layouts[0])
+
+
+def validate_fields(
+    fields: Mapping[str, TypedValue],
+    layout: Layout,
+    at: date,
+    referential: RocLookup | None = None,
+    stay: Stay | None = None,
+    *,
+    domain: str = DEFAULT_DOMAIN,
+    today: date | None = None,
+    max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+) -> Attestation:
+    """The six elements typed from the printed card, checked with `layout`'s field rules
+    (`manual_layout`) and judged as `parse_payload` judges a payload: the same errors per field,
+    warnings, ROC status and decision. Its `layout` is `manual`.
+
+    `fields` maps the stable names (`FIELD_NAMES`) to what was typed; spaces around a value are
+    dropped, and an element left out, null or blank is empty (`missing_field` when the layout
+    requires it). Dates are `YYYY-MM-DD` or, as printed on the card, `DD/MM/YYYY`; convention
+    types a list, or one text whose codes are separated by `,` or `;`.
+    """
+    unknown = sorted(set(fields) - set(FIELD_NAMES))
+    if unknown:
+        raise ValueError(f"not elements of an attestation: {', '.join(unknown)}")
+    question = _Question(Cover(at, stay, domain), referential, today, max_age_days)
+    values: dict[str, Any] = {}
+    issues: list[Issue] = []
+    for rule in layout.fields:
+        value, issue = _typed(rule, fields.get(rule.name))
+        if issue is not None:
+            issues.append(issue)
+        else:
+            values[rule.name] = value
+    issues.sort(key=lambda i: FIELD_NAMES.index(i.field) if i.field else 0)
+    return _attestation(MANUAL_LAYOUT, values, issues, [], question)
+
+
+def _typed(rule: FieldRule, typed: TypedValue) -> tuple[Any, Issue | None]:
+    """One typed element through its rule, as `_value` takes a payload's value."""
+    plain = dataclasses.replace(rule, pad="", trim=False, length=None)
+    if rule.name in LIST_FIELDS:
+        pieces = _TYPED_LIST.split(typed) if isinstance(typed, str) else list(typed or ())
+        items = [piece.strip() for piece in pieces if piece.strip()]
+        if not items:
+            return _value(plain, "")
+        return _items(plain, items)
+    if typed is not None and not isinstance(typed, str):
+        return None, Issue(
+            code=rule.bad_code,
+            field=rule.name,
+            message=f"{_LABELS[rule.name]} is one value, not a list",
+        )
+    text = (typed or "").strip()
+    if rule.name in DATE_FIELDS:
+        pattern = _CARD_DATE if _CARD_DATE.fullmatch(text) else _ISO_DATE
+        plain = dataclasses.replace(plain, date_pattern=pattern)
+    return _value(plain, text)
 
 
 # --- bytes level --------------------------------------------------------------------------
@@ -398,6 +494,17 @@ def _validate(
                 issues.append(issue)
             else:
                 values[rule.name] = value
+    return _attestation(layout.name, values, issues, warnings, question)
+
+
+def _attestation(
+    layout_name: str,
+    values: dict[str, Any],
+    issues: list[Issue],
+    warnings: list[ParseWarning],
+    question: _Question,
+) -> Attestation:
+    """The checks across fields (period, NIR-like member number), then the decision."""
     valid_from, valid_to = values.get("valid_from"), values.get("valid_to")
     if valid_from is not None and valid_to is not None and valid_to < valid_from:
         issues.append(
@@ -432,7 +539,7 @@ def _validate(
     )
     return Attestation.model_construct(
         status="valid" if valid else "invalid",
-        layout=layout.name,
+        layout=layout_name,
         amc_number=amc,
         convention_types=values.get("convention_types", []),
         routing_criterion=values.get("routing_criterion"),
@@ -467,20 +574,7 @@ def _value(rule: FieldRule, text: str) -> tuple[Any, Issue | None]:
         else:
             assert rule.list_separator is not None
             items = text.split(rule.list_separator)
-        if len(items) > rule.max_items:
-            return None, Issue(
-                code=rule.bad_code,
-                field=rule.name,
-                message=f"{len(items)} convention types given; at most {rule.max_items}",
-            )
-        for item in items:
-            if rule.pattern is not None and not rule.pattern.fullmatch(item):
-                return None, Issue(
-                    code=rule.bad_code,
-                    field=rule.name,
-                    message=f"{label} {_shown(item)} does not match {rule.pattern.pattern}",
-                )
-        return items, None
+        return _items(rule, items)
     if rule.pattern is not None and not rule.pattern.fullmatch(text):
         shown = "" if rule.name == "member_number" else f" {_shown(text)}"
         return None, Issue(
@@ -489,6 +583,25 @@ def _value(rule: FieldRule, text: str) -> tuple[Any, Issue | None]:
             message=f"{label}{shown} does not match {rule.pattern.pattern}",
         )
     return text, None
+
+
+def _items(rule: FieldRule, items: list[str]) -> tuple[list[str] | None, Issue | None]:
+    """A list element's items checked: how many, and each against the pattern."""
+    if len(items) > rule.max_items:
+        return None, Issue(
+            code=rule.bad_code,
+            field=rule.name,
+            message=f"{len(items)} convention types given; at most {rule.max_items}",
+        )
+    for item in items:
+        if rule.pattern is not None and not rule.pattern.fullmatch(item):
+            return None, Issue(
+                code=rule.bad_code,
+                field=rule.name,
+                message=f"{_LABELS[rule.name]} {_shown(item)} does not match "
+                f"{rule.pattern.pattern}",
+            )
+    return items, None
 
 
 def _shown(text: str) -> str:

@@ -304,7 +304,9 @@ class Pipeline:
         log.info(
             "scan from %s: %s%s",
             item.device_id,
-            "valid" if attestation.valid else "refused " + ",".join(attestation.error_codes()),
+            attestation.decision
+            if attestation.valid
+            else "refused " + ",".join(attestation.error_codes()),
             f" (member {attestation.masked().member_number})" if attestation.member_number else "",
         )
         return scan

@@ -52,7 +52,8 @@ class TestCode:
     symbology: Literal["datamatrix", "gs1_datamatrix", "qrcode"]
     module_mm: float
     refused_with: tuple[str, ...] = ()
-    """Empty: a valid attestation. Otherwise the error codes the agent may refuse it with."""
+    """Empty: a well-formed attestation. Otherwise the error codes the agent may refuse it
+    with."""
 
     @property
     def must_read(self) -> bool:
@@ -60,7 +61,7 @@ class TestCode:
 
     @property
     def expect(self) -> str:
-        return "valid" if self.must_read else " or ".join(self.refused_with)
+        return "well-formed" if self.must_read else " or ".join(self.refused_with)
 
 
 # Without an AIM prefix the agent cannot tell a QR Code from a Data Matrix: the QR Code holds
@@ -204,7 +205,7 @@ def render_card(dpi: int = DPI) -> Image.Image:
         page.paste(symbol, (x, y))
         below = y + symbol.height + round(12 * scale)
         text((x, below), f"{index + 1}. {code.label}", small)
-        outcome = "lu, attestation valide" if code.must_read else "refusé : " + code.expect
+        outcome = "lu, attestation conforme" if code.must_read else "refusé : " + code.expect
         text((x, below + round(44 * scale)), "attendu : " + outcome, small)
     return page
 

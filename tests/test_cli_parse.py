@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -101,6 +102,7 @@ def test_empty_stdin_is_not_an_attestation():
         ["parse", "--bogus"],
         ["parse", "--b64", "!!"],
         ["parse", "--stay-start", "2026-01-01", "--stay-days", "-1", "x"],
+        ["parse", "--domain", "XYZ", "x"],
     ],
 )
 def test_usage_errors_exit_2(args):
@@ -121,16 +123,71 @@ def test_human_output_masks_the_member_number_unless_show():
     p = run("parse", "--at", "2026-03-01", stdin=VALID)
     text = p.stdout.decode()
     assert p.returncode == 0
-    assert "VALID" in text and "0775627391" in text
+    assert "attestation conforme" in text and "0775627391" in text
     assert "12345678" not in text and "••••••78" in text
     p = run("parse", "--show", stdin=VALID)
     assert "12345678" in p.stdout.decode()
 
 
+@pytest.fixture
+def fresh(tmp_path):
+    """A configuration whose referential is never stale: decisions do not depend on the day the
+    test runs."""
+    path = tmp_path / "fresh.toml"
+    path.write_text("[parser]\nreferential_max_age_days = 36500\n")
+    return ["--config", str(path)]
+
+
+ANY_VALID = re.compile(r"\bvalide?s?\b", re.IGNORECASE)
+
+
+def test_human_output_says_the_decision_first_in_french(fresh):
+    p = run("parse", *fresh, "--at", "2026-03-01", stdin=VALID)
+    lines = p.stdout.decode().splitlines()
+    assert p.returncode == 0
+    assert lines[0] == "COUVERTE le 01/03/2026 — attestation conforme (format tagged)"
+    assert "  ROC                ROC ; activité MCO" in lines
+    assert "  Période            du 01/01/2026 au 31/12/2026 ; au 01/03/2026 : en cours" in lines
+
+
+def test_an_expired_attestation_is_never_called_valid(fresh):
+    p = run("parse", *fresh, "--at", "2027-01-05", stdin=VALID)
+    text = p.stdout.decode()
+    assert p.returncode == 0  # well-formed: the exit status says the code was read
+    assert text.startswith("NON COUVERTE le 05/01/2027")
+    assert "Attestation expirée le 31/12/2026" in text and "[expired]" in text
+    assert not ANY_VALID.search(text)
+
+
+def test_human_output_of_a_check_lists_each_reason_and_the_roc_status(fresh):
+    payload = "AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:185057800608491|DD:20260101|DF:20260630"
+    p = run("parse", *fresh, "--stay-start", "2026-06-28", "--stay-days", "5", payload)
+    text = p.stdout.decode()
+    assert text.startswith("À VÉRIFIER le 28/06/2026 — attestation conforme")
+    motifs = [line for line in text.splitlines() if line.startswith("  Motif : ")]
+    assert [m.rsplit("[", 1)[1] for m in motifs] == [
+        "stay_partly_covered]",
+        "member_number_looks_like_nir]",
+    ]
+    assert (
+        "hors ROC : AMC non connectée à ROC (not_connected) ; activité MCO ; codes GAP : EXB, EXB2"
+        in text
+    )
+    assert "séjour couvert en partie seulement" in text
+    assert not ANY_VALID.search(text)
+
+
+def test_domain_is_asked_and_reported():
+    p = run("parse", "--json", "--at", "2026-03-01", "--domain", "psy", stdin=VALID)
+    assert json.loads(p.stdout)["roc"]["domain"] == "PSY"
+
+
 def test_human_output_of_a_refusal():
     p = run("parse", "]d2010340093000001917261231101234")
     assert p.returncode == 1
-    assert "REFUSED" in p.stdout.decode() and "gs1_code" in p.stdout.decode()
+    text = p.stdout.decode()
+    assert text.startswith("REFUSÉE — code non conforme")
+    assert "gs1_code" in text and "[invalid_payload]" in text
 
 
 def test_bad_config_exits_2_naming_the_key(tmp_path):

@@ -60,11 +60,22 @@ def test_json_lines_for_a_folder_with_a_bad_file(tmp_path: Path) -> None:
 
 def test_readable_output_masks_the_member_number_and_sums_up(tmp_path: Path) -> None:
     write_card(tmp_path / "a.png", A)
-    result = cli("--at", "2026-03-01", str(tmp_path / "a.png"))
+    # a referential never stale: the decisions do not depend on the day the test runs
+    config = tmp_path / "fresh.toml"
+    config.write_text("[parser]\nreferential_max_age_days = 36500\n")
+    result = cli("--config", str(config), "--at", "2026-03-01", str(tmp_path / "a.png"))
     assert result.returncode == 0, result.stderr
-    assert "VALID" in result.stdout
+    first = result.stdout.splitlines()[0]
+    assert ": COUVERTE le 01/03/2026: AMC 0775627391 member ••••••78" in first
     assert "12345678" not in result.stdout
-    assert "1 file(s): 1 code(s), 1 valid attestation(s)" in result.stdout.splitlines()[-1]
+    assert result.stdout.splitlines()[-1] == (
+        "1 file(s): 1 code(s) (1 couverte, 0 à vérifier, 0 non couverte, 0 refusée); "
+        "0 file(s) without code, 0 unreadable"
+    )
+    expired = cli("--config", str(config), "--at", "2027-01-05", str(tmp_path / "a.png"))
+    assert ": NON COUVERTE le 05/01/2027: AMC 0775627391" in expired.stdout
+    assert "[expired]" in expired.stdout
+    assert "valid" not in expired.stdout.lower()
 
 
 def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 import time
 from pathlib import Path
@@ -32,7 +33,13 @@ def test_watch_prints_masked_scans_and_device_changes(
     assert main(["watch", "--config", str(config), "--count", "3"]) == 0
     out = capsys.readouterr().out
     assert "device demo (demo): connected" in out
-    assert "VALID tagged AMC 0775627391 member ••••••78" in out
+    # the decision for today, in words; never "valid"
+    assert re.search(
+        r": (COUVERTE|À VÉRIFIER|NON COUVERTE) le [0-9]{2}/[0-9]{2}/[0-9]{4}: "
+        r"tagged AMC 0775627391 member ••••••78",
+        out,
+    )
+    assert "VALID" not in out
     assert "12345678" not in out  # the member number never shown whole
 
 

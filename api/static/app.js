@@ -7,6 +7,7 @@
 import { AgentClient, AgentError, AgentUnreachable, EventStream } from "./agent.js";
 import { language, loadDictionaries, otherLanguage, setLanguage, t, translateDocument } from "./i18n.js";
 import {
+  DECISIONS,
   apiErrorText,
   deviceCard,
   fileResult,
@@ -272,8 +273,16 @@ function refreshCountersSoon(deviceId) {
 
 // --- scans ------------------------------------------------------------------------------------
 
+/** A UTC instant's microseconds since 1970: a `Date` keeps milliseconds only, and two codes of
+ * one burst often arrive within the same millisecond. */
+function micros(iso) {
+  const fraction = /\.([0-9]+)/.exec(iso)?.[1] ?? "";
+  return Date.parse(iso) * 1000 + Number(`${fraction}000000`.slice(3, 6));
+}
+
 function newer(a, b) {
-  if (a.received_at !== b.received_at) return Date.parse(a.received_at) > Date.parse(b.received_at);
+  const [first, second] = [micros(a.received_at), micros(b.received_at)];
+  if (first !== second) return first > second;
   return a.id > b.id;
 }
 
@@ -394,18 +403,15 @@ function renderBatch() {
   $("file-next").disabled = batch.page >= pages - 1;
   const summary = $("batch-summary");
   summary.hidden = results.length === 0;
-  let valid = 0;
-  let invalid = 0;
+  const counts = Object.fromEntries(DECISIONS.map((decision) => [decision, 0]));
   let failed = 0;
   for (const r of results) {
     const codes = r.report?.codes ?? [];
     if (r.error || (r.report?.error && !codes.length)) failed += 1;
-    for (const code of codes) {
-      if (code.attestation.status === "valid") valid += 1;
-      else invalid += 1;
-    }
+    for (const code of codes) counts[code.attestation.decision ?? "refused"] += 1;
   }
-  summary.textContent = t("batch_summary", { files: results.length, valid, invalid, failed });
+  summary.textContent = t("batch_summary", { files: results.length, ...counts, failed });
+  for (const decision of DECISIONS) summary.dataset[decision] = String(counts[decision]);
   if (batch.running) renderProgress(batch.queue[0]?.name ?? "");
 }
 

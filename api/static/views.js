@@ -3,7 +3,7 @@
 // Everything that comes from the agent (insurer names, file names, messages, member numbers) is
 // put in the page as text, never as HTML: `h()` builds elements and sets textContent.
 
-import { has, locale, t } from "./i18n.js";
+import { has, language, locale, t } from "./i18n.js";
 
 /** h("p", { class: "x", dataset: { id: 1 } }, "text", child, [children]) */
 export function h(tag, attributes = {}, ...children) {
@@ -171,13 +171,46 @@ export function insurerName(attestation) {
   return attestation.roc?.name || t("insurer_unknown");
 }
 
-/** One attestation: a live scan (`meta` = device and time) or a code of an uploaded file. */
+// --- decisions ------------------------------------------------------------------------------
+
+/** The decisions, from the best to the worst (`scanner_agent.decision`). Only `covered` is an
+ * attestation good for the date asked: nothing on the page calls any other one "valide". */
+export const DECISIONS = ["covered", "check", "not_covered", "refused"];
+const DECISION_MARK = { covered: "✓", check: "⚠", not_covered: "✕", refused: "⊘" };
+
+/** The decision in words: "Couverte le 03/12/2026", "À vérifier", "Non couverte", "Code refusé". */
+export function decisionText(attestation) {
+  const decision = attestation.decision ?? "refused";
+  return t(`decision.${decision}`, { date: formatDate(attestation.validity?.at) });
+}
+
+/** A reason's sentence: the agent's own (French, with the dates), or the page's in English. */
+function reasonText(reason) {
+  if (language() === "fr" && reason.message) return reason.message;
+  return sentence("reason", reason.code, reason.message);
+}
+
+/** The ROC status with its reason, the activity asked, the GAP codes to pre-select. */
+function rocDetails(roc) {
+  const parts = [];
+  if (roc.reason) parts.push(h("span", { class: "roc-reason", dataset: { code: roc.reason } }, sentence("roc_reason", roc.reason, roc.reason)));
+  if (roc.domain) parts.push(h("span", { class: "roc-domain" }, t("roc_domain", { domain: roc.domain })));
+  if (roc.gap_codes?.length) parts.push(h("span", { class: "gap-codes" }, t("gap_codes", { codes: roc.gap_codes.join(", ") })));
+  if (roc.test) parts.push(h("span", { class: "roc-test" }, t("roc_test")));
+  return parts.flatMap((part, index) => (index ? [" · ", part] : [part]));
+}
+
+/** One attestation: a live scan (`meta` = device and time) or a code of an uploaded file. Its
+ * colour, mark and headline say the decision; the reasons say why. */
 export function attestationCard(attestation, meta = {}) {
   const valid = attestation.status === "valid";
+  const decision = attestation.decision ?? "refused";
   const validity = attestation.validity?.state ?? null;
-  const roc = attestation.roc?.status ?? "unknown";
+  const rocInfo = attestation.roc ?? {};
+  const roc = rocInfo.status ?? "unknown";
   const errors = attestation.errors ?? [];
   const warnings = attestation.warnings ?? [];
+  const reasons = decision === "refused" ? [] : attestation.reasons ?? [];
   const metaParts = [];
   if (meta.device) metaParts.push(meta.device);
   if (meta.at) metaParts.push(formatMoment(meta.at));
@@ -185,17 +218,17 @@ export function attestationCard(attestation, meta = {}) {
   return h(
     "article",
     {
-      class: `attestation ${valid ? "is-valid" : "is-invalid"}${validity ? ` validity-${validity}` : ""}`,
-      dataset: { status: attestation.status, validity: validity ?? "" },
+      class: `attestation decision-${decision}${validity ? ` validity-${validity}` : ""}`,
+      dataset: { status: attestation.status, decision, validity: validity ?? "" },
     },
     h(
       "header",
       { class: "attestation-head" },
       h(
         "span",
-        { class: `badge status ${valid ? "status-valid" : "status-invalid"}` },
-        h("span", { "aria-hidden": "true" }, valid ? "✓ " : "✕ "),
-        t(valid ? "scan_valid" : "scan_invalid"),
+        { class: `badge decision decision-${decision}` },
+        h("span", { "aria-hidden": "true" }, `${DECISION_MARK[decision] ?? "?"} `),
+        decisionText(attestation),
       ),
       valid || attestation.amc_number
         ? h("h3", { class: "insurer" }, insurerName(attestation))
@@ -205,6 +238,20 @@ export function attestationCard(attestation, meta = {}) {
         : null,
       metaParts.length ? h("span", { class: "meta" }, metaParts.join(" · ")) : null,
     ),
+    reasons.length
+      ? h(
+          "div",
+          { class: `notes reasons reasons-${decision}` },
+          h("h4", {}, t("reasons_title")),
+          h(
+            "ul",
+            {},
+            reasons.map((r) =>
+              h("li", { dataset: { code: r.code } }, reasonText(r), " ", h("code", {}, r.code)),
+            ),
+          ),
+        )
+      : null,
     valid || attestation.amc_number
       ? h(
           "dl",
@@ -217,6 +264,12 @@ export function attestationCard(attestation, meta = {}) {
             { class: "field field-member_number" },
             h("dt", {}, t("field.member_number")),
             h("dd", {}, memberButton(attestation.member_number)),
+          ),
+          h(
+            "div",
+            { class: "field field-roc wide" },
+            h("dt", {}, t("field.roc")),
+            h("dd", {}, h("span", { class: "roc-status" }, t(`roc.${roc}`)), rocInfo.reason || rocInfo.domain ? " — " : null, rocDetails(rocInfo)),
           ),
           h(
             "div",
@@ -289,8 +342,7 @@ export function scanItem(scan) {
 export function scanAnnouncement(scan) {
   const a = scan.attestation;
   if (a.status === "valid") {
-    const validity = a.validity?.state ? t(`validity.${a.validity.state}`) : "";
-    return t("announce_scan_valid", { device: scan.device_id, insurer: insurerName(a), validity });
+    return t("announce_scan_read", { device: scan.device_id, insurer: insurerName(a), decision: decisionText(a) });
   }
   const first = a.errors?.[0];
   return t("announce_scan_invalid", {

@@ -36,3 +36,12 @@ def iso_date(text: str) -> date:
         return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def domain_name(text: str) -> str:
+    """argparse type for an activity domain (MCO, SMR, PSY, HAD; any case)."""
+    from scanner_agent.attestation import DOMAINS
+
+    if text.upper() not in DOMAINS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(DOMAINS)}")
+    return text.upper()

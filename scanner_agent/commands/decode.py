@@ -8,7 +8,10 @@ is no image or PDF is reported as such). With `--json`, one JSON line per file o
 without, one line per code (member number masked) and a summary. A progress bar goes to
 stderr, only when stderr is a terminal.
 
-Exit status: 0 every file was read (whether or not it held a valid attestation), 1 some file
+Each code's line starts with its decision for `--at` ("COUVERTE le 01/03/2026", "À VÉRIFIER",
+"NON COUVERTE", "REFUSÉE"); the summary counts codes by decision.
+
+Exit status: 0 every file was read (whatever the decisions on its codes), 1 some file
 could not be read (its `error` says why; the other files were still decoded), 2 usage or
 configuration error (including a path that does not exist).
 """
@@ -19,7 +22,6 @@ import argparse
 import json
 import sys
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -44,7 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--at",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help="reference date of the validity (default: today)",
+        help="reference date of the validity (default: today in parser.timezone)",
     )
     add_config_option(parser)
     parser.set_defaults(func=run, parser=parser)
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     context = ParseContext.from_settings(settings)
     decoder = Decoder(for_documents(decode_options(settings)))
-    at = args.at or date.today()
+    at = args.at or context.today()
     todo = list(files(paths))
     reports: list[FileReport] = []
     with _progress(len(todo)) as advance:
@@ -94,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _lines(report: FileReport) -> list[str]:
     from scanner_agent.attestation import mask
+    from scanner_agent.wording import loud_headline
 
     if report.error:
         return [f"{report.file}: ERROR {report.error.code}: {report.error.message}"]
@@ -104,23 +107,26 @@ def _lines(report: FileReport) -> list[str]:
         result = code.attestation
         where = f"{report.file} page {code.page} {code.symbology or '(no AIM)'}"
         if result.valid:
+            reasons = f" [{', '.join(result.reason_codes())}]" if result.reasons else ""
             lines.append(
-                f"{where}: VALID AMC {result.amc_number} member {mask(result.member_number)} "
-                f"{result.valid_from} to {result.valid_to} ({result.validity.state})"
+                f"{where}: {loud_headline(result)}: AMC {result.amc_number} member "
+                f"{mask(result.member_number)} {result.valid_from} to {result.valid_to}{reasons}"
             )
         else:
-            lines.append(f"{where}: REFUSED {', '.join(result.error_codes())}")
+            lines.append(f"{where}: {loud_headline(result)}: {', '.join(result.error_codes())}")
     return lines
 
 
 def _summary(reports: list[FileReport]) -> str:
+    from scanner_agent.wording import tally
+
     codes = sum(len(r.codes) for r in reports)
-    valid = sum(1 for r in reports for c in r.codes if c.attestation.valid)
+    decisions = [c.attestation.decision for r in reports for c in r.codes]
     failed = sum(1 for r in reports if r.error)
     empty = sum(1 for r in reports if not r.codes and not r.error)
     return (
-        f"{len(reports)} file(s): {codes} code(s), {valid} valid attestation(s), "
-        f"{codes - valid} refused; {empty} file(s) without code, {failed} unreadable"
+        f"{len(reports)} file(s): {codes} code(s) ({tally(decisions)}); "
+        f"{empty} file(s) without code, {failed} unreadable"
     )
 
 

@@ -1,10 +1,18 @@
 """`scanner-agent parse`: validate one payload, as the GAP would receive it.
 
-    scanner-agent parse [--at YYYY-MM-DD] [--stay-start YYYY-MM-DD --stay-days N] [--json]
-                        [--show] [--b64] [PAYLOAD|-]
+    scanner-agent parse [--at YYYY-MM-DD] [--stay-start YYYY-MM-DD --stay-days N]
+                        [--domain MCO|SMR|PSY|HAD] [--json] [--show] [--b64] [PAYLOAD|-]
 
 The payload is read from stdin when omitted or `-` (one trailing newline, as `echo` adds, is
-dropped). Exit status: 0 valid, 1 refused, 2 usage error.
+dropped). It is judged for `--at` (default: the stay's start, or today in `parser.timezone`),
+the planned stay and the activity `--domain` (default `parser.domain`). Without `--json`, the
+decision comes first, in French ("Couverte le 01/03/2026", "À vérifier", "Non couverte",
+"Refusée"), then each reason's sentence, the ROC status and the elements.
+
+Exit status: 0 the payload is a well-formed attestation, whatever its decision (read
+`decision`: an expired attestation exits 0 too), 1 refused (not a well-formed attestation), 2
+usage error. The status says whether the code could be read, as for every command that reads
+codes; a script that needs the cover reads `decision` from `--json`.
 """
 
 from __future__ import annotations
@@ -15,10 +23,14 @@ import binascii
 import json
 import os
 import sys
-from datetime import date
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, iso_date, settings_from
+from scanner_agent.commands._common import (
+    add_config_option,
+    domain_name,
+    iso_date,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.attestation import Attestation
@@ -28,9 +40,11 @@ if TYPE_CHECKING:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "parse",
-        help="parse and validate one attestation payload",
-        description="Parse and validate one attestation payload. Exit status: 0 valid, "
-        "1 refused, 2 usage error.",
+        help="parse one attestation payload and judge it (decision, reasons, ROC)",
+        description="Parse one attestation payload and judge it for a date, a planned stay "
+        "and an activity: the decision (covered, check, not_covered, refused) comes first. "
+        "Exit status: 0 a well-formed attestation, whatever its decision (read it with "
+        "--json), 1 refused (not a well-formed attestation), 2 usage error.",
     )
     parser.add_argument(
         "payload",
@@ -43,7 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--at",
         type=iso_date,
         metavar="YYYY-MM-DD",
-        help="reference date of the validity (default: the stay's start, or today)",
+        help="reference date of the validity (default: the stay's start, or today in "
+        "parser.timezone)",
     )
     parser.add_argument(
         "--stay-start", type=iso_date, metavar="YYYY-MM-DD", help="planned admission date"
@@ -53,6 +68,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=int,
         metavar="N",
         help="expected length of the stay in days (0: same day)",
+    )
+    parser.add_argument(
+        "--domain",
+        type=domain_name,
+        metavar="MCO|SMR|PSY|HAD",
+        help="activity the ROC status is asked for (default: parser.domain, MCO)",
     )
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     parser.add_argument("--show", action="store_true", help="show the member number unmasked")
@@ -94,53 +115,67 @@ def run(args: argparse.Namespace) -> int:
     from scanner_agent.parse_context import ParseContext
 
     stay = stay_from(args)
-    at = args.at or (stay.start if stay else date.today())
     data = read_payload(args)
     context = ParseContext.from_settings(settings_from(args))
-    result = context.parse(data, at, stay)
+    cover = context.cover(args.at, stay, args.domain)
+    result = context.parse(data, cover.at, cover.stay, domain=cover.domain)
     if args.json:
         print(json.dumps(result.model_dump(mode="json"), ensure_ascii=False))
     else:
-        print(render(result, show=args.show, at=at))
+        print(render(result, show=args.show))
     return 0 if result.valid else 1
 
 
-def render(result: Attestation, show: bool = False, at: date | None = None) -> str:
-    """A readable summary; the member number masked unless `show`."""
-    from scanner_agent.attestation import mask
+_VALIDITY_WORDS = {
+    "current": "en cours",
+    "expired": "expirée",
+    "not_yet_valid": "pas encore applicable",
+}
+_STAY_WORDS = {
+    "whole": "séjour entièrement couvert",
+    "partial": "séjour couvert en partie seulement",
+    "none": "séjour non couvert",
+}
 
-    lines: list[str] = []
-    if result.valid:
-        lines.append(f"VALID attestation (layout {result.layout})")
-    else:
-        lines.append("REFUSED" + (f" (layout {result.layout})" if result.layout else ""))
-        for issue in result.errors:
-            field = f" [{issue.field}]" if issue.field else ""
-            lines.append(f"  error {issue.code.value}{field}: {issue.message}")
+
+def render(result: Attestation, show: bool = False) -> str:
+    """A readable summary in French, the decision first; the member number masked unless
+    `show`. Only a `covered` attestation is called good for the date: a well-formed payload is
+    "conforme", whatever its decision."""
+    from scanner_agent.attestation import mask
+    from scanner_agent.wording import fr_date, loud_headline, roc_text
+
+    head = loud_headline(result)
+    form = "attestation conforme" if result.valid else "code non conforme"
+    layout = f" (format {result.layout})" if result.layout else ""
+    lines = [f"{head} — {form}{layout}"]
+    for reason in result.reasons:
+        lines.append(f"  Motif : {reason.message} [{reason.code.value}]")
+    for issue in result.errors:
+        field = f" [{issue.field}]" if issue.field else ""
+        lines.append(f"  Erreur {issue.code.value}{field} : {issue.message}")
     if result.amc_number is not None:
-        insurer = {
-            "roc": "connected to ROC",
-            "hors_roc": "not connected to ROC",
-            "unknown": "not in the local referential",
-        }[result.roc.status]
-        name = f"{result.roc.name}, " if result.roc.name else ""
-        lines.append(f"  AMC number        {result.amc_number} ({name}{insurer})")
+        name = f" ({result.roc.name})" if result.roc.name else ""
+        lines.append(f"  N° AMC             {result.amc_number}{name}")
+        lines.append(f"  ROC                {roc_text(result.roc)}")
     if result.layout is not None:
-        lines.append(f"  Convention types  {', '.join(result.convention_types) or '(none)'}")
+        lines.append(f"  Type(s) convention {', '.join(result.convention_types) or '(aucun)'}")
         if result.routing_criterion is not None:
-            lines.append(f"  Routing (CSR)     {result.routing_criterion or '(empty)'}")
+            lines.append(f"  CSR                {result.routing_criterion or '(vide)'}")
         if result.member_number is not None:
             shown = result.member_number if show else mask(result.member_number)
-            hint = "" if show else "   (--show to reveal)"
-            lines.append(f"  Member number     {shown}{hint}")
+            hint = "" if show else "   (--show pour l'afficher)"
+            lines.append(f"  N° adhérent        {shown}{hint}")
         if result.valid_from or result.valid_to:
-            period = f"{result.valid_from or '?'} to {result.valid_to or '?'}"
-            state = result.validity.state
-            if state:
-                period += f": {state.replace('_', ' ')}" + (f" on {at}" if at else "")
+            start = fr_date(result.valid_from) if result.valid_from else "?"
+            end = fr_date(result.valid_to) if result.valid_to else "?"
+            period = f"du {start} au {end}"
+            state, at = result.validity.state, result.validity.at
+            if state and at:
+                period += f" ; au {fr_date(at)} : {_VALIDITY_WORDS[state]}"
             if result.validity.stay:
-                period += f"; covers {result.validity.stay} of the stay"
-            lines.append(f"  Validity          {period}")
+                period += f" ; {_STAY_WORDS[result.validity.stay]}"
+            lines.append(f"  Période            {period}")
     for warning in result.warnings:
-        lines.append(f"  warning {warning.code.value}: {warning.message}")
+        lines.append(f"  Avertissement {warning.code.value} : {warning.message}")
     return "\n".join(lines)

@@ -2,7 +2,9 @@
 
     scanner-agent watch [--config PATH] [--json] [--count N]
 
-IT's quick console view of a workstation's scanners: each scan (member number masked) and each
+IT's quick console view of a workstation's scanners: each scan (member number masked, its
+decision for today first: "COUVERTE le 03/12/2026", "À VÉRIFIER" with its reason codes,
+"NON COUVERTE", "REFUSÉE" with its error codes) and each
 device state change (connected, disconnected with the error, diagnostics such as a keyboard
 layout mismatch). `--json` prints one JSON object a line, `{"event": "scan" | "device", ...}`.
 """
@@ -77,17 +79,22 @@ def render(event: Event) -> str:
 
 
 def render_scan(scan: Scan) -> str:
+    from scanner_agent.wording import loud_headline
+
     a = scan.attestation.masked()
     when = scan.received_at.astimezone().strftime("%H:%M:%S.%f")[:-3]
     head = (
         f"{when} {scan.device_id} ({scan.source}{', ' + scan.symbology if scan.symbology else ''})"
     )
+    decision = loud_headline(a)
     if a.valid:
-        line = f"{head}: VALID {a.layout} AMC {a.amc_number} member {a.member_number}"
+        line = f"{head}: {decision}: {a.layout} AMC {a.amc_number} member {a.member_number}"
         if a.valid_from and a.valid_to:
-            line += f" {a.valid_from}..{a.valid_to} ({a.validity.state})"
+            line += f" {a.valid_from}..{a.valid_to}"
+        if a.reasons:
+            line += f" [{', '.join(a.reason_codes())}]"
     else:
-        line = f"{head}: REFUSED " + "; ".join(f"{e.code.value}: {e.message}" for e in a.errors)
+        line = f"{head}: {decision}: " + "; ".join(f"{e.code.value}: {e.message}" for e in a.errors)
     for warning in a.warnings:
         line += f"\n    warning {warning.code.value}: {warning.message}"
     return line

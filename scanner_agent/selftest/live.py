@@ -88,7 +88,7 @@ def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Chec
             check(
                 "codes_read",
                 "pass",
-                f"{counters.good_scans} valid, {counters.refused_scans} refused since the "
+                f"{counters.good_scans} well-formed, {counters.refused_scans} refused since the "
                 "agent started",
             )
         )

@@ -34,7 +34,7 @@ def testcard_parse_check(context: ParseContext, today: date) -> Check:
         payload = GS1_WIRE if code.symbology == "gs1_datamatrix" else code.payload
         result = context.parse(payload, today, symbology=_CARD_SYMBOLOGY[code.symbology])
         if not outcome_ok(code, result):
-            got = "valid" if result.valid else ",".join(result.error_codes())
+            got = "well-formed" if result.valid else ",".join(result.error_codes())
             wrong.append(f"{code.key} (expected {code.expect}, got {got})")
     if wrong:
         return check(
@@ -95,7 +95,9 @@ def card_checks(seen: Observed, seconds: float) -> tuple[list[Check], dict[str, 
             got.add(_norm(code.payload))
         if not outcome_ok(code, scan.attestation):
             outcome = (
-                "valid" if scan.attestation.valid else ",".join(scan.attestation.error_codes())
+                "well-formed"
+                if scan.attestation.valid
+                else ",".join(scan.attestation.error_codes())
             )
             wrong.append(f"{code.label}: expected {code.expect}, got {outcome}")
     measurements: dict[str, Any] = {

@@ -121,10 +121,14 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
     if noise > 0:
         out.append(check("noise", "warn", f"{noise} byte(s) before codes belonged to no code"))
     if scans:
-        valid = sum(1 for s in scans if s.attestation.valid)
+        well_formed = sum(1 for s in scans if s.attestation.valid)
         refused = [s for s in scans if not s.attestation.valid]
         out.append(
-            check("codes_read", "pass", f"{len(scans)} code(s) read, {valid} valid attestation(s)")
+            check(
+                "codes_read",
+                "pass",
+                f"{len(scans)} code(s) read, {well_formed} well-formed attestation(s)",
+            )
         )
         if refused and not interactive:
             codes = sorted({c for s in refused for c in s.attestation.error_codes()})

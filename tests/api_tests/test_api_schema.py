@@ -79,6 +79,7 @@ def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> No
         "/v1/events",
         "/v1/events/ticket",
         "/v1/parse",
+        "/v1/attestations/validate",
         "/v1/decode",
         "/v1/selftest",
         "/metrics",

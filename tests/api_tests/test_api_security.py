@@ -26,6 +26,7 @@ PROTECTED = [
     ("GET", "/v1/events"),
     ("POST", "/v1/events/ticket"),
     ("POST", "/v1/parse"),
+    ("POST", "/v1/attestations/validate"),
     ("POST", "/v1/decode"),
     ("DELETE", "/v1/scans/abc"),
     ("DELETE", "/v1/scans"),

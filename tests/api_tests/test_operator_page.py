@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, get_args
 
@@ -14,7 +15,16 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.routes.page import CONTENT_SECURITY_POLICY, load_static
-from scanner_agent.attestation import ErrorCode, RocStatus, StayCover, ValidityState, WarningCode
+from scanner_agent.attestation import (
+    Decision,
+    ErrorCode,
+    ReasonCode,
+    RocReason,
+    RocStatus,
+    StayCover,
+    ValidityState,
+    WarningCode,
+)
 from scanner_agent.scan import DeviceState, Source
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
@@ -119,3 +129,25 @@ def test_every_code_has_a_sentence(lang: str):
     assert set(words["file_error"]) >= file_codes | {"payload_too_large", "decode_timeout"}
     for value in words["warning"].values():
         assert len(value) > 20
+    assert set(words["decision"]) == set(get_args(Decision))
+    assert set(words["decision_count"]) == set(get_args(Decision))
+    assert set(words["reason"]) == {code.value for code in ReasonCode}
+    assert set(words["roc_reason"]) == {reason.value for reason in RocReason}
+    assert "{date}" in words["decision"]["covered"]
+
+
+def strings(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
+    for name, value in tree.items():
+        if isinstance(value, dict):
+            yield from strings(value, f"{prefix}{name}.")
+        else:
+            yield prefix + name, value
+
+
+@pytest.mark.parametrize(("lang", "word"), [("fr", r"\bvalides?\b"), ("en", r"\bvalid\b")])
+def test_no_text_calls_an_attestation_valid(lang: str, word: str):
+    """Only a covered attestation may be called valid, and the page says "Couverte" for it: no
+    sentence of the page says "valide" (a well-formed code is "conforme", its count "Codes
+    conformes")."""
+    said = [key for key, text in strings(dictionary(lang)) if re.search(word, text, re.I)]
+    assert said == []

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -58,6 +59,8 @@ TODAY = date.today()
 CURRENT = (date(TODAY.year, 1, 1), date(TODAY.year, 12, 31))
 PAST = (date(TODAY.year - 1, 1, 1), date(TODAY.year - 1, 12, 31))
 WAIT_S = 20
+ANY_VALID = re.compile(r"\bvalides?\b", re.IGNORECASE)
+"""The word no card may say unless its attestation is covered."""
 
 
 def tagged(amc: str, member: str, period: tuple[date, date], aim: str = "]d1") -> bytes:
@@ -96,6 +99,8 @@ class Agent:
             f'[agent]\ndata_dir = "{folder / "data"}"\nlog_level = "warning"\n'
             f"[api]\nport = {port}\n"
             "[pipeline]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n"
+            # the shipped referential never called stale: decisions do not depend on the day
+            "[parser]\nreferential_max_age_days = 36500\n"
             f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
             f'[[devices]]\nid = "counter"\ntype = "serial"\nport = "{self.scanner.link}"\n'
         )
@@ -302,6 +307,32 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
     assert "0775627391" in valid.text and "MU" in valid.text
     assert "En cours de validité" in valid.text
 
+    # Each scan says its decision in words, with a mark and a colour: covered green...
+    assert valid.get_attribute("data-decision") == "covered"
+    headline = valid.find_element(By.CSS_SELECTOR, ".badge.decision")
+    assert re.fullmatch(r"✓ Couverte le [0-9]{2}/[0-9]{2}/[0-9]{4}", headline.text), headline.text
+    assert valid.find_elements(By.CSS_SELECTOR, ".reasons") == []
+    # ... an expired attestation not covered, red, its reason said, and never called "valide"
+    assert expired.get_attribute("data-decision") == "not_covered"
+    not_covered = expired.find_element(By.CSS_SELECTOR, ".badge.decision")
+    assert not_covered.text == "✕ Non couverte"
+    assert "decision-not_covered" in not_covered.get_attribute("class")
+    assert not_covered.value_of_css_property("color") != headline.value_of_css_property("color")
+    assert expired.value_of_css_property("border-left-color") == "rgba(155, 17, 26, 1)"
+    assert valid.value_of_css_property("border-left-color") == "rgba(11, 90, 39, 1)"
+    reasons = expired.find_element(By.CSS_SELECTOR, ".reasons")
+    assert [li.get_attribute("data-code") for li in reasons.find_elements(By.TAG_NAME, "li")] == [
+        "expired"
+    ]
+    assert "Attestation expirée le 31/12/" in reasons.text
+    assert not ANY_VALID.search(expired.text), expired.text
+    # ... a NIR-like member number to check, amber, with its reason
+    assert nir.get_attribute("data-decision") == "check"
+    assert nir.find_element(By.CSS_SELECTOR, ".badge.decision").text == "⚠ À vérifier"
+    assert "member_number_looks_like_nir" in nir.find_element(By.CSS_SELECTOR, ".reasons").text
+    # ... and the ROC status with the activity asked
+    assert "Connecté ROC — activité MCO" in valid.find_element(By.CSS_SELECTOR, ".field-roc").text
+
     badge = expired.find_element(By.CSS_SELECTOR, ".badge.validity")
     assert expired.get_attribute("data-validity") == "expired"
     assert badge.text.endswith("Expirée")
@@ -313,7 +344,10 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
 
     assert "numéro de sécurité sociale" in nir.find_element(By.CSS_SELECTOR, ".warnings").text
     assert refused.get_attribute("data-status") == "invalid"
-    assert "n° AMC n'est pas valide" in refused.find_element(By.CSS_SELECTOR, ".errors").text
+    assert refused.get_attribute("data-decision") == "refused"
+    assert refused.find_element(By.CSS_SELECTOR, ".badge.decision").text == "⊘ Code refusé"
+    assert "n° AMC est incorrect" in refused.find_element(By.CSS_SELECTOR, ".errors").text
+    assert not ANY_VALID.search(refused.text), refused.text
 
     # The member number is masked until clicked, and masked again on a second click.
     member = valid.find_element(By.CSS_SELECTOR, "button.member")
@@ -404,6 +438,10 @@ def test_dropped_files_list_their_pages(browser: WebDriver, agent: Agent, tmp_pa
     assert "ni une image ni un PDF" in bad.text and "not_an_image" in bad.text
     summary = by_id(browser, "batch-summary").text
     assert "2 fichier(s)" in summary and "1 fichier(s) illisible(s)" in summary
+    # the codes of the batch counted by decision: the current one covered, the expired one not
+    assert "1 couverte(s), 0 à vérifier, 1 non couverte(s), 0 code(s) refusé(s)" in summary
+    counts = by_id(browser, "batch-summary")
+    assert [counts.get_attribute(f"data-{d}") for d in ("covered", "not_covered")] == ["1", "1"]
     assert "2 fichiers lus" in by_id(browser, "batch-status").text
     # Uploaded codes stay in their panel, not among the devices' scans.
     assert browser.find_elements(By.CSS_SELECTOR, '#scan-list li[data-device="upload"]') == []
@@ -537,7 +575,10 @@ def test_the_keyboard_reaches_the_main_controls_and_english_is_available(
         browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "en", "en"
     )
     assert by_id(browser, "scans-title").text == "Scans"
-    assert "Expired" in browser.find_element(By.ID, "scan-list").text
+    scan_list = browser.find_element(By.ID, "scan-list").text
+    assert "Expired" in scan_list and "Not covered" in scan_list and "To check" in scan_list
+    assert "The attestation had expired on the date asked" in scan_list
+    assert not re.search(r"\bvalid\b", scan_list, re.IGNORECASE), scan_list
     shot(browser, "07-english")
     by_id(browser, "lang-toggle").send_keys(Keys.ENTER)
     until(
