@@ -36,16 +36,12 @@ from scanner_agent.claims import (
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
 from scanner_agent.scans import ScanService
-from scanner_agent.storage import MemberProtector, Store, Stored, read_or_create_secret
+from scanner_agent.storage import Stored
 from scanner_agent.storage.sql_store import public_json_of
-from tests.helpers.api import OTHER, make_scan
+from tests.helpers.api import OTHER, encrypted_store, make_scan
 from tests.helpers.devices import wait_until
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
-
-
-def encrypted_store(url: str, tmp_path: Path) -> Store:
-    return Store(url, MemberProtector("encrypted", read_or_create_secret(tmp_path / "k")))
 
 
 def claims_of(bus_events: list[object]) -> list[tuple[str, str | None]]:

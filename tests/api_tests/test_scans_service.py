@@ -24,14 +24,10 @@ from scanner_agent.scans import (
     encode_cursor,
 )
 from scanner_agent.storage import MemberProtector, Store, Stored, read_or_create_secret
-from tests.helpers.api import OTHER, make_scan
+from tests.helpers.api import OTHER, encrypted_store, make_scan
 from tests.helpers.devices import wait_until
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
-
-
-def encrypted_store(url: str, tmp_path: Path) -> Store:
-    return Store(url, MemberProtector("encrypted", read_or_create_secret(tmp_path / "k")))
 
 
 def ids(scans: list[Scan]) -> list[str]:

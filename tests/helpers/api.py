@@ -9,6 +9,7 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,6 +19,7 @@ from fastapi import FastAPI
 from scanner_agent.config import Settings
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
+from scanner_agent.storage import MemberProtector, Store, read_or_create_secret
 from tests.helpers.devices import wait_until
 from tests.helpers.samples import TODAY, VALID_AIM, VALID_PIPE
 
@@ -30,6 +32,12 @@ PORT = 8765
 BASE = f"http://127.0.0.1:{PORT}"
 
 SettingsFactory = Callable[..., Settings]
+
+
+def encrypted_store(url: str, tmp_path: Path) -> Store:
+    """A store at `url` whose member numbers are encrypted (the default) with a key in
+    `tmp_path`."""
+    return Store(url, MemberProtector("encrypted", read_or_create_secret(tmp_path / "k")))
 
 
 def free_port() -> int:
