@@ -195,8 +195,9 @@ class Referential:
         return self.updated is not None and (today - self.updated).days > max_age_days
 
     def age_days(self, today: date) -> int | None:
-        """Days from the file's `updated` date to `today` (None when not said)."""
-        return None if self.updated is None else (today - self.updated).days
+        """Days from the file's `updated` date to `today` (None when not said; 0 for a file
+        dated after `today`)."""
+        return None if self.updated is None else max(0, (today - self.updated).days)
 
     @classmethod
     def load(cls, path: Path) -> Referential:

@@ -7,7 +7,7 @@ import pytest
 
 from scanner_agent.attestation import RocReason
 from scanner_agent.errors import ConfigError
-from scanner_agent.referential import Referential, parse_referential
+from scanner_agent.referential import AmcEntry, Referential, parse_referential
 from tests.helpers.samples import CONFIG
 
 
@@ -232,3 +232,17 @@ def test_lines_that_do_not_overlap_by_one_day_are_a_history():
     ref = referential("1,A,yes,,,2025-12-31,,,", "1,B,no,,2026-01-01,,,,")
     assert ref.lookup("1", date(2025, 12, 31), "MCO").name == "A"
     assert ref.lookup("1", date(2026, 1, 1), "MCO").name == "B"
+
+
+def test_age_counts_from_the_newest_updated_date_and_never_below_zero():
+    ref = Referential(
+        [
+            AmcEntry("1", "A", True, date(2026, 1, 1)),
+            AmcEntry("2", "B", True, date(2026, 3, 1)),
+        ]
+    )
+    assert ref.updated == date(2026, 3, 1)
+    assert ref.age_days(date(2026, 3, 31)) == 30
+    assert ref.age_days(date(2026, 2, 1)) == 0  # dated after the day asked: not stale
+    assert not ref.is_stale(date(2026, 5, 30), 90) and ref.is_stale(date(2026, 5, 31), 90)
+    assert Referential([AmcEntry("1", "A", True, None)]).age_days(date(2026, 3, 1)) is None

@@ -4,6 +4,7 @@ exit statuses, through the command's `main`."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,17 +17,26 @@ from tests.helpers.samples import CONFIG
 SHIPPED = str(CONFIG / "amc_referential.csv")
 
 
+@pytest.fixture
+def dated(tmp_path: Path) -> str:
+    """The shipped referential, its lines dated 2026-01-01 (the shipped dates move)."""
+    shipped = Path(SHIPPED).read_text(encoding="utf-8")
+    path = tmp_path / "referential.csv"
+    path.write_text(re.sub(r",(yes|no),\d{4}-\d{2}-\d{2},", r",\1,2026-01-01,", shipped))
+    return str(path)
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     status = main(list(argv))
     out, err = capsys.readouterr()
     return status, out, err
 
 
-def test_check_summarises_a_good_file(capsys):
-    status, out, _ = run(capsys, "referential", "check", SHIPPED, "--at", "2026-03-01", "--json")
+def test_check_summarises_a_good_file(capsys, dated: str):
+    status, out, _ = run(capsys, "referential", "check", dated, "--at", "2026-03-01", "--json")
     assert status == 0
     summary = json.loads(out)
-    assert summary["ok"] is True and summary["path"] == SHIPPED
+    assert summary["ok"] is True and summary["path"] == dated
     assert (summary["entries"], summary["lines"], summary["with_history"]) == (7, 8, 1)
     assert (summary["updated"], summary["age_days"], summary["stale"]) == ("2026-01-01", 59, False)
     # on 2026-03-01: A, C and the test AMC are connected, for every domain
@@ -39,22 +49,22 @@ def test_check_summarises_a_good_file(capsys):
     }
     assert [t["amc_number"] for t in summary["test_amcs"]] == ["999999990"]
     # later, D is connected for MCO only
-    status, out, _ = run(capsys, "referential", "check", SHIPPED, "--at", "2026-05-01", "--json")
+    status, out, _ = run(capsys, "referential", "check", dated, "--at", "2026-05-01", "--json")
     by_domain = json.loads(out)["by_domain"]
     assert (by_domain["MCO"], by_domain["SMR"]) == (4, 3)
 
 
-def test_check_readable_summary_and_staleness(capsys, tmp_path: Path):
-    status, out, _ = run(capsys, "referential", "check", SHIPPED, "--at", "2026-06-01")
+def test_check_readable_summary_and_staleness(capsys, tmp_path: Path, dated: str):
+    status, out, _ = run(capsys, "referential", "check", dated, "--at", "2026-06-01")
     assert status == 0
-    assert out.startswith(f"GOOD referential: {SHIPPED}")
+    assert out.startswith(f"GOOD referential: {dated}")
     assert "7 in 8 line(s) (1 with a history)" in out
     assert "2026-01-01 (151 day(s) before 2026-06-01; STALE: older than 90 days)" in out
     assert "999999990 (AMC DE TEST" in out
     config = tmp_path / "agent.toml"
     config.write_text("[parser]\nreferential_max_age_days = 200\n")
     _, out, _ = run(
-        capsys, "referential", "check", SHIPPED, "--at", "2026-06-01", "--config", str(config)
+        capsys, "referential", "check", dated, "--at", "2026-06-01", "--config", str(config)
     )
     assert "STALE" not in out
 
