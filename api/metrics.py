@@ -53,10 +53,18 @@ def counts_families(counts: Counts) -> list[Family]:
     scans = Family(
         "scanner_agent_scans_total",
         "counter",
-        "Scans received, by device and outcome (valid or refused).",
+        "Scans received, by device and outcome (valid: well-formed, or refused).",
     )
     for (device, outcome), n in sorted(counts.scans.items()):
         scans.add(n, device=device, outcome=outcome)
+    decisions = Family(
+        "scanner_agent_decisions_total",
+        "counter",
+        "Scans received, by device and decision on the day they were read "
+        "(covered, check, not_covered, refused).",
+    )
+    for (device, decision), n in sorted(counts.decisions.items()):
+        decisions.add(n, device=device, decision=decision)
     errors = Family(
         "scanner_agent_device_errors_total",
         "counter",
@@ -80,7 +88,7 @@ def counts_families(counts: Counts) -> list[Family]:
     )
     for code, n in sorted(counts.decode_failures.items()):
         failures.add(n, code=code)
-    return [scans, errors, decode, failures]
+    return [scans, decisions, errors, decode, failures]
 
 
 def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:

@@ -79,7 +79,9 @@ class Agent:
             self.referential_file = ReferentialFile.load(
                 settings.referential_path, on_load=self._use_referential
             )
-            context = ParseContext.from_settings(settings, self.referential_file.referential)
+            context = ParseContext.from_settings(
+                settings, self.referential_file.referential, today=today
+            )
         else:  # the given context's referential stands for the file's until the file changes
             self.referential_file = ReferentialFile(
                 settings.referential_path, context.referential, on_load=self._use_referential

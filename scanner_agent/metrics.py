@@ -7,8 +7,9 @@
     counts.observe_decode(0.12, None)     # an upload decoded (by whoever decodes it)
     counts.close()                        # `run` returns
 
-Counted: scans by device and outcome (`valid`, `refused`), times a device went into the error
-state, decode times and decode failures by code. Nothing here holds personal data. The API
+Counted: scans by device and outcome (`valid`: well-formed, `refused`), scans by device and
+decision when read (`covered`, `check`, `not_covered`, `refused`), times a device went into the
+error state, decode times and decode failures by code. Nothing here holds personal data. The API
 renders these in the Prometheus text format (`api.metrics`).
 """
 
@@ -35,6 +36,8 @@ class Counts:
     decode_failures: Counter[str] = field(default_factory=Counter)
     events: int = 0
     """Events counted so far (scans and device changes)."""
+    decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Scans by device and decision when they were read (for the day they were read)."""
 
 
 class EventCounts:
@@ -74,6 +77,7 @@ class EventCounts:
             if isinstance(event, ScanEvent):
                 outcome = "valid" if event.scan.attestation.valid else "refused"
                 counts.scans[(event.scan.device_id, outcome)] += 1
+                counts.decisions[(event.scan.device_id, event.scan.attestation.decision)] += 1
             elif isinstance(event, DeviceEvent) and event.status.state == "error":
                 counts.device_errors[event.status.id] += 1
 
@@ -99,6 +103,7 @@ class EventCounts:
                 c.decode_sum,
                 Counter(c.decode_failures),
                 c.events,
+                Counter(c.decisions),
             )
 
 

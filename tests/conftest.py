@@ -10,7 +10,7 @@ import pytest
 from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
-from tests.helpers.samples import CONFIG
+from tests.helpers.samples import CONFIG, TODAY
 
 if TYPE_CHECKING:
     from tests.helpers.devices import AgentRunner
@@ -28,7 +28,9 @@ def referential() -> Referential:
 
 @pytest.fixture(scope="session")
 def context(layouts: list[Layout], referential: Referential) -> ParseContext:
-    return ParseContext(layouts, referential)
+    """The shipped layouts and referential, judging for `TODAY` (whatever the real date: the
+    shipped referential's age must not change what tests see)."""
+    return ParseContext(layouts, referential, today=lambda: TODAY)
 
 
 @pytest.fixture

@@ -204,6 +204,8 @@ def test_metrics(client: TestClient, context: ParseContext):
     text_ = response.text
     assert 'scanner_agent_scans_total{device="desk",outcome="valid"} 1' in text_
     assert 'scanner_agent_scans_total{device="desk",outcome="refused"} 1' in text_
+    assert 'scanner_agent_decisions_total{device="desk",decision="covered"} 1' in text_
+    assert 'scanner_agent_decisions_total{device="desk",decision="refused"} 1' in text_
     assert 'scanner_agent_device_errors_total{device="desk"} 1' in text_
     assert "scanner_agent_storage_up 1" in text_
     assert 'scanner_agent_decode_seconds_bucket{le="+Inf"} 0' in text_
