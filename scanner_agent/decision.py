@@ -30,7 +30,7 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 from zoneinfo import ZoneInfo
 
 from scanner_agent.attestation import (
@@ -46,7 +46,7 @@ from scanner_agent.attestation import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_DOMAIN = "MCO"
@@ -95,6 +95,8 @@ class RocLookup(Protocol):
     @property
     def updated(self) -> date | None: ...
 
+    def __hash__(self) -> int: ...  # verdicts are kept by referential (by identity)
+
 
 @lru_cache(maxsize=8)
 def _zone(name: str) -> ZoneInfo:
@@ -110,8 +112,7 @@ def local_today(timezone: str = DEFAULT_TIMEZONE) -> date:
 # --- the decision -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What depends on the question: the parts of an attestation that `decide` computes."""
 
     validity: Validity
@@ -125,7 +126,7 @@ class Verdict:
             "validity": self.validity,
             "roc": self.roc,
             "decision": self.decision,
-            "reasons": self.reasons,
+            "reasons": list(self.reasons),  # verdicts may be shared: each result its own list
             "patient_message": self.patient_message,
         }
 
@@ -146,7 +147,7 @@ def decide(
         valid_from=attestation.valid_from,
         valid_to=attestation.valid_to,
         amc_number=attestation.amc_number,
-        warnings=(w.code.value for w in attestation.warnings),
+        warnings=[w.code.value for w in attestation.warnings],
         cover=cover,
         referential=referential,
         today=today,
@@ -161,16 +162,43 @@ def judge(
     valid_from: date | None,
     valid_to: date | None,
     amc_number: str | None,
-    warnings: Iterable[str],
+    warnings: Collection[str],
     cover: Cover,
     referential: RocLookup | None,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
 ) -> Verdict:
-    """The verdict on a parse's parts (see `decide`)."""
-    warnings = set(warnings)
+    """The verdict on a parse's parts (see `decide`). Verdicts are kept: the same insurer and
+    period asked the same question (most attestations run for a calendar year) is judged once."""
+    return _judged(
+        well_formed and valid_from is not None and valid_to is not None,
+        valid_from,
+        valid_to,
+        amc_number,
+        _NIR_LIKE in warnings,
+        cover,
+        referential,
+        today,
+        max_age_days,
+    )
+
+
+@lru_cache(maxsize=8192)
+def _judged(
+    well_formed: bool,
+    valid_from: date | None,
+    valid_to: date | None,
+    amc_number: str | None,
+    nir_like: bool,
+    cover: Cover,
+    referential: RocLookup | None,
+    today: date | None,
+    max_age_days: int | None,
+) -> Verdict:
     roc = _roc(referential, amc_number, cover)
     if not well_formed or valid_from is None or valid_to is None:
+        if roc.status == "unknown" and roc.domain == cover.domain and not amc_number:
+            return _refused_verdict(cover.domain)
         return Verdict(
             _NO_VALIDITY, roc, "refused", [_INVALID_PAYLOAD], PATIENT_MESSAGES["refused"]
         )
@@ -197,7 +225,7 @@ def judge(
         reasons.append(_reason(ReasonCode.TEST_ATTESTATION))
     if referential is not None and amc_number and roc.status == "unknown":
         reasons.append(_reason(ReasonCode.AMC_UNKNOWN, amc=amc_number))
-    if WarningCode.MEMBER_NUMBER_LOOKS_LIKE_NIR.value in warnings:
+    if nir_like:
         reasons.append(_reason(ReasonCode.MEMBER_NUMBER_LOOKS_LIKE_NIR))
     if (
         referential is not None
@@ -371,15 +399,34 @@ PATIENT_MESSAGES: dict[str, str] = {
 personal data: a kiosk screen is seen by whoever stands behind the patient."""
 
 _NO_VALIDITY = Validity()
+_NIR_LIKE = WarningCode.MEMBER_NUMBER_LOOKS_LIKE_NIR.value
 _INVALID_PAYLOAD = Reason(
     code=ReasonCode.INVALID_PAYLOAD, message=DESK_MESSAGES[ReasonCode.INVALID_PAYLOAD]
 )
 
 
 def _reason(code: ReasonCode, **values: str) -> Reason:
-    return Reason.model_construct(code=code, message=DESK_MESSAGES[code].format(**values))
+    return _reason_of(code, tuple(values.items()))
 
 
+@lru_cache(maxsize=4096)
+def _reason_of(code: ReasonCode, values: tuple[tuple[str, str], ...]) -> Reason:
+    """Reasons are frozen, and the same dates recur from scan to scan: each is built once."""
+    return Reason.model_construct(code=code, message=DESK_MESSAGES[code].format(**dict(values)))
+
+
+@lru_cache(maxsize=16)
+def _refused_verdict(domain: str) -> Verdict:
+    return Verdict(
+        _NO_VALIDITY,
+        _unknown_roc(domain),
+        "refused",
+        [_INVALID_PAYLOAD],
+        PATIENT_MESSAGES["refused"],
+    )
+
+
+@lru_cache(maxsize=4096)
 def _fr(day: date) -> str:
     """A date as French desks write it: 02/03/2026."""
     return day.strftime("%d/%m/%Y")

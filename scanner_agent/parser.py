@@ -19,9 +19,8 @@ import dataclasses
 import itertools
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from scanner_agent.aim import (
     ECI_SYMBOLOGIES,
@@ -95,9 +94,8 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class _Question:
-    """What the decision needs besides the parse."""
+class _Question(NamedTuple):
+    """What the decision needs besides the parse (a tuple: one is made for every payload)."""
 
     cover: Cover
     referential: RocLookup | None
