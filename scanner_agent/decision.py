@@ -27,6 +27,7 @@ Every reason that applies is listed, most serious first (the order of `ReasonCod
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -301,7 +302,45 @@ def decide_scan_json(
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
 ) -> str:
     """A scan's JSON (as served) with its attestation judged for `cover`; the other keys as
-    they are, in their order. Costs a JSON read and write, no model validation."""
+    they are, in their order.
+
+    A page of scans is judged at every read, so this works on the text: the few values the
+    decision needs are read with patterns, and the judged keys are spliced in place of the
+    stored ones (`validity`, then `roc` to the end of the attestation). A key is the only
+    place where `"validity":{` or `,"roc":{` can appear unescaped in the scan's JSON, so each
+    occurs once. A text of another shape is read and written as JSON (`_decide_parsed`)."""
+    start = text.find(_ATTESTATION)
+    validity = text.find(_VALIDITY, start)
+    warnings = text.find(_WARNINGS, validity)
+    roc = text.find(_ROC, warnings)
+    claim = text.rfind(_CLAIMED_BY)
+    end = claim - 1 if claim > roc else len(text) - 2  # the `}` that closes the attestation
+    head = text[start:validity]
+    status = _STATUS.search(head)
+    if min(start, validity, warnings, roc) < 0 or status is None or text[end : end + 1] != "}":
+        return _decide_parsed(text, cover, referential, today, max_age_days)
+    valid_from, valid_to, amc = (_string(pattern, head) for pattern in _INPUTS)
+    rendered = _judged_json(
+        status[1] == "valid" and valid_from is not None and valid_to is not None,
+        _date_or_none(valid_from),
+        _date_or_none(valid_to),
+        amc,
+        _NIR_CODE in text[warnings:roc],
+        cover,
+        referential,
+        today,
+        max_age_days,
+    )
+    return "".join((text[:validity], rendered[0], text[warnings:roc], rendered[1], text[end:]))
+
+
+def _decide_parsed(
+    text: str,
+    cover: Cover,
+    referential: RocLookup | None,
+    today: date | None,
+    max_age_days: int | None,
+) -> str:
     scan = json.loads(text)
     attestation = scan["attestation"]
     verdict = judge(
@@ -317,6 +356,64 @@ def decide_scan_json(
     )
     attestation.update(verdict_json(verdict))
     return json.dumps(scan, ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=8192)
+def _judged_json(
+    well_formed: bool,
+    valid_from: date | None,
+    valid_to: date | None,
+    amc_number: str | None,
+    nir_like: bool,
+    cover: Cover,
+    referential: RocLookup | None,
+    today: date | None,
+    max_age_days: int | None,
+) -> tuple[str, str]:
+    """The verdict's two spliced parts: `"validity":{...}` and `,"roc":{...},...` up to the
+    end of the attestation, written as `Attestation`'s JSON writes them."""
+    verdict = _judged(
+        well_formed,
+        valid_from,
+        valid_to,
+        amc_number,
+        nir_like,
+        cover,
+        referential,
+        today,
+        max_age_days,
+    )
+    rest = json.dumps(
+        {
+            "decision": verdict.decision,
+            "reasons": [{"code": r.code.value, "message": r.message} for r in verdict.reasons],
+            "patient_message": verdict.patient_message,
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    return (
+        _VALIDITY + verdict.validity.model_dump_json()[1:],
+        _ROC + verdict.roc.model_dump_json()[1:] + "," + rest[1:-1],
+    )
+
+
+_ATTESTATION = '"attestation":{'
+_VALIDITY = '"validity":{'
+_WARNINGS = ',"warnings":'
+_ROC = ',"roc":{'
+_CLAIMED_BY = ',"claimed_by":'
+_STATUS = re.compile(r'"status":"(valid|invalid)"')
+_INPUTS = tuple(
+    re.compile(rf'"{name}":(?:null|"([^"\\]*)")')
+    for name in ("valid_from", "valid_to", "amc_number")
+)
+_NIR_CODE = '"code":"member_number_looks_like_nir"'
+
+
+def _string(pattern: re.Pattern[str], text: str) -> str | None:
+    match = pattern.search(text)
+    return match[1] if match else None
 
 
 def verdict_json(verdict: Verdict) -> dict[str, Any]:

@@ -15,7 +15,7 @@ assignment uses the new one.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 
 from scanner_agent.attestation import Attestation
@@ -33,8 +33,10 @@ from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parser import Stay, TypedValue, manual_layout, parse_payload, validate_fields
 from scanner_agent.referential import Referential
 
-JUDGED_CACHE = 4096
-"""How many judged scan texts `ParseContext.decide_scan_json` keeps (a few megabytes)."""
+JUDGED_QUESTIONS = 4
+JUDGED_CACHE = 2048
+"""How many judged scan texts `ParseContext.decide_scan_jsons` keeps, for each of the last
+`JUDGED_QUESTIONS` questions (at most a dozen megabytes)."""
 
 
 class ParseContext:
@@ -64,7 +66,7 @@ class ParseContext:
         self.layouts = layouts
         self._referential = referential
         self._generation = 0
-        self._judged: dict[tuple[str, Cover, int, date], str] = {}
+        self._judged: dict[tuple[Cover, int, date], dict[str, str]] = {}
         self.domain = domain
         """The activity domain asked when the client does not say (`parser.domain`)."""
         self.timezone = timezone
@@ -169,19 +171,33 @@ class ParseContext:
             max_age_days=self.max_age_days,
         )
 
-    def decide_scan_json(self, text: str, cover: Cover, today: date | None = None) -> str:
-        """A scan's served JSON with its attestation judged for `cover` (`today`: the day the
-        referential's age counts to, default today). The last `JUDGED_CACHE` answers are
-        kept: a page of scans read again for the same question costs a dictionary lookup."""
-        today = today or self.today()
-        key = (text, cover, self._generation, today)
-        judged = self._judged.get(key)
+    def decide_scan_json(self, text: str, cover: Cover) -> str:
+        """A scan's served JSON with its attestation judged for `cover`."""
+        return self.decide_scan_jsons((text,), cover)[0]
+
+    def decide_scan_jsons(self, texts: Iterable[str], cover: Cover) -> list[str]:
+        """Scans' served JSON texts, each judged for `cover` (today as the day the referential's
+        age counts to). The answers of the last `JUDGED_QUESTIONS` questions are kept, up to
+        `JUDGED_CACHE` texts each: a page read again for the same question (a desk polling
+        the first page) costs one dictionary lookup a scan."""
+        today = self.today()
+        question = (cover, self._generation, today)
+        judged = self._judged.get(question)
         if judged is None:
-            judged = decide_scan_json(
-                text, cover, self._referential, today=today, max_age_days=self.max_age_days
-            )
-            if len(self._judged) >= JUDGED_CACHE:
+            while len(self._judged) >= JUDGED_QUESTIONS:
                 with contextlib.suppress(StopIteration, KeyError, RuntimeError):
                     del self._judged[next(iter(self._judged))]
-            self._judged[key] = judged
-        return judged
+            judged = self._judged[question] = {}
+        out = []
+        for text in texts:
+            answer = judged.get(text)
+            if answer is None:
+                answer = decide_scan_json(
+                    text, cover, self._referential, today=today, max_age_days=self.max_age_days
+                )
+                if len(judged) >= JUDGED_CACHE:
+                    with contextlib.suppress(StopIteration, KeyError, RuntimeError):
+                        del judged[next(iter(judged))]
+                judged[text] = answer
+            out.append(answer)
+        return out

@@ -108,3 +108,36 @@ def test_a_stored_scan_judged_again_gives_what_the_model_gives(
     ).model_dump_json()
     assert json.loads(by_json) == json.loads(by_model)
     assert list(json.loads(by_json)) == list(json.loads(by_model))  # same keys, same order
+
+
+def test_rows_of_older_versions_and_odd_names_are_judged_as_the_model_would(
+    layouts: list[Layout], monkeypatch: pytest.MonkeyPatch
+):
+    odd = Referential([AmcEntry("0775627391", 'Mutuelle "Ô", \\ ,"roc":{', True, date(2026, 6, 1))])
+    read = parse_payload(VALID, layouts, date(2026, 6, 1), odd, today=date(2026, 6, 1))
+    scan = Scan(received_at=datetime.now(UTC), device_id="desk", source="serial", attestation=read)
+    cover = Cover(date(2027, 1, 2), Stay(date(2027, 1, 2), 1), "SMR")
+    expected = json.loads(
+        scan.model_copy(
+            update={"attestation": decide(read, cover, odd, today=date(2027, 1, 2))}
+        ).model_dump_json()
+    )
+    # as served today, claimed, and as an issue 11 row stored it (no decision, no claim keys)
+    served = scan.model_dump_json()
+    claimed = served.replace('"claimed_by":null', '"claimed_by":"desk-2"')
+    old = json.loads(served)
+    for key in ("decision", "reasons", "patient_message", "claimed_by", "claimed_at"):
+        old["attestation"].pop(key, None)
+        old.pop(key, None)
+    del old["attestation"]["validity"]["at"]
+    old_text = json.dumps(old, ensure_ascii=False, separators=(",", ":"))
+
+    def parsed(*args: object) -> str:
+        raise AssertionError("these texts are judged in place, without reading them as JSON")
+
+    monkeypatch.setattr("scanner_agent.decision._decide_parsed", parsed)
+    for text in (served, claimed, old_text):
+        judged = json.loads(decide_scan_json(text, cover, odd, today=date(2027, 1, 2)))
+        assert judged["attestation"] == expected["attestation"], text
+        assert judged["id"] == scan.id
+    assert json.loads(decide_scan_json(claimed, cover, odd))["claimed_by"] == "desk-2"

@@ -130,9 +130,7 @@ async def list_scans(
         url = "/v1/scans?" + urlencode({**params, "limit": limit, "cursor": page.next_cursor})
         headers["Link"] = f'<{url}>; rel="next"'
         headers["X-Next-Cursor"] = page.next_cursor
-    context = state.agent.context
-    today = context.today()
-    body = ",".join(context.decide_scan_json(item.json, cover, today) for item in page.items)
+    body = ",".join(state.agent.context.decide_scan_jsons([i.json for i in page.items], cover))
     return Response(f"[{body}]".encode(), media_type="application/json", headers=headers)
 
 
