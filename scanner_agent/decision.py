@@ -27,7 +27,6 @@ Every reason that applies is listed, most serious first (the order of `ReasonCod
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -315,17 +314,17 @@ def decide_scan_json(
     roc = text.find(_ROC, warnings)
     claim = text.rfind(_CLAIMED_BY)
     end = claim - 1 if claim > roc else len(text) - 2  # the `}` that closes the attestation
-    head = text[start:validity]
-    status = _STATUS.search(head)
-    if min(start, validity, warnings, roc) < 0 or status is None or text[end : end + 1] != "}":
+    if min(start, validity, warnings, roc) < 0 or text[end : end + 1] != "}":
         return _decide_parsed(text, cover, referential, today, max_age_days)
-    valid_from, valid_to, amc = (_string(pattern, head) for pattern in _INPUTS)
+    status = _string_at(text, _STATUS_KEY, start, validity)
+    valid_from = _string_at(text, _VALID_FROM_KEY, start, validity)
+    valid_to = _string_at(text, _VALID_TO_KEY, start, validity)
     rendered = _judged_json(
-        status[1] == "valid" and valid_from is not None and valid_to is not None,
+        status == "valid" and valid_from is not None and valid_to is not None,
         _date_or_none(valid_from),
         _date_or_none(valid_to),
-        amc,
-        _NIR_CODE in text[warnings:roc],
+        _string_at(text, _AMC_KEY, start, validity),
+        text.find(_NIR_CODE, warnings, roc) >= 0,
         cover,
         referential,
         today,
@@ -403,17 +402,23 @@ _VALIDITY = '"validity":{'
 _WARNINGS = ',"warnings":'
 _ROC = ',"roc":{'
 _CLAIMED_BY = ',"claimed_by":'
-_STATUS = re.compile(r'"status":"(valid|invalid)"')
-_INPUTS = tuple(
-    re.compile(rf'"{name}":(?:null|"([^"\\]*)")')
-    for name in ("valid_from", "valid_to", "amc_number")
-)
+_STATUS_KEY = '"status":"'
+_AMC_KEY = '"amc_number":"'
+_VALID_FROM_KEY = '"valid_from":"'
+_VALID_TO_KEY = '"valid_to":"'
 _NIR_CODE = '"code":"member_number_looks_like_nir"'
 
 
-def _string(pattern: re.Pattern[str], text: str) -> str | None:
-    match = pattern.search(text)
-    return match[1] if match else None
+def _string_at(text: str, key: str, start: int, stop: int) -> str | None:
+    """The string value of `key` (written with its opening quote) between `start` and `stop`;
+    None when the value is not a string (null). Values read so have no escapes (status, AMC
+    number, dates)."""
+    found = text.find(key, start, stop)
+    if found < 0:
+        return None
+    begin = found + len(key)
+    close = text.find('"', begin, stop)
+    return text[begin:close] if close >= 0 else None
 
 
 def verdict_json(verdict: Verdict) -> dict[str, Any]:
