@@ -197,8 +197,6 @@ def _judged(
 ) -> Verdict:
     roc = _roc(referential, amc_number, cover)
     if not well_formed or valid_from is None or valid_to is None:
-        if roc.status == "unknown" and roc.domain == cover.domain and not amc_number:
-            return _refused_verdict(cover.domain)
         return Verdict(
             _NO_VALIDITY, roc, "refused", [_INVALID_PAYLOAD], PATIENT_MESSAGES["refused"]
         )
@@ -515,17 +513,6 @@ def _reason(code: ReasonCode, **values: str) -> Reason:
 def _reason_of(code: ReasonCode, values: tuple[tuple[str, str], ...]) -> Reason:
     """Reasons are frozen, and the same dates recur from scan to scan: each is built once."""
     return Reason.model_construct(code=code, message=DESK_MESSAGES[code].format(**dict(values)))
-
-
-@lru_cache(maxsize=16)
-def _refused_verdict(domain: str) -> Verdict:
-    return Verdict(
-        _NO_VALIDITY,
-        _unknown_roc(domain),
-        "refused",
-        [_INVALID_PAYLOAD],
-        PATIENT_MESSAGES["refused"],
-    )
 
 
 @lru_cache(maxsize=4096)
