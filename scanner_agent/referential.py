@@ -76,14 +76,6 @@ COLUMNS = (
 )
 """Every column a referential may have, in the shipped file's order."""
 
-ROC_REASON_TEXTS: dict[RocReason, str] = {
-    RocReason.NOT_CONNECTED: "AMC non connectée à ROC dans le référentiel de l'établissement",
-    RocReason.NOT_YET_CONNECTED: "connexion ROC de l'AMC pas encore ouverte à cette date",
-    RocReason.CONNECTION_ENDED: "connexion ROC de l'AMC terminée à cette date",
-    RocReason.DOMAIN_NOT_IN_ROC: "activité hors du périmètre ROC de cette AMC",
-}
-"""The French sentence of each `hors_roc` reason (may be reworded; the codes may not)."""
-
 
 @dataclass(frozen=True, slots=True)
 class AmcEntry:
@@ -362,7 +354,6 @@ def _unknown(domain: str) -> Roc:
 
 __all__ = [
     "COLUMNS",
-    "ROC_REASON_TEXTS",
     "AmcEntry",
     "Referential",
     "amc_key",

@@ -33,7 +33,7 @@ ROC_WORDS: dict[str, str] = {
     "unknown": "inconnu (AMC absente du référentiel local)",
 }
 
-ROC_REASON_WORDS: dict[RocReason, str] = {
+ROC_REASON_WORDS: dict[RocReason, str] = {  # the CLI's words (`parse`, `referential lookup`)
     RocReason.NOT_CONNECTED: "AMC non connectée à ROC",
     RocReason.NOT_YET_CONNECTED: "AMC pas encore connectée à ROC à cette date",
     RocReason.CONNECTION_ENDED: "connexion de l'AMC à ROC terminée à cette date",

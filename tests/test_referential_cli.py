@@ -11,7 +11,7 @@ import pytest
 
 from scanner_agent.attestation import DOMAINS
 from scanner_agent.cli import main
-from scanner_agent.referential import ROC_REASON_TEXTS
+from scanner_agent.wording import ROC_REASON_WORDS
 from tests.helpers.samples import CONFIG
 
 SHIPPED = str(CONFIG / "amc_referential.csv")
@@ -96,7 +96,7 @@ def test_lookup_answers_for_one_amc(capsys):
         "gap_codes": ["EXD"],
         "test": False,
     }
-    assert answer["message"] == ROC_REASON_TEXTS["domain_not_in_roc"]
+    assert answer["message"] == ROC_REASON_WORDS["domain_not_in_roc"]
     assert answer["name"] == "Mutuelle Exemple D (fictive)"
     assert (answer["source"], answer["line"], answer["at"]) == (SHIPPED, 16, "2026-05-01")
     status, out, _ = run(capsys, "referential", "lookup", "0900000037", "--at", "2026-03-01")
@@ -104,7 +104,7 @@ def test_lookup_answers_for_one_amc(capsys):
     assert (
         out.splitlines()[0] == "AMC 0900000037 on 2026-03-01 for MCO: hors_roc (not_yet_connected)"
     )
-    assert ROC_REASON_TEXTS["not_yet_connected"] in out and "GAP codes   EXF" in out
+    assert ROC_REASON_WORDS["not_yet_connected"] in out and "GAP codes   EXF" in out
     _, out, _ = run(capsys, "referential", "lookup", "999999990", "--at", "2026-03-01")
     assert ": roc\n" in out and "test AMC    yes" in out and "GAP codes   TEST" in out
 

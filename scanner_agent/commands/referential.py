@@ -209,14 +209,14 @@ def run_lookup(args: argparse.Namespace) -> int:
 
 def roc_text(roc: Roc) -> str:
     """The answer in French, for a desk."""
-    from scanner_agent.referential import ROC_REASON_TEXTS
+    from scanner_agent.wording import ROC_REASON_WORDS
 
     if roc.status == "roc":
         return "AMC connectée à ROC à cette date pour cette activité"
     if roc.status == "unknown":
         return "AMC absente du référentiel local"
     assert roc.reason is not None
-    return ROC_REASON_TEXTS[roc.reason]
+    return ROC_REASON_WORDS[roc.reason]
 
 
 def render_answer(a: dict[str, Any]) -> str:
