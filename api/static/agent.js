@@ -125,6 +125,7 @@ export class AgentClient {
  *   open({ resumed })       connected; `resumed` when reconnecting with a last event id: re-read
  *                           GET /v1/devices then (device changes of a past run are not replayed)
  *   incomplete()            the agent could not replay everything: reload GET /v1/scans
+ *   claim(state)            a scan claimed by a desk or released ({scan_id, claimed_by, claimed_at})
  *   lost()                  the stream closed; reconnecting (the agent may be away)
  *   down(error)             the agent does not answer (or refuses a ticket); a retry is scheduled
  *   unauthorized(error)     the token was refused: the stream stops until start() again
@@ -201,6 +202,10 @@ export class EventStream {
     source.addEventListener("device", (event) => {
       handled(event);
       this.on.device?.(JSON.parse(event.data), event.lastEventId);
+    });
+    source.addEventListener("claim", (event) => {
+      handled(event);
+      this.on.claim?.(JSON.parse(event.data), event.lastEventId);
     });
     source.addEventListener("replay_incomplete", () => this.on.incomplete?.());
     source.addEventListener("error", () => {

@@ -66,6 +66,7 @@ const stream = new EventStream(client, {
     refreshCountersSoon(scan.device_id);
   },
   device: (status) => updateDevice(status),
+  claim: (claim) => updateClaim(claim),
   incomplete: () => reloadScans(),
   lost: () => setLink("connecting"),
   down: () => onAgentDown(),
@@ -305,6 +306,16 @@ function addScan(scan, { announce: say }) {
     item.classList.add("fresh");
     announce(scanAnnouncement(scan));
   }
+}
+
+/** A desk claimed a scan (or released it): show who has it. */
+function updateClaim({ scan_id: id, claimed_by: by, claimed_at: at }) {
+  const index = state.scans.findIndex((s) => s.id === id);
+  if (index < 0) return;
+  const scan = { ...state.scans[index], claimed_by: by, claimed_at: at };
+  state.scans[index] = scan;
+  const old = $("scan-list").querySelector(`li.scan[data-scan-id="${CSS.escape(id)}"]`);
+  old?.replaceWith(scanItem(scan));
 }
 
 function renderScans() {

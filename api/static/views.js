@@ -335,7 +335,15 @@ export function attestationCard(attestation, meta = {}) {
 
 export function scanItem(scan) {
   const device = scan.device_id;
-  return h("li", { class: "scan", dataset: { scanId: scan.id, device } }, attestationCard(scan.attestation, { device, at: scan.received_at }));
+  const claimed = scan.claimed_by
+    ? h("p", { class: "claimed" }, t("claimed_by", { client: scan.claimed_by, at: formatMoment(scan.claimed_at) }))
+    : null;
+  return h(
+    "li",
+    { class: "scan", dataset: { scanId: scan.id, device, claimedBy: scan.claimed_by ?? "" } },
+    claimed,
+    attestationCard(scan.attestation, { device, at: scan.received_at }),
+  );
 }
 
 /** One short sentence for screen readers about a new scan. */

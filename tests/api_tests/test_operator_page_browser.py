@@ -382,6 +382,34 @@ def test_scans_from_a_device_appear_live(browser: WebDriver, agent: Agent):
         browser.set_window_size(1400, 1000)
 
 
+def test_a_claimed_scan_shows_which_desk_has_it_live(browser: WebDriver, agent: Agent):
+    """Runs after the scans appeared: a desk claims the newest one through the API, the page
+    shows who has it without a reload; a release removes it."""
+    until(browser, lambda d: len(desk_scans(d)) == len(RECORDING), "the scans of the page")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    newest = httpx.get(f"{agent.url}/v1/scans/latest?device=desk", headers=headers).json()["id"]
+    claimed = httpx.post(
+        f"{agent.url}/v1/scans/{newest}/claim", json={"client": "guichet-2"}, headers=headers
+    )
+    assert claimed.status_code == 200, claimed.text
+
+    def item(d: WebDriver) -> WebElement:
+        return d.find_element(By.CSS_SELECTOR, f'#scan-list li.scan[data-scan-id="{newest}"]')
+
+    until(browser, lambda d: item(d).get_attribute("data-claimed-by") == "guichet-2", "claimed")
+    assert (
+        "Pris en charge par guichet-2"
+        in item(browser).find_element(By.CSS_SELECTOR, ".claimed").text
+    )
+    browser.execute_script("arguments[0].scrollIntoView()", item(browser))
+    shot(browser, "03-claimed-scan")
+    released = httpx.delete(f"{agent.url}/v1/scans/{newest}/claim", headers=headers)
+    assert released.status_code == 204
+    until(browser, lambda d: item(d).get_attribute("data-claimed-by") == "", "released")
+    assert item(browser).find_elements(By.CSS_SELECTOR, ".claimed") == []
+    assert severe_console_errors(browser) == []
+
+
 def test_an_unplugged_scanner_shows_disconnected_then_comes_back(browser: WebDriver, agent: Agent):
     until(browser, lambda d: device_state(d, "counter") == "connected", "the serial scanner")
     agent.scanner.write(VALID + b"\r")
