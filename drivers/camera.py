@@ -54,7 +54,7 @@ def _source(value: int | str) -> tuple[int | str, bool]:
     """(what to give VideoCapture, whether it is a finite file)."""
     if isinstance(value, int):
         return value, False
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value), False
     is_file = "://" not in value and not value.startswith("/dev/") and os.path.isfile(value)
     return value, is_file

@@ -2,10 +2,11 @@
 
 Each reader opens its driver, reads chunks, feeds them to the device's framer and submits the
 frames to the pipeline. When the device goes away (unplugged, port closed, camera gone) the
-reader flushes what it held, marks the device `disconnected` with the error, and tries to open
-it again with exponential back-off (`pipeline.reconnect_min_s` doubling up to
-`pipeline.reconnect_max_s`), without the agent restarting. One device failing, even with an
-unexpected exception, never stops another.
+reader drops the code it was in the middle of (never a scan: counted in `frames_dropped` and
+shown as the device's diagnostic `frame_incomplete`), marks the device `disconnected` with the
+error, and tries to open it again with exponential back-off (`pipeline.reconnect_min_s`
+doubling up to `pipeline.reconnect_max_s`), without the agent restarting. One device failing,
+even with an unexpected exception, never stops another.
 
 `build_driver(config)` is where the core's configuration meets the drivers: it maps a device's
 settings onto the driver's own parameters (`SerialParams`, `HidPosParams`, ...) and pairs the
@@ -51,8 +52,8 @@ from scanner_agent.framing import (
     SymbolTracker,
     byte_framer,
 )
-from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline, utc_now
-from scanner_agent.scan import DeviceProblem, DeviceState, Source
+from scanner_agent.pipeline import FRAME_INCOMPLETE, DeviceStates, Incoming, Pipeline, utc_now
+from scanner_agent.scan import DeviceProblem, DeviceState, Diagnostic, Source
 
 if TYPE_CHECKING:
     from decoders.base import DecodedSymbol
@@ -214,6 +215,8 @@ class DeviceReader(Generic[ChunkT]):
         self._thread: threading.Thread | None = None
         self._framer: Framer[ChunkT] | None = None
         self.opens = 0
+        self.incomplete = 0
+        """How many codes the device going away has cut off (each dropped, never a scan)."""
 
     def start(self) -> None:
         self._thread = threading.Thread(
@@ -264,7 +267,7 @@ class DeviceReader(Generic[ChunkT]):
             try:
                 finished = self._read_loop(driver)
             except Exception as exc:
-                self._flush()
+                self._drop()
                 self._failed(exc, opening=False)
                 self._close(driver)
                 self._stop.wait(delay)
@@ -309,6 +312,30 @@ class DeviceReader(Generic[ChunkT]):
         framer, self._framer = self._framer, None
         if framer is not None:
             self._submit(framer.flush(self._monotonic()))
+
+    def _drop(self) -> None:
+        """The device went away: the codes time had already ended are submitted; the code it
+        was in the middle of is dropped, counted and shown, never stored as a scan."""
+        framer, self._framer = self._framer, None
+        if framer is None:
+            return
+        self._submit(framer.poll(self._monotonic()))
+        held = framer.drop()
+        if not held:
+            return
+        self.incomplete += 1
+        self.states.count(self.device_id, "frames_dropped")
+        self.states.diagnose(
+            self.device_id,
+            Diagnostic(
+                code=FRAME_INCOMPLETE,
+                message=f"the device went away in the middle of a code ({held} bytes without "
+                f"their end): it was dropped, not stored; scan it again "
+                f"({self.incomplete} code(s) cut off so far)",
+            ),
+        )
+        log.warning("device %s: a code cut off by the device going away was dropped (%d bytes)",
+                    self.device_id, held)  # fmt: skip
 
     def _failed(self, exc: BaseException, opening: bool) -> None:
         if isinstance(exc, DeviceError):

@@ -142,7 +142,9 @@ def hid_matches(config: HidPosDevice | HidKeyboardDevice, info: HidInfo) -> bool
 
 def camera_matches(config: CameraDevice, info: CameraInfo) -> bool:
     source = config.source
-    if isinstance(source, int) or (isinstance(source, str) and source.isdigit()):
+    if isinstance(source, int) or (
+        isinstance(source, str) and source.isascii() and source.isdigit()
+    ):
         return info.source == f"/dev/video{int(source)}"
     return _real(source) == _real(info.source)
 
@@ -220,5 +222,9 @@ def _physical(config: DeviceConfig) -> bool:
         return config.backend == "hidapi"
     if isinstance(config, CameraDevice):
         source = config.source
-        return isinstance(source, int) or source.isdigit() or source.startswith("/dev/video")
+        return (
+            isinstance(source, int)
+            or (source.isascii() and source.isdigit())
+            or source.startswith("/dev/video")
+        )
     return isinstance(config, HidPosDevice)

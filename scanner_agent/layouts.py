@@ -15,7 +15,8 @@ Each `*.toml` file in the configured folders describes one layout:
                                # member_number | valid_from | valid_to
     tag = "AMC"                # tagged layouts
     length = 10                # fixed layouts: a number of characters, or "rest"
-    pattern = "[0-9]{8,10}"    # regular expression the whole value (each list item) must match
+    pattern = "[0-9]{8,10}"    # regular expression the whole value (each list item) must match,
+                               # compiled with re.ASCII: \\d, \\w, \\s and case folding are ASCII
     required = true            # an empty value is `missing_field`
     trim = false               # strip spaces around the value
     pad = " "                  # fixed layouts: padding stripped from the right of the value
@@ -53,6 +54,11 @@ BAD_VALUE_CODE: dict[str, ErrorCode] = {
     "valid_from": ErrorCode.BAD_DATE,
     "valid_to": ErrorCode.BAD_DATE,
 }
+
+# A layout's patterns match ASCII only: Python's `\d` otherwise matches the digits of every script
+# (and `\w`, `\s`, case-insensitive matching every letter), which a custom layout or keyboard map
+# could let through to code that reads numbers with `int()`.
+PATTERN_FLAGS = re.ASCII
 
 _DATE_TOKENS = {"YYYY": r"(?P<y>[0-9]{4})", "MM": r"(?P<m>[0-9]{2})", "DD": r"(?P<d>[0-9]{2})"}
 
@@ -93,8 +99,8 @@ class _FieldFile(BaseModel):
             raise ValueError(f"{self.name} is a single value: no list_separator or slot_length")
         if self.pattern is not None:
             try:
-                re.compile(self.pattern)
-            except re.error as exc:
+                re.compile(self.pattern, PATTERN_FLAGS)
+            except (re.error, ValueError) as exc:  # ValueError: (?u) with re.ASCII
                 raise ValueError(f"pattern is not a valid regular expression: {exc}") from exc
         return self
 
@@ -196,7 +202,7 @@ def _compile(spec: _LayoutFile, source: str) -> Layout:
             name=f.name,
             tag=f.tag,
             length=f.length if isinstance(f.length, int) else None,
-            pattern=re.compile(f.pattern) if f.pattern else None,
+            pattern=re.compile(f.pattern, PATTERN_FLAGS) if f.pattern else None,
             required=f.required,
             trim=f.trim,
             pad=f.pad,

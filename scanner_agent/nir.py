@@ -3,6 +3,9 @@
 A NIR is 13 characters (sex, year, month, department, commune, order number) and a 2-digit key
 equal to 97 - (number mod 97). For Corsica the department `2A`/`2B` counts as 19/18 in the key.
 The member number must never be replaced by the NIR, so the GAP is warned when it looks like one.
+
+Only ASCII digits count: `str.isdigit` also accepts superscripts and the digits of other
+scripts, which a custom layout or keyboard map can let through and `int()` refuses or reads.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ _NIR13 = re.compile(
     r"(?:[0-9]{2}|2[AB])"  # department, Corsica included
     r"[0-9]{6}"  # commune (or country) and order number
 )
+_KEY = re.compile(r"[0-9]{2}")
 _SEPARATORS = str.maketrans("", "", " .-/")
 
 
@@ -36,5 +40,9 @@ def looks_like_nir(value: str) -> bool:
         return _NIR13.fullmatch(compact) is not None
     if len(compact) == 15:
         body, key = compact[:13], compact[13:]
-        return _NIR13.fullmatch(body) is not None and key.isdigit() and int(key) == nir_key(body)
+        return (
+            _NIR13.fullmatch(body) is not None
+            and _KEY.fullmatch(key) is not None
+            and int(key) == nir_key(body)
+        )
     return False

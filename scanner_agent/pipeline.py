@@ -48,6 +48,8 @@ _EPOCH = datetime.fromtimestamp(0, UTC)
 
 KEYBOARD_LAYOUT_MISMATCH = WarningCode.KEYBOARD_LAYOUT_MISMATCH.value
 QUEUE_OVERFLOW = "queue_overflow"
+FRAME_INCOMPLETE = "frame_incomplete"
+"""The diagnostic of a device that went away in the middle of a code (`DeviceReader`)."""
 
 
 @dataclass(frozen=True, slots=True)

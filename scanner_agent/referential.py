@@ -297,7 +297,7 @@ def _entry(row: list[str], index: dict[str, int], where: str, line_no: int) -> A
         return row[i].strip() if i is not None and i < len(row) else ""
 
     number = cell("amc_number")
-    if not number.isdigit() or not 1 <= len(number) <= 10:
+    if not (number.isascii() and number.isdigit()) or not 1 <= len(number) <= 10:
         raise ConfigError(f"{where}: amc_number {number!r} is not 1-10 digits")
     roc = _flag(cell("roc"), "roc", where, required=True)
     roc_from = _date(cell("roc_from"), "roc_from", where)

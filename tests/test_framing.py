@@ -113,6 +113,23 @@ def test_flush_releases_a_code_whose_suffix_never_came() -> None:
     assert framer.flush(10.0) == []
 
 
+def test_drop_forgets_a_code_whose_suffix_never_came() -> None:
+    framer = SuffixFramer(b"\r\n")
+    framer.feed(b"HALF\r", 7.0)  # the CR of CR LF is held too
+    assert framer.drop() == 5
+    assert framer.flush(9.0) == []
+    assert framer.drop() == 0
+    assert framer.feed(b"NEXT\r\n", 10.0) == [Frame(b"NEXT", None, 10.0)]
+
+
+def test_drop_after_a_cut_frame_forgets_only_the_discarded_rest() -> None:
+    framer = SuffixFramer(b"\r", max_frame_bytes=8)
+    (cut,) = framer.feed(b"X" * 20, 1.0)
+    assert cut.truncated
+    assert framer.drop() == 0  # the cut frame was already given; its rest was being discarded
+    assert framer.feed(b"NEXT\r", 2.0) == [Frame(b"NEXT", None, 2.0)]
+
+
 # --- idle framing -------------------------------------------------------------------------
 
 
@@ -132,6 +149,15 @@ def test_idle_gap_noticed_when_the_next_code_arrives() -> None:
     frames = framer.feed(b"SECOND", 2.0)  # the reader never polled in between
     assert frames == [Frame(b"FIRST", None, 1.0)]
     assert framer.flush(2.5) == [Frame(b"SECOND", None, 2.0)]
+
+
+def test_idle_drop_forgets_what_the_gap_has_not_ended() -> None:
+    framer = IdleFramer(idle_s=0.05)
+    framer.feed(b"FIRST", 1.0)
+    assert framer.poll(1.01) == []
+    assert framer.drop() == 5
+    assert framer.deadline() is None
+    assert framer.flush(2.0) == []
 
 
 def test_bytes_closer_than_the_gap_stay_in_one_code() -> None:
@@ -196,6 +222,16 @@ def test_hid_pos_last_report_missing_is_flushed_as_truncated() -> None:
     assert frame.truncated
     assert frame.data == LONG[:56]
     assert frame.received_at == 1.0
+
+
+def test_hid_pos_drop_forgets_a_code_whose_last_report_never_came() -> None:
+    framer = HidPosFramer()
+    framer.feed(hid_pos_reports(LONG)[0], 1.0)
+    assert framer.drop() == 56
+    assert framer.flush(5.0) == []
+    # a later code is read whole, with its own AIM identifier
+    (frame,) = [f for r in hid_pos_reports(VALID) for f in framer.feed(r, 6.0)]
+    assert (frame.symbology, frame.data) == ("]d1", VALID)
 
 
 def test_descriptor_gives_the_manual_layout() -> None:
@@ -345,3 +381,13 @@ def test_two_codes_in_view_are_two_frames() -> None:
     tracker = SymbolTracker()
     frames = tracker.feed([symbol(b"A"), symbol(b"B")], 0.0)
     assert [f.data for f in frames] == [b"A", b"B"]
+
+
+def test_keyboard_drop_forgets_keys_typed_before_enter() -> None:
+    framer = KeyboardFramer("us", "cr")
+    for report in typed_reports("HALF", "us", enter=False):
+        framer.feed(report, 1.0)
+    assert framer.drop() == 4
+    assert framer.flush(2.0) == []
+    frames = [f for r in typed_reports("NEXT", "us") for f in framer.feed(r, 3.0)]
+    assert [f.data for f in frames] == [b"NEXT"]

@@ -277,6 +277,42 @@ def test_hid_pos_unplugged_and_back(hid_agent: Any) -> None:
     assert status.last_error.code == "device_lost"
 
 
+def vanishing_then(first: list[bytes], then: list[bytes]) -> Any:
+    """A device factory: the first device plays `first` and is unplugged, the next `then`."""
+    devices = [VanishingDevice(first), VanishingDevice(then)]
+    lock = threading.Lock()
+
+    def factory() -> VanishingDevice:
+        with lock:
+            return devices.pop(0) if devices else VanishingDevice([])
+
+    return factory
+
+
+def assert_half_code_dropped(agent: Agent, sub: Subscription, device_id: str) -> None:
+    scan = next_scan(sub)  # the first scan: the half code before the unplug never became one
+    assert scan.attestation.valid
+    status = agent.device(device_id)
+    assert (status.counters.good_scans, status.counters.refused_scans) == (1, 0)
+    assert status.counters.frames_dropped == 1
+    assert [d.code for d in status.diagnostics] == ["frame_incomplete"]
+
+
+def test_hid_pos_unplugged_in_the_middle_of_a_code(hid_agent: Any) -> None:
+    factory = vanishing_then(hid_pos_reports(LONG)[:1], hid_pos_reports(VALID))
+    agent, sub = hid_agent([{"id": "pos", "type": "hid_pos"}], {"pos": factory})
+    assert_half_code_dropped(agent, sub, "pos")
+
+
+def test_keyboard_unplugged_before_enter(hid_agent: Any) -> None:
+    half = typed_reports("]d1" + VALID_PIPE.decode()[:20], "us", enter=False)
+    factory = vanishing_then(half, typed_reports("]d1" + VALID_PIPE.decode(), "us"))
+    agent, sub = hid_agent(
+        [{"id": "kb", "type": "hid_keyboard", "vid": "0c2e", "layout": "us"}], {"kb": factory}
+    )
+    assert_half_code_dropped(agent, sub, "kb")
+
+
 @pytest.mark.parametrize("layout", ["us", "fr"])
 def test_keyboard_end_to_end_with_matching_layout(hid_agent: Any, layout: str) -> None:
     text = "]d1" + VALID_PIPE.decode()

@@ -165,3 +165,32 @@ def test_tags_that_end_like_other_tags_make_lost_separators_ambiguous():
     layout = layout_from_toml(text)
     r = parse_payload(b"VX2N=774734488C=XN=1M=0001F=01/01/2026T=31/12/2026", [layout], TODAY)
     assert "separators_ambiguous" in r.error_codes()
+
+
+def test_layout_patterns_match_ascii_only():
+    """`\\d` and `\\w` in a layout file match ASCII only: another script's digits, superscripts
+    or a fullwidth digit are the field's error, not a value."""
+    text = (
+        CUSTOM.replace('"[0-9]{9}"', "'\\d{9}'")
+        .replace('"[A-Z]{2}"', "'(?i)[a-z]{2}'")
+        .replace('"[0-9]{4,12}"', "'\\w{4,12}'")
+    )
+    layout = layout_from_toml(text, "vendor-x.toml")
+    good = "VX2;N=077562739;C=MU;R=;M=1234;F=01/01/2026;T=31/12/2026"
+    assert parse_payload(good.encode(), [layout], TODAY).status == "valid"
+    for bad, code in [
+        ("N=077562739", "N=07756273\u0669"),  # Arabic-Indic 9
+        ("N=077562739", "N=07756273\uff19"),  # fullwidth 9
+        ("M=1234", "M=123\u00e9"),  # a letter \\w would match without re.ASCII
+        ("C=MU", "C=M\u212a"),  # the Kelvin sign, "k" when case folding is Unicode
+    ]:
+        payload = b"\\000026" + good.replace(bad, code).encode()
+        result = parse_payload(payload, [layout], TODAY, symbology="]d4")
+        assert result.status == "invalid", code
+        assert result.decision == "refused"
+
+
+def test_a_pattern_that_asks_for_unicode_matching_is_refused_at_load():
+    text = CUSTOM.replace('"[0-9]{9}"', "'(?u)\\d{9}'")
+    with pytest.raises(ConfigError, match=r"vendor-x\.toml.*pattern"):
+        layout_from_toml(text, "vendor-x.toml")

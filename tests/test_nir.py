@@ -50,3 +50,16 @@ def test_corsican_nir_with_its_key():
 )
 def test_does_not_look_like_nir(value):
     assert not looks_like_nir(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1850578006084\u2079\u00b9",  # key 91 in superscripts: isdigit() but int() refuses it
+        "1850578006084\u0669\u0661",  # key 91 in Arabic-Indic digits
+        "1850578006084\uff19\uff11",  # key 91 in fullwidth digits
+        "\u0661850578006084",  # a body digit of another script
+    ],
+)
+def test_only_ascii_digits_count(value):
+    assert not looks_like_nir(value)

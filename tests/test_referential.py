@@ -47,6 +47,8 @@ def test_columns_in_any_order_with_comments_and_bom(tmp_path: Path):
     [
         ("amc,name\n1,A\n", "header"),
         ("amc_number,name,roc\n12AB,A,yes\n", "line 2: amc_number"),
+        ("amc_number,name,roc\n12\u00b3,A,yes\n", "line 2: amc_number"),  # superscript 3
+        ("amc_number,name,roc\n\u0661\u0662\u0663,A,yes\n", "line 2: amc_number"),  # Arabic-Indic
         ("# c\namc_number,name,roc\n1234,A,maybe\n", "line 3: roc"),
         ("amc_number,name,roc,updated\n1234,A,yes,31/12/2026\n", "updated"),
     ],

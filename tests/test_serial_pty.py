@@ -13,7 +13,7 @@ import pytest
 
 from drivers.serial import SerialDriver, SerialParams
 from scanner_agent.errors import DeviceBusy, DeviceLost, DeviceNotFound
-from tests.helpers.devices import AgentRunner, PtyScanner, next_scan, wait_state
+from tests.helpers.devices import AgentRunner, PtyScanner, next_scan, wait_state, wait_until
 from tests.helpers.samples import BAD_AMC, VALID, VALID_PIPE
 
 
@@ -143,6 +143,34 @@ def test_unplugged_then_plugged_back_on_another_pty(scanner: PtyScanner, run_age
     assert status.counters.reconnects == 1
     assert status.counters.good_scans == 2
     assert first_tty  # (the pty number may or may not be reused; the link is what matters)
+
+
+def test_a_half_code_cut_off_by_an_unplug_is_dropped_never_a_scan(
+    scanner: PtyScanner, run_agent: Any
+) -> None:
+    agent, sub = run_agent(serial(scanner.link))
+    wait_state(sub, "desk", "connected")
+    half = VALID_PIPE[:30]
+    scanner.write(half)  # the scanner is unplugged before the rest and the suffix come
+    reader = agent._manager.readers["desk"]
+    wait_until(lambda: reader._framer is not None and len(reader._framer._acc.buf) == len(half))
+
+    scanner.unplug()
+    wait_state(sub, "desk", "disconnected")
+    scanner.plug()
+    wait_state(sub, "desk", "connected")
+    scanner.write(b"]d1" + VALID + b"\r")
+
+    scan = next_scan(sub)  # the first scan since the unplug: the half code never became one
+    assert scan.attestation.amc_number == "0775627391"
+    status = agent.device("desk")
+    assert (status.counters.good_scans, status.counters.refused_scans) == (1, 0)
+    assert status.counters.frames_dropped == 1
+    (diagnostic,) = status.diagnostics
+    assert diagnostic.code == "frame_incomplete"
+    assert f"{len(half)} bytes" in diagnostic.message
+    assert status.last_error is not None
+    assert status.last_error.code in ("device_lost", "device_not_found")
 
 
 def test_a_device_absent_at_start_is_opened_when_it_appears(tmp_path: Path, run_agent: Any) -> None:

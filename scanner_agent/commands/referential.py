@@ -185,7 +185,7 @@ def run_lookup(args: argparse.Namespace) -> int:
     domain = (args.domain or settings.parser.domain).upper()
     if domain not in DOMAINS:
         args.parser.error(f"--domain must be one of {', '.join(DOMAINS)}, not {args.domain!r}")
-    if not args.amc.isdigit():
+    if not (args.amc.isascii() and args.amc.isdigit()):
         args.parser.error(f"the AMC number must be digits, not {args.amc!r}")
     path = args.file or settings.referential_path
     referential = Referential.load(path)

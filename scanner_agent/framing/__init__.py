@@ -4,7 +4,8 @@ Every framer has the same shape, after httpx's incremental decoders:
 
     frames = framer.feed(chunk, now)    # the frames this chunk completes
     frames = framer.poll(now)           # the frames that time completes (idle gap), if any
-    frames = framer.flush(now)          # whatever is still held, at close
+    frames = framer.flush(now)          # whatever is still held, at a clean stop
+    dropped = framer.drop()             # the device went away: forget a half code (bytes)
     framer.deadline()                   # when poll() may next release a frame (None: never)
 
 Nothing here reads a clock, a device or a logger: `now` is a monotonic time passed in, so the

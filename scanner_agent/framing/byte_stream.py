@@ -51,8 +51,15 @@ class SuffixFramer:
     def poll(self, now: float) -> list[Frame]:
         return []
 
+    def drop(self) -> int:
+        """The device went away: the bytes held never got their suffix; forgotten."""
+        tail = b"" if self._acc.overflowed else self._tail  # else part of a discarded rest
+        held = self._acc.drop() + len(tail)
+        self._tail = b""
+        return held
+
     def flush(self, now: float) -> list[Frame]:
-        """At close: what is held is the last code, sent without its suffix."""
+        """At a clean stop: what is held is the last code, sent without its suffix."""
         out: list[Frame] = []
         at = held_since(self._acc.last_at, now)
         if self._tail:
@@ -90,6 +97,11 @@ class IdleFramer:
         out: list[Frame] = []
         self._acc.end(held_since(self._acc.last_at, now), out)
         return out
+
+    def drop(self) -> int:
+        """The device went away before the idle gap ended the code (`poll` first releases a
+        code whose gap has passed): forgotten."""
+        return self._acc.drop()
 
     def deadline(self) -> float | None:
         last = self._acc.last_at

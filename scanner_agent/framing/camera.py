@@ -50,6 +50,11 @@ class SymbolTracker:
         self._seen.clear()
         return []
 
+    def drop(self) -> int:
+        """A symbol is a frame as soon as it is seen: nothing is ever half held."""
+        self._seen.clear()
+        return 0
+
     def deadline(self) -> float | None:
         return None
 

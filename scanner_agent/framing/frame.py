@@ -53,6 +53,11 @@ class Framer(Protocol[ChunkT_contra]):
 
     def flush(self, now: float) -> list[Frame]: ...
 
+    def drop(self) -> int:
+        """The device went away: forget what is held (a code cut off by the unplug, never a
+        scan) and return how many bytes (keys, for keyboards) that was; 0 when nothing."""
+        ...
+
     def deadline(self) -> float | None: ...
 
 
@@ -110,6 +115,15 @@ class Accumulator:
             out.append(frame)
         self.buf.clear()
         self.overflowed = True
+
+    def drop(self) -> int:
+        """Forget the code being gathered; the number of its bytes (0 for the discarded rest of
+        a code already cut at `limit`)."""
+        held = 0 if self.overflowed else len(self.buf)
+        self.buf.clear()
+        self.overflowed = False
+        self.last_at = None
+        return held
 
     def end(self, now: float, out: list[Frame]) -> None:
         """The code ends here."""

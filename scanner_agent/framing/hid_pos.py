@@ -75,8 +75,14 @@ class HidPosFramer:
     def poll(self, now: float) -> list[Frame]:
         return []
 
+    def drop(self) -> int:
+        """The device went away before the code's last report: forgotten."""
+        self._aim = b""
+        return self._acc.drop()
+
     def flush(self, now: float) -> list[Frame]:
-        """A code whose last report never came: released as it is, marked truncated."""
+        """At a clean stop, a code whose last report never came: released as it is, marked
+        truncated."""
         out: list[Frame] = []
         if self._acc.last_at is not None and (self._acc.buf or self._acc.overflowed):
             data = bytes(self._acc.buf)

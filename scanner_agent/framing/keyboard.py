@@ -105,6 +105,15 @@ class KeyboardFramer:
         self._held = frozenset()
         return out
 
+    def drop(self) -> int:
+        """The device went away before Enter (or the idle gap) ended the code: forgotten."""
+        held = 0 if self._overflowed else len(self._keys)
+        self._keys.clear()
+        self._overflowed = False
+        self._last_at = None
+        self._held = frozenset()
+        return held
+
     def deadline(self) -> float | None:
         if self.idle_s is None or self._last_at is None:
             return None

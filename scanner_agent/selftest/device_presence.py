@@ -33,7 +33,7 @@ def _node(config: DeviceConfig) -> str | None:
         return config.path or None
     if isinstance(config, CameraDevice):
         source = config.source
-        if isinstance(source, int) or source.isdigit():
+        if isinstance(source, int) or (source.isascii() and source.isdigit()):
             return f"/dev/video{int(source)}" if os.name == "posix" else None
         return source
     if isinstance(config, ReplayDevice):

@@ -75,8 +75,9 @@ CHECKS: dict[str, str] = {
     "on the keyboard layout",
     "separators_lost": "the scanner drops GS (keyboard mode): the scans are still read; HID POS "
     "or serial mode keeps GS",
-    "frames_dropped": "the scan queue overflowed or codes were too long: see the device's last "
-    "error; raise pipeline.queue_size or check the suffix",
+    "frames_dropped": "the scan queue overflowed, codes were too long, or the device went away "
+    "in the middle of a code: see the device's last error and diagnostics (frame_incomplete); "
+    "raise pipeline.queue_size, check the suffix, or check the cable",
     "camera_no_frames": "check the camera is not used by another program (a video call) and "
     "that the user is in the video group",
     "camera_measured": "",
