@@ -96,6 +96,9 @@ class DecodeOptions:
     """Images (and rendered PDF pages) over this many pixels are refused, not decoded."""
     pdf_dpi: int = 300
     """Resolution PDF pages are rendered at."""
+    max_pages: int = 50
+    """A PDF or multi-page TIFF with more pages than this is refused (`too_many_pages`) before
+    any page is rendered: its page count is read first."""
     all_formats: bool = True
     """When no Data Matrix was found, one more read for other matrix codes (QR, Aztec,
     PDF417...), so that a wrong code can be told apart from no code. It runs whatever the budget
@@ -116,5 +119,10 @@ class DecodeOptions:
             )
         if self.time_budget_ms < 0 or self.libdmtx_timeout_ms < 0:
             raise ValueError("time limits must be 0 or more")
-        if self.max_pixels <= 0 or self.pdf_dpi <= 0 or self.libdmtx_shrink < 1:
-            raise ValueError("max_pixels, pdf_dpi and libdmtx_shrink must be positive")
+        if (
+            self.max_pixels <= 0
+            or self.pdf_dpi <= 0
+            or self.libdmtx_shrink < 1
+            or self.max_pages < 1
+        ):
+            raise ValueError("max_pixels, pdf_dpi, max_pages and libdmtx_shrink must be positive")

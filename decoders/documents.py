@@ -14,6 +14,8 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
     image_too_large     an image or rendered page over `DecodeOptions.max_pixels`
     encrypted_pdf       a PDF that needs a password
     corrupt_pdf         a damaged PDF, or a page pdfium cannot render
+    too_many_pages      a PDF or multi-page TIFF of more than `DecodeOptions.max_pages` pages
+                        (the count is read first: no page of it is rendered)
 
 Pages are read lazily: `read_pages` yields them one by one, so a 300-page PDF never sits in
 memory at once, and an error on page 7 comes after pages 1-6 were yielded.
@@ -21,6 +23,7 @@ memory at once, and an error on page 7 comes after pages 1-6 were yielded.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import warnings
 from collections.abc import Iterator
@@ -138,7 +141,33 @@ def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Pag
             f"{name}: {image.format} images are not read (PNG, JPEG, TIFF, BMP, WebP, PDF are)",
             "unsupported_format",
         )
+    if image.format == "TIFF" and _more_frames_than(image, options.max_pages):
+        image.close()
+        raise _too_many_pages(name, f"more than {options.max_pages}", options)
     return _frames(image, name, options)
+
+
+def _more_frames_than(image: Image.Image, limit: int) -> bool:
+    """Whether a TIFF has a page after page `limit`: at most `limit` + 1 page headers are read,
+    no pixels. A damaged header answers False: the page loop reports the damage (and stops at
+    the limit all the same)."""
+    damage = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+    try:
+        image.seek(limit)  # 0-based: page limit + 1
+    except damage:  # EOFError: no such page
+        return False
+    finally:
+        with contextlib.suppress(*damage):
+            image.seek(0)
+    return True
+
+
+def _too_many_pages(name: str, count: str, options: DecodeOptions) -> DecodeError:
+    return DecodeError(
+        f"{name}: {count} pages, over the limit of {options.max_pages} (decoder.max_pages); "
+        "no page was read",
+        "too_many_pages",
+    )
 
 
 def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[Page]:
@@ -149,6 +178,12 @@ def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[P
     try:
         for frame in frames:
             number += 1
+            if number > options.max_pages:  # a TIFF whose count could not be read first
+                raise DecodeError(
+                    f"{name}: more than {options.max_pages} pages, over the limit "
+                    "(decoder.max_pages); the pages after it are not read",
+                    "too_many_pages",
+                )
             width, height = frame.size
             _check_pixels(width * height, options, name, number)
             yield Page(number, _to_gray(frame))
@@ -199,6 +234,10 @@ def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]
                 f"{name}: the PDF is encrypted (needs a password)", "encrypted_pdf"
             ) from None
         raise DecodeError(f"{name}: not a readable PDF ({exc})", "corrupt_pdf") from None
+    count = len(document)
+    if count > options.max_pages:
+        document.close()
+        raise _too_many_pages(name, str(count), options)
     return _render(document, name, options)
 
 

@@ -132,6 +132,8 @@ class DecoderSettings(_Section):
     libdmtx_timeout_ms: int = Field(default=40, ge=1, le=60_000)
     max_pixels: int = Field(default=60_000_000, gt=0)
     pdf_dpi: int = Field(default=300, ge=50, le=1200)
+    max_pages: int = Field(default=50, ge=1)
+    """A PDF or multi-page TIFF with more pages is refused (`too_many_pages`), unread."""
 
     @field_validator("passes")
     @classmethod

@@ -72,6 +72,7 @@ def decode_options(settings: Settings) -> DecodeOptions:
         libdmtx_timeout_ms=section.libdmtx_timeout_ms,
         max_pixels=section.max_pixels,
         pdf_dpi=section.pdf_dpi,
+        max_pages=section.max_pages,
     )
 
 

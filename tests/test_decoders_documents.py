@@ -11,7 +11,7 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from decoders import DecodeOptions, read_pages
+from decoders import DecodeError, DecodeOptions, read_pages
 from scanner_agent.config import load_settings
 from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
 from scanner_agent.parse_context import ParseContext
@@ -241,3 +241,68 @@ def test_pass_names_are_exactly_the_passes_the_cascade_has() -> None:
 
     assert set(PASS_NAMES) == {*PASSES, REFINE}
     assert set(DEFAULT_PASSES) <= set(PASS_NAMES)
+
+
+def _counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every PDF page rendered from now on (pdfium's render, counted)."""
+    rendered: list[int] = []
+    real = pdfium.PdfPage.render
+
+    def render(self: pdfium.PdfPage, *args: object, **kwargs: object) -> pdfium.PdfBitmap:
+        rendered.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdfium.PdfPage, "render", render)
+    return rendered
+
+
+def _pdf_of(count: int) -> bytes:
+    first = page(A).convert("RGB")
+    rest = [page(None).convert("RGB") for _ in range(count - 1)]
+    out = io.BytesIO()
+    first.save(out, "PDF", save_all=True, append_images=rest, resolution=72)
+    return out.getvalue()
+
+
+def test_pdf_over_the_page_limit_is_refused_before_any_page_is_rendered(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(_pdf_of(4))
+    rendered = _counting_renders(monkeypatch)
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=3, pdf_dpi=72))
+    assert report.error is not None
+    assert report.error.code == "too_many_pages"
+    assert str(path) in report.error.message and "4 pages" in report.error.message
+    assert report.codes == []
+    assert rendered == []
+    # at the limit, the document is read
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=4, pdf_dpi=72))
+    assert report.error is None
+    assert pages_of(report) == [(1, A)]
+    assert len(rendered) == 4
+
+
+def test_tiff_over_the_page_limit_is_refused_before_any_page_is_read(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    path = tmp_path / "mail.tiff"
+    first, *rest = [page(A), page(None), page(B)]
+    first.save(path, "TIFF", save_all=True, append_images=rest)
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=2))
+    assert report.error is not None
+    assert report.error.code == "too_many_pages"
+    assert report.codes == []
+    with pytest.raises(DecodeError) as raised:
+        read_pages(path, DecodeOptions(max_pages=2))  # refused at once, no page yielded
+    assert raised.value.code == "too_many_pages"
+    assert pages_of(decode_path(path, context, TODAY, DecodeOptions(max_pages=3))) == [
+        (1, A),
+        (3, B),
+    ]
+
+
+def test_max_pages_comes_from_the_decoder_section_default_50() -> None:
+    assert decode_options(load_settings(env={})).max_pages == 50
+    settings = load_settings(env={"SCANNER_AGENT_DECODER__MAX_PAGES": "7"})
+    assert decode_options(settings).max_pages == 7

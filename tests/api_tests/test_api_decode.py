@@ -4,12 +4,29 @@ agent's pipeline as a frame of device `upload`, stored and published by the scan
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from scanner_agent.agent import Agent
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
-from tests.helpers.api import VALID, wait_stored
+from tests.helpers.api import BASE, VALID, SettingsFactory, auth, wait_stored
+
+
+@contextmanager
+def client_with(
+    make_settings: SettingsFactory, context: ParseContext, **sections: dict[str, Any]
+) -> Iterator[TestClient]:
+    """A running app whose settings have these sections changed, with the token."""
+    settings = make_settings(**sections)
+    app = create_app(settings, Agent(settings, context=context))
+    with TestClient(app, base_url=BASE, headers=auth(app)) as test_client:
+        yield test_client
 
 
 def test_the_file_field_is_required(client: TestClient):
@@ -79,3 +96,27 @@ def test_a_corrupt_file_gets_an_error_code_not_a_crash(client: TestClient, conte
     code = response.json()["error"]["code"]
     assert code in {"empty_file", "corrupt_image", "corrupt_pdf", "not_an_image"}
     assert client.get("/v1/scans/latest?device=upload").status_code == 404
+
+
+def _pdf_of(pages: int) -> bytes:
+    from PIL import Image
+
+    blank = [Image.new("RGB", (200, 200), "white") for _ in range(pages)]
+    out = io.BytesIO()
+    blank[0].save(out, "PDF", save_all=True, append_images=blank[1:], resolution=72)
+    return out.getvalue()
+
+
+def test_a_pdf_over_the_page_limit_is_a_422_too_many_pages(
+    make_settings: SettingsFactory, context: ParseContext
+):
+    with client_with(make_settings, context, decoder={"max_pages": 2}) as client:
+        response = client.post("/v1/decode", files={"file": ("long.pdf", _pdf_of(3))})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "too_many_pages"
+        assert "long.pdf" in error["message"]
+        assert "too_many_pages" in client.get("/metrics").text
+        response = client.post("/v1/decode", files={"file": ("short.pdf", _pdf_of(2))})
+        assert response.status_code == 200
+        assert response.json()["error"] is None
