@@ -17,14 +17,18 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
     too_many_pages      a PDF or multi-page TIFF of more than `DecodeOptions.max_pages` pages
                         (the count is read first: no page of it is rendered)
 
-Pages are read lazily: `read_pages` yields them one by one, so a 300-page PDF never sits in
+Pages are read lazily: `read_pages` yields them one by one, so a long PDF never sits in
 memory at once, and an error on page 7 comes after pages 1-6 were yielded.
+
+pdfium is not thread-safe: each call into it holds `PDFIUM_LOCK` (one page rendered at a time
+in the process, whatever the thread; the decoding of the pages runs in parallel).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,6 +48,10 @@ IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
 _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
+
+PDFIUM_LOCK = threading.Lock()
+"""pdfium (pypdfium2) is not thread-safe: every call into it, from opening a document to closing
+it, is made holding this lock. Code outside this module that uses pypdfium2 takes it too."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +234,8 @@ def _check_pixels(pixels: int, options: DecodeOptions, name: str, number: int) -
 
 def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
     try:
-        document = pdfium.PdfDocument(data)
+        with PDFIUM_LOCK:
+            document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         if code in (_FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY):
@@ -234,40 +243,63 @@ def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]
                 f"{name}: the PDF is encrypted (needs a password)", "encrypted_pdf"
             ) from None
         raise DecodeError(f"{name}: not a readable PDF ({exc})", "corrupt_pdf") from None
-    count = len(document)
+    with PDFIUM_LOCK:
+        count = len(document)
+        if count > options.max_pages:
+            document.close()
     if count > options.max_pages:
-        document.close()
         raise _too_many_pages(name, str(count), options)
-    return _render(document, name, options)
+    return _render(document, count, name, options)
 
 
-def _render(document: pdfium.PdfDocument, name: str, options: DecodeOptions) -> Iterator[Page]:
+def _render(
+    document: pdfium.PdfDocument, count: int, name: str, options: DecodeOptions
+) -> Iterator[Page]:
     scale = options.pdf_dpi / _PDF_POINTS_PER_INCH
     try:
-        for index in range(len(document)):
+        for index in range(count):
             number = index + 1
-            try:
-                page = document[index]
-            except pdfium.PdfiumError as exc:
-                raise DecodeError(
-                    f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf"
-                ) from None
-            try:
-                width, height = page.get_size()
-                if page.get_rotation() % 180:
-                    width, height = height, width
-                _check_pixels(round(width * scale) * round(height * scale), options, name, number)
-                # /Rotate is applied: the page comes out as a viewer shows it
-                bitmap = page.render(scale=scale, grayscale=True)
-                pixels = bitmap.to_numpy()
-                if pixels.ndim == 3:
-                    pixels = pixels[:, :, 0]
-                yield Page(number, np.ascontiguousarray(pixels, dtype=np.uint8))
-            except pdfium.PdfiumError as exc:
-                raise DecodeError(
-                    f"{name}: page {number} cannot be rendered ({exc})", "corrupt_pdf"
-                ) from None
-            finally:
-                page.close()
+            # the lock is held while pdfium works, never while the page is decoded or waits
+            # for its consumer: other threads' PDFs render between two pages of this one
+            with PDFIUM_LOCK:
+                pixels = _render_page(document, index, number, scale, name, options)
+            yield Page(number, pixels)
     finally:
-        document.close()
+        with PDFIUM_LOCK:
+            document.close()
+
+
+def _render_page(
+    document: pdfium.PdfDocument,
+    index: int,
+    number: int,
+    scale: float,
+    name: str,
+    options: DecodeOptions,
+) -> npt.NDArray[np.uint8]:
+    """Page `index` rendered to grayscale pixels of our own (pdfium's memory is released
+    before this returns). Call with `PDFIUM_LOCK` held."""
+    try:
+        page = document[index]
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf") from None
+    try:
+        width, height = page.get_size()
+        if page.get_rotation() % 180:
+            width, height = height, width
+        _check_pixels(round(width * scale) * round(height * scale), options, name, number)
+        # /Rotate is applied: the page comes out as a viewer shows it
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            pixels = bitmap.to_numpy()
+            if pixels.ndim == 3:
+                pixels = pixels[:, :, 0]
+            return np.array(pixels, dtype=np.uint8, order="C")  # a copy: the bitmap is closed
+        finally:
+            bitmap.close()
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(
+            f"{name}: page {number} cannot be rendered ({exc})", "corrupt_pdf"
+        ) from None
+    finally:
+        page.close()

@@ -4,7 +4,11 @@ bad file giving its stable error code with the file named, never an exception.""
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -12,6 +16,7 @@ import pytest
 from PIL import Image
 
 from decoders import DecodeError, DecodeOptions, read_pages
+from decoders.documents import PDFIUM_LOCK
 from scanner_agent.config import load_settings
 from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
 from scanner_agent.parse_context import ParseContext
@@ -306,3 +311,80 @@ def test_max_pages_comes_from_the_decoder_section_default_50() -> None:
     assert decode_options(load_settings(env={})).max_pages == 50
     settings = load_settings(env={"SCANNER_AGENT_DECODER__MAX_PAGES": "7"})
     assert decode_options(settings).max_pages == 7
+
+
+# --- pdfium from several threads ----------------------------------------------------------
+
+
+def _pdf_with(*payloads: bytes | None) -> bytes:
+    first, *rest = [page(p).convert("RGB") for p in payloads]
+    out = io.BytesIO()
+    first.save(out, "PDF", save_all=True, append_images=rest, resolution=72)
+    return out.getvalue()
+
+
+def _watch_pdfium(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Wrap the pdfium calls documents.py makes: each checks that it runs holding PDFIUM_LOCK,
+    and the most calls in pdfium at the same moment is recorded."""
+    seen = {"calls": 0, "unlocked": 0, "inside": 0, "most_inside": 0}
+    guard = threading.Lock()
+
+    def watched(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guard:
+                seen["calls"] += 1
+                seen["unlocked"] += not PDFIUM_LOCK.locked()
+                seen["inside"] += 1
+                seen["most_inside"] = max(seen["most_inside"], seen["inside"])
+            try:
+                return real(*args, **kwargs)
+            finally:
+                with guard:
+                    seen["inside"] -= 1
+
+        return call
+
+    for cls, names in (
+        (pdfium.PdfDocument, ("__init__", "__len__", "__getitem__", "close")),
+        (pdfium.PdfPage, ("get_size", "get_rotation", "render", "close")),
+        (pdfium.PdfBitmap, ("to_numpy", "close")),
+    ):
+        for name in names:
+            monkeypatch.setattr(cls, name, watched(getattr(cls, name)))
+    return seen
+
+
+def test_every_pdfium_call_holds_the_lock(
+    context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _watch_pdfium(monkeypatch)
+    report = decode_upload(_pdf_with(None, A), "a.pdf", context, TODAY, DecodeOptions(pdf_dpi=72))
+    assert pages_of(report) == [(2, A)]
+    assert seen["calls"] >= 10
+    assert seen["unlocked"] == 0
+    assert not PDFIUM_LOCK.locked()  # released once the document is read
+
+
+def test_pdfs_decoded_from_several_threads_give_each_its_own_codes(
+    context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = {
+        "a.pdf": (_pdf_with(A, None), [(1, A)]),
+        "b.pdf": (_pdf_with(None, B), [(2, B)]),
+        "ab.pdf": (_pdf_with(A, B, None), [(1, A), (2, B)]),
+        "none.pdf": (_pdf_with(None, None), []),
+    }
+    seen = _watch_pdfium(monkeypatch)
+    options = DecodeOptions(pdf_dpi=72)
+
+    def decode(name: str) -> tuple[str, list[tuple[int, bytes]]]:
+        report = decode_upload(documents[name][0], name, context, TODAY, options)
+        assert report.error is None
+        return name, pages_of(report)
+
+    names = list(documents) * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(decode, names))
+    assert results == [(name, documents[name][1]) for name in names]
+    assert seen["most_inside"] == 1  # never two threads in pdfium at once
+    assert seen["unlocked"] == 0
