@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # The pre-processing passes `cascade` knows, by name (see `decoders/cascade.py` for each one).
 # This module is the one place the names and the default order are written: the configuration
@@ -34,6 +35,13 @@ DEFAULT_PASSES = (
     "refine",
     "sharpen",
 )
+
+
+class Cancel(Protocol):
+    """Asked between two passes of a decode and between two pages of a document: once it is set,
+    the work stops there (`threading.Event` is one)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -388,3 +388,35 @@ def test_pdfs_decoded_from_several_threads_give_each_its_own_codes(
     assert results == [(name, documents[name][1]) for name in names]
     assert seen["most_inside"] == 1  # never two threads in pdfium at once
     assert seen["unlocked"] == 0
+
+
+# --- cancellation ---------------------------------------------------------------------------
+
+
+def test_a_cancelled_read_stops_before_the_next_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import decoders
+    from decoders import Page
+    from scanner_agent.file_decoding import CANCELLED, read_upload
+
+    cancel = threading.Event()
+    rendered: list[int] = []
+    closed: list[bool] = []
+
+    def endless(data: bytes, name: str, options: DecodeOptions | None = None) -> Any:
+        try:
+            for number in range(1, 1000):
+                rendered.append(number)
+                yield Page(number, np.full((60, 80), 200, np.uint8))
+                if number == 3:
+                    cancel.set()  # the request times out while page 4 is being rendered
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(decoders, "read_pages_from_bytes", endless)
+    read = read_upload(b"x", "long.pdf", DecodeOptions(), cancel=cancel)
+    assert rendered == [1, 2, 3, 4]  # stopped within the page under way
+    assert read.error is not None and read.error.code == CANCELLED
+    assert "long.pdf" in read.error.message
+    assert closed == [True]  # the document is closed at once, not when collected
