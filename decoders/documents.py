@@ -18,7 +18,8 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
                         (the count is read first: no page of it is rendered)
 
 Pages are read lazily: `read_pages` yields them one by one, so a long PDF never sits in
-memory at once, and an error on page 7 comes after pages 1-6 were yielded.
+memory at once, and an error on page 7 comes after pages 1-6 were yielded. A PDF is opened by
+the first `next` (its errors, `too_many_pages` included, come then); an image at the call.
 
 pdfium is not thread-safe: each call into it holds `PDFIUM_LOCK` (one page rendered at a time
 in the process, whatever the thread; the decoding of the pages runs in parallel).
@@ -49,9 +50,11 @@ _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
 
-PDFIUM_LOCK = threading.Lock()
+PDFIUM_LOCK = threading.RLock()
 """pdfium (pypdfium2) is not thread-safe: every call into it, from opening a document to closing
-it, is made holding this lock. Code outside this module that uses pypdfium2 takes it too."""
+it, is made holding this lock. Code outside this module that uses pypdfium2 takes it too.
+Re-entrant: a page iterator abandoned while this thread holds it is closed (under the lock) by
+the garbage collector without a deadlock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,6 +236,9 @@ def _check_pixels(pixels: int, options: DecodeOptions, name: str, number: int) -
 
 
 def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
+    # a generator: the document is opened by the first `next` (its errors come then, before
+    # any page is rendered), so an iterator never started holds no pdfium object, which Python
+    # would otherwise close at collection, outside the lock
     try:
         with PDFIUM_LOCK:
             document = pdfium.PdfDocument(data)
@@ -249,7 +255,7 @@ def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]
             document.close()
     if count > options.max_pages:
         raise _too_many_pages(name, str(count), options)
-    return _render(document, count, name, options)
+    yield from _render(document, count, name, options)
 
 
 def _render(

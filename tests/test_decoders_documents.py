@@ -323,6 +323,21 @@ def _pdf_with(*payloads: bytes | None) -> bytes:
     return out.getvalue()
 
 
+def _held(lock: Any) -> bool:
+    """Whether some thread holds `lock` (asked from another thread: an RLock is re-entrant)."""
+    free: list[bool] = []
+
+    def probe() -> None:
+        if lock.acquire(blocking=False):
+            lock.release()
+            free.append(True)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return not free
+
+
 def _watch_pdfium(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
     """Wrap the pdfium calls documents.py makes: each checks that it runs holding PDFIUM_LOCK,
     and the most calls in pdfium at the same moment is recorded."""
@@ -333,7 +348,7 @@ def _watch_pdfium(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
         def call(*args: Any, **kwargs: Any) -> Any:
             with guard:
                 seen["calls"] += 1
-                seen["unlocked"] += not PDFIUM_LOCK.locked()
+                seen["unlocked"] += not _held(PDFIUM_LOCK)
                 seen["inside"] += 1
                 seen["most_inside"] = max(seen["most_inside"], seen["inside"])
             try:
@@ -362,7 +377,7 @@ def test_every_pdfium_call_holds_the_lock(
     assert pages_of(report) == [(2, A)]
     assert seen["calls"] >= 10
     assert seen["unlocked"] == 0
-    assert not PDFIUM_LOCK.locked()  # released once the document is read
+    assert not _held(PDFIUM_LOCK)  # released once the document is read
 
 
 def test_pdfs_decoded_from_several_threads_give_each_its_own_codes(
