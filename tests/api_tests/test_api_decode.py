@@ -149,10 +149,12 @@ def test_a_timed_out_upload_stops_decoding_within_a_page(
     make_settings: SettingsFactory, context: ParseContext, monkeypatch: pytest.MonkeyPatch
 ):
     import decoders
+    from api.routes import decode
 
     document = EndlessDocument()
     monkeypatch.setattr(decoders, "read_pages_from_bytes", document)
-    with client_with(make_settings, context, api={"decode_timeout_s": 0.05}) as client:
+    monkeypatch.setattr(decode, "DISCONNECT_POLL_S", 0.01)  # the client is asked, and stays
+    with client_with(make_settings, context, api={"decode_timeout_s": 0.2}) as client:
         pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
         response = client.post("/v1/decode", files={"file": ("long.pdf", b"%PDF-")})
         assert response.status_code == 504
