@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -20,6 +21,7 @@ from api.hub import Hub
 from api.security import TicketBook, Token
 from scanner_agent.agent import Agent
 from scanner_agent.config import Settings
+from scanner_agent.file_decoding import DecodePool
 from scanner_agent.metrics import EventCounts
 from scanner_agent.scans import ScanService
 from scanner_agent.storage import StorageError
@@ -42,6 +44,11 @@ class ApiState:
     def scans(self) -> ScanService:
         """The agent's scans service: every read and erasure of scans goes through it."""
         return self.agent.scans
+
+    @cached_property
+    def decode_pool(self) -> DecodePool:
+        """Where uploads are decoded: `[decoder] max_concurrent_uploads` workers."""
+        return DecodePool(self.settings.decoder.max_concurrent_uploads)
 
     def require_hub(self) -> Hub:
         if self.hub is None:

@@ -21,7 +21,7 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from decoders.base import DecodedSymbol, DecodeOptions
+    from decoders.base import Cancel, DecodedSymbol, DecodeOptions
     from decoders.cascade import Decoder, decode_image
     from decoders.documents import (
         Page,
@@ -34,6 +34,7 @@ if _typing.TYPE_CHECKING:
 
 # Each public name and the module that defines it.
 _HOMES = {
+    "Cancel": "decoders.base",
     "DecodeOptions": "decoders.base",
     "DecodedSymbol": "decoders.base",
     "DecodeError": "decoders.errors",
@@ -47,6 +48,7 @@ _HOMES = {
 }
 
 __all__ = [
+    "Cancel",
     "DecodeError",
     "DecodeOptions",
     "DecodedSymbol",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 # The pre-processing passes `cascade` knows, by name (see `decoders/cascade.py` for each one).
 # This module is the one place the names and the default order are written: the configuration
@@ -34,6 +35,13 @@ DEFAULT_PASSES = (
     "refine",
     "sharpen",
 )
+
+
+class Cancel(Protocol):
+    """Asked between two passes of a decode and between two pages of a document: once it is set,
+    the work stops there (`threading.Event` is one)."""
+
+    def is_set(self) -> bool: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +104,9 @@ class DecodeOptions:
     """Images (and rendered PDF pages) over this many pixels are refused, not decoded."""
     pdf_dpi: int = 300
     """Resolution PDF pages are rendered at."""
+    max_pages: int = 50
+    """A PDF or multi-page TIFF with more pages than this is refused (`too_many_pages`) before
+    any page is rendered: its page count is read first."""
     all_formats: bool = True
     """When no Data Matrix was found, one more read for other matrix codes (QR, Aztec,
     PDF417...), so that a wrong code can be told apart from no code. It runs whatever the budget
@@ -116,5 +127,10 @@ class DecodeOptions:
             )
         if self.time_budget_ms < 0 or self.libdmtx_timeout_ms < 0:
             raise ValueError("time limits must be 0 or more")
-        if self.max_pixels <= 0 or self.pdf_dpi <= 0 or self.libdmtx_shrink < 1:
-            raise ValueError("max_pixels, pdf_dpi and libdmtx_shrink must be positive")
+        if (
+            self.max_pixels <= 0
+            or self.pdf_dpi <= 0
+            or self.libdmtx_shrink < 1
+            or self.max_pages < 1
+        ):
+            raise ValueError("max_pixels, pdf_dpi, max_pages and libdmtx_shrink must be positive")

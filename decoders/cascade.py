@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from decoders import libdmtx, zxing
-from decoders.base import DecodedSymbol, DecodeOptions
+from decoders.base import Cancel, DecodedSymbol, DecodeOptions
 
 Gray = npt.NDArray[np.uint8]
 Clock = Callable[[], float]
@@ -206,8 +206,13 @@ class Decoder:
         self.last_passes: list[str] = []
         """The passes the last `decode` ran, in order (for benchmarks and debugging)."""
 
-    def decode(self, image: npt.NDArray[np.uint8], page: int = 1) -> list[DecodedSymbol]:
-        """Every code in `image` (grayscale, BGR or BGRA, uint8), Data Matrix first."""
+    def decode(
+        self, image: npt.NDArray[np.uint8], page: int = 1, cancel: Cancel | None = None
+    ) -> list[DecodedSymbol]:
+        """Every code in `image` (grayscale, BGR or BGRA, uint8), Data Matrix first.
+
+        Once `cancel` is set, no further pass (nor the other formats' read, nor libdmtx) is
+        started: what was found so far is returned (the request it was for is gone)."""
         options = self.options
         start = self._clock()
         gray = self._gray(image)
@@ -221,15 +226,20 @@ class Decoder:
         def elapsed_ms() -> float:
             return (self._clock() - start) * 1000.0
 
+        def cancelled() -> bool:
+            return cancel is not None and cancel.is_set()
+
         candidates: list[zxing.Corners] = []
         for index, name in enumerate(options.passes):
             if index and has_datamatrix() and not options.try_harder:
                 break
-            if index and elapsed_ms() >= options.time_budget_ms:
+            if index and (elapsed_ms() >= options.time_budget_ms or cancelled()):
                 break
             if name == "refine":
                 found += self._refine(
-                    gray, candidates, lambda: elapsed_ms() >= options.time_budget_ms
+                    gray,
+                    candidates,
+                    lambda: elapsed_ms() >= options.time_budget_ms or cancelled(),
                 )
                 self.last_passes.append(name)
                 continue
@@ -245,6 +255,8 @@ class Decoder:
             found += symbols
             candidates += located
             self.last_passes.append(name)
+        if cancelled():
+            return [replace(s, page=page) for s in _unique(found)]
         if options.all_formats and (options.other_formats_too or not has_datamatrix()):
             # is there another code (a QR code...) to tell the user about? On a large page
             # whose Data Matrix codes were read, a half-size read finds the large QR codes of

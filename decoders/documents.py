@@ -14,14 +14,22 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
     image_too_large     an image or rendered page over `DecodeOptions.max_pixels`
     encrypted_pdf       a PDF that needs a password
     corrupt_pdf         a damaged PDF, or a page pdfium cannot render
+    too_many_pages      a PDF or multi-page TIFF of more than `DecodeOptions.max_pages` pages
+                        (the count is read first: no page of it is rendered)
 
-Pages are read lazily: `read_pages` yields them one by one, so a 300-page PDF never sits in
-memory at once, and an error on page 7 comes after pages 1-6 were yielded.
+Pages are read lazily: `read_pages` yields them one by one, so a long PDF never sits in
+memory at once, and an error on page 7 comes after pages 1-6 were yielded. A PDF is opened by
+the first `next` (its errors, `too_many_pages` included, come then); an image at the call.
+
+pdfium is not thread-safe: each call into it holds `PDFIUM_LOCK` (one page rendered at a time
+in the process, whatever the thread; the decoding of the pages runs in parallel).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -41,6 +49,12 @@ IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
 _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
+
+PDFIUM_LOCK = threading.RLock()
+"""pdfium (pypdfium2) is not thread-safe: every call into it, from opening a document to closing
+it, is made holding this lock. Code outside this module that uses pypdfium2 takes it too.
+Re-entrant: a page iterator abandoned while this thread holds it is closed (under the lock) by
+the garbage collector without a deadlock."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +152,33 @@ def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Pag
             f"{name}: {image.format} images are not read (PNG, JPEG, TIFF, BMP, WebP, PDF are)",
             "unsupported_format",
         )
+    if image.format == "TIFF" and _more_frames_than(image, options.max_pages):
+        image.close()
+        raise _too_many_pages(name, f"more than {options.max_pages}", options)
     return _frames(image, name, options)
+
+
+def _more_frames_than(image: Image.Image, limit: int) -> bool:
+    """Whether a TIFF has a page after page `limit`: at most `limit` + 1 page headers are read,
+    no pixels. A damaged header answers False: the page loop reports the damage (and stops at
+    the limit all the same)."""
+    damage = (OSError, SyntaxError, ValueError, EOFError, IndexError)
+    try:
+        image.seek(limit)  # 0-based: page limit + 1
+    except damage:  # EOFError: no such page
+        return False
+    finally:
+        with contextlib.suppress(*damage):
+            image.seek(0)
+    return True
+
+
+def _too_many_pages(name: str, count: str, options: DecodeOptions) -> DecodeError:
+    return DecodeError(
+        f"{name}: {count} pages, over the limit of {options.max_pages} (decoder.max_pages); "
+        "no page was read",
+        "too_many_pages",
+    )
 
 
 def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[Page]:
@@ -149,6 +189,12 @@ def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[P
     try:
         for frame in frames:
             number += 1
+            if number > options.max_pages:  # a TIFF whose count could not be read first
+                raise DecodeError(
+                    f"{name}: more than {options.max_pages} pages, over the limit "
+                    "(decoder.max_pages); the pages after it are not read",
+                    "too_many_pages",
+                )
             width, height = frame.size
             _check_pixels(width * height, options, name, number)
             yield Page(number, _to_gray(frame))
@@ -190,8 +236,12 @@ def _check_pixels(pixels: int, options: DecodeOptions, name: str, number: int) -
 
 
 def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
+    # a generator: the document is opened by the first `next` (its errors come then, before
+    # any page is rendered), so an iterator never started holds no pdfium object, which Python
+    # would otherwise close at collection, outside the lock
     try:
-        document = pdfium.PdfDocument(data)
+        with PDFIUM_LOCK:
+            document = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         code = getattr(exc, "err_code", None)
         if code in (_FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY):
@@ -199,36 +249,63 @@ def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]
                 f"{name}: the PDF is encrypted (needs a password)", "encrypted_pdf"
             ) from None
         raise DecodeError(f"{name}: not a readable PDF ({exc})", "corrupt_pdf") from None
-    return _render(document, name, options)
+    with PDFIUM_LOCK:
+        count = len(document)
+        if count > options.max_pages:
+            document.close()
+    if count > options.max_pages:
+        raise _too_many_pages(name, str(count), options)
+    yield from _render(document, count, name, options)
 
 
-def _render(document: pdfium.PdfDocument, name: str, options: DecodeOptions) -> Iterator[Page]:
+def _render(
+    document: pdfium.PdfDocument, count: int, name: str, options: DecodeOptions
+) -> Iterator[Page]:
     scale = options.pdf_dpi / _PDF_POINTS_PER_INCH
     try:
-        for index in range(len(document)):
+        for index in range(count):
             number = index + 1
-            try:
-                page = document[index]
-            except pdfium.PdfiumError as exc:
-                raise DecodeError(
-                    f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf"
-                ) from None
-            try:
-                width, height = page.get_size()
-                if page.get_rotation() % 180:
-                    width, height = height, width
-                _check_pixels(round(width * scale) * round(height * scale), options, name, number)
-                # /Rotate is applied: the page comes out as a viewer shows it
-                bitmap = page.render(scale=scale, grayscale=True)
-                pixels = bitmap.to_numpy()
-                if pixels.ndim == 3:
-                    pixels = pixels[:, :, 0]
-                yield Page(number, np.ascontiguousarray(pixels, dtype=np.uint8))
-            except pdfium.PdfiumError as exc:
-                raise DecodeError(
-                    f"{name}: page {number} cannot be rendered ({exc})", "corrupt_pdf"
-                ) from None
-            finally:
-                page.close()
+            # the lock is held while pdfium works, never while the page is decoded or waits
+            # for its consumer: other threads' PDFs render between two pages of this one
+            with PDFIUM_LOCK:
+                pixels = _render_page(document, index, number, scale, name, options)
+            yield Page(number, pixels)
     finally:
-        document.close()
+        with PDFIUM_LOCK:
+            document.close()
+
+
+def _render_page(
+    document: pdfium.PdfDocument,
+    index: int,
+    number: int,
+    scale: float,
+    name: str,
+    options: DecodeOptions,
+) -> npt.NDArray[np.uint8]:
+    """Page `index` rendered to grayscale pixels of our own (pdfium's memory is released
+    before this returns). Call with `PDFIUM_LOCK` held."""
+    try:
+        page = document[index]
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf") from None
+    try:
+        width, height = page.get_size()
+        if page.get_rotation() % 180:
+            width, height = height, width
+        _check_pixels(round(width * scale) * round(height * scale), options, name, number)
+        # /Rotate is applied: the page comes out as a viewer shows it
+        bitmap = page.render(scale=scale, grayscale=True)
+        try:
+            pixels = bitmap.to_numpy()
+            if pixels.ndim == 3:
+                pixels = pixels[:, :, 0]
+            return np.array(pixels, dtype=np.uint8, order="C")  # a copy: the bitmap is closed
+        finally:
+            bitmap.close()
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(
+            f"{name}: page {number} cannot be rendered ({exc})", "corrupt_pdf"
+        ) from None
+    finally:
+        page.close()

@@ -132,6 +132,11 @@ class DecoderSettings(_Section):
     libdmtx_timeout_ms: int = Field(default=40, ge=1, le=60_000)
     max_pixels: int = Field(default=60_000_000, gt=0)
     pdf_dpi: int = Field(default=300, ge=50, le=1200)
+    max_pages: int = Field(default=50, ge=1)
+    """A PDF or multi-page TIFF with more pages is refused (`too_many_pages`), unread."""
+    max_concurrent_uploads: int = Field(default=1, ge=1, le=64)
+    """Uploads (`POST /v1/decode`) decoded at the same time; one more is answered 503
+    `decoder_busy` at once."""
 
     @field_validator("passes")
     @classmethod

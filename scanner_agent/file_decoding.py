@@ -22,16 +22,18 @@ first upload.
 from __future__ import annotations
 
 import base64
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from decoders.base import DecodedSymbol, DecodeOptions
+from decoders.base import Cancel, DecodedSymbol, DecodeOptions
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
 from scanner_agent.errors import DecodeError
@@ -72,6 +74,7 @@ def decode_options(settings: Settings) -> DecodeOptions:
         libdmtx_timeout_ms=section.libdmtx_timeout_ms,
         max_pixels=section.max_pixels,
         pdf_dpi=section.pdf_dpi,
+        max_pages=section.max_pages,
     )
 
 
@@ -143,12 +146,15 @@ def read_upload(
     filename: str,
     options: DecodeOptions | None = None,
     decoder: Decoder | None = None,
+    cancel: Cancel | None = None,
 ) -> SymbolsRead:
-    """The symbols of an uploaded file, without parsing them."""
+    """The symbols of an uploaded file, without parsing them. Once `cancel` is set, reading
+    stops before the next page (and between two passes of the page being decoded): the result
+    then has the error `decode_cancelled` and the symbols found until then."""
     from decoders import read_pages_from_bytes  # noqa: PLC0415 - loaded on the first decode
 
     return _read(filename, lambda opts: read_pages_from_bytes(data, filename, opts), options,
-                 decoder)  # fmt: skip
+                 decoder, cancel)  # fmt: skip
 
 
 def _read(
@@ -156,6 +162,7 @@ def _read(
     pages: Callable[[DecodeOptions], Iterator[Page]],
     options: DecodeOptions | None,
     decoder: Decoder | None,
+    cancel: Cancel | None = None,
 ) -> SymbolsRead:
     from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
 
@@ -163,13 +170,81 @@ def _read(
     decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
     symbols: list[DecodedSymbol] = []
     error: FileError | None = None
+    read: Iterator[Page] | None = None
     try:
-        for page in pages(decoder.options):
-            symbols.extend(decoder.decode(page.image, page.number))
+        read = pages(decoder.options)
+        for page in read:
+            symbols.extend(decoder.decode(page.image, page.number, cancel))
+            if cancel is not None and cancel.is_set():  # before the next page is rendered
+                error = FileError(
+                    code=CANCELLED,
+                    message=f"{name}: decoding stopped after page {page.number} (cancelled)",
+                )
+                break
     except DecodeError as exc:
         error = FileError(code=exc.code, message=str(exc))
+    finally:
+        close = getattr(read, "close", None)
+        if close is not None:
+            close()  # a PDF left after a cancel is closed now, not when collected
     ms = round((time.perf_counter() - start) * 1000, 1)
     return SymbolsRead(name, symbols, error, ms)
+
+
+CANCELLED = "decode_cancelled"
+"""The error of a read stopped by its `cancel` (the request timed out or its client left)."""
+
+T = TypeVar("T")
+
+
+class DecodePool:
+    """At most `size` uploads decoded at once, each in a worker thread of this pool, so that
+    uploads never take every core from the live scanners.
+
+        future = pool.submit(lambda: read_upload(data, name, options, cancel=event))
+        if future is None: ...  # every worker busy: nothing was started
+
+    A worker stays taken until its decode really ends (a cancelled decode ends within a page),
+    not when its request was answered.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError("a decode pool needs at least one worker")
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+        self._lock = threading.Lock()
+        self._busy = 0
+        self._executor = ThreadPoolExecutor(max_workers=size, thread_name_prefix="upload-decode")
+
+    @property
+    def busy(self) -> int:
+        """Workers decoding now (a timed-out decode counts until it has stopped)."""
+        with self._lock:
+            return self._busy
+
+    def submit(self, work: Callable[[], T]) -> Future[T] | None:
+        """`work` started on a free worker, or None when all `size` are busy."""
+        if not self._free.acquire(blocking=False):
+            return None
+        with self._lock:
+            self._busy += 1
+        try:
+            future = self._executor.submit(work)
+        except BaseException:
+            self._done()
+            raise
+        future.add_done_callback(lambda _: self._done())
+        return future
+
+    def _done(self) -> None:
+        with self._lock:
+            self._busy -= 1
+        self._free.release()
+
+    def close(self) -> None:
+        """No further work; the workers end once their decodes have."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _report(

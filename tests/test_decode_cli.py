@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,13 +16,14 @@ from tests.helpers import synthetic
 from tests.helpers.samples import VALID as A
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scanner_agent.cli", "decode", *args],
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -118,3 +120,15 @@ def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:
     result = cli(str(tmp_path / "nope.png"))
     assert result.returncode == 2
     assert "nope.png" in result.stderr
+
+
+def test_a_document_over_the_page_limit_is_reported_too_many_pages(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    pages = [Image.fromarray(np.full((100, 100), 240, np.uint8)) for _ in range(3)]
+    pages[0].save(tmp_path / "b.tiff", "TIFF", save_all=True, append_images=pages[1:])
+    result = cli("--json", str(tmp_path), env={"SCANNER_AGENT_DECODER__MAX_PAGES": "2"})
+    assert result.returncode == 1, result.stderr
+    reports = {Path(r["file"]).name: r for r in map(json.loads, result.stdout.splitlines())}
+    assert reports["a.png"]["error"] is None and len(reports["a.png"]["codes"]) == 1
+    assert reports["b.tiff"]["error"]["code"] == "too_many_pages"
+    assert reports["b.tiff"]["codes"] == []

@@ -262,6 +262,30 @@ def test_every_pass_and_libdmtx_run_when_time_allows_and_nothing_is_found() -> N
     assert decoder.last_passes == list(passes)
 
 
+class CancelAfter:
+    """A cancel token set once it has been asked `calls` times (the work checks it between
+    steps)."""
+
+    def __init__(self, calls: int) -> None:
+        self.left = calls
+
+    def is_set(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_a_cancelled_decode_starts_no_further_pass() -> None:
+    blank = np.full((120, 160), 200, np.uint8)
+    passes = ("fixed", "local", "equalize", "refine", "otsu")
+    decoder = Decoder(DecodeOptions(time_budget_ms=1000, passes=passes), clock=FakeClock(0.0))
+    decoder.decode(blank, cancel=CancelAfter(2))
+    assert decoder.last_passes == ["fixed", "local", "equalize"]  # no other_formats, libdmtx
+    decoder.decode(blank, cancel=CancelAfter(0))
+    assert decoder.last_passes == ["fixed"]  # the first pass was already running
+    decoder.decode(blank, cancel=CancelAfter(1000))
+    assert decoder.last_passes[: len(passes)] == list(passes)
+
+
 def test_passes_stop_at_the_first_datamatrix() -> None:
     decoder = Decoder(DecodeOptions(passes=("fixed", "local", "upscale")), clock=FakeClock(0.0))
     assert payloads(decoder.decode(frame(TAGGED, 1))) == [TAGGED]

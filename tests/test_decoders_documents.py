@@ -4,14 +4,19 @@ bad file giving its stable error code with the file named, never an exception.""
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
-from decoders import DecodeOptions, read_pages
+from decoders import DecodeError, DecodeOptions, read_pages
+from decoders.documents import PDFIUM_LOCK
 from scanner_agent.config import load_settings
 from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
 from scanner_agent.parse_context import ParseContext
@@ -241,3 +246,192 @@ def test_pass_names_are_exactly_the_passes_the_cascade_has() -> None:
 
     assert set(PASS_NAMES) == {*PASSES, REFINE}
     assert set(DEFAULT_PASSES) <= set(PASS_NAMES)
+
+
+def _counting_renders(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every PDF page rendered from now on (pdfium's render, counted)."""
+    rendered: list[int] = []
+    real = pdfium.PdfPage.render
+
+    def render(self: pdfium.PdfPage, *args: object, **kwargs: object) -> pdfium.PdfBitmap:
+        rendered.append(1)
+        return real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pdfium.PdfPage, "render", render)
+    return rendered
+
+
+def _pdf_of(count: int) -> bytes:
+    first = page(A).convert("RGB")
+    rest = [page(None).convert("RGB") for _ in range(count - 1)]
+    out = io.BytesIO()
+    first.save(out, "PDF", save_all=True, append_images=rest, resolution=72)
+    return out.getvalue()
+
+
+def test_pdf_over_the_page_limit_is_refused_before_any_page_is_rendered(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "long.pdf"
+    path.write_bytes(_pdf_of(4))
+    rendered = _counting_renders(monkeypatch)
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=3, pdf_dpi=72))
+    assert report.error is not None
+    assert report.error.code == "too_many_pages"
+    assert str(path) in report.error.message and "4 pages" in report.error.message
+    assert report.codes == []
+    assert rendered == []
+    # at the limit, the document is read
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=4, pdf_dpi=72))
+    assert report.error is None
+    assert pages_of(report) == [(1, A)]
+    assert len(rendered) == 4
+
+
+def test_tiff_over_the_page_limit_is_refused_before_any_page_is_read(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    path = tmp_path / "mail.tiff"
+    first, *rest = [page(A), page(None), page(B)]
+    first.save(path, "TIFF", save_all=True, append_images=rest)
+    report = decode_path(path, context, TODAY, DecodeOptions(max_pages=2))
+    assert report.error is not None
+    assert report.error.code == "too_many_pages"
+    assert report.codes == []
+    with pytest.raises(DecodeError) as raised:
+        read_pages(path, DecodeOptions(max_pages=2))  # refused at once, no page yielded
+    assert raised.value.code == "too_many_pages"
+    assert pages_of(decode_path(path, context, TODAY, DecodeOptions(max_pages=3))) == [
+        (1, A),
+        (3, B),
+    ]
+
+
+def test_max_pages_comes_from_the_decoder_section_default_50() -> None:
+    assert decode_options(load_settings(env={})).max_pages == 50
+    settings = load_settings(env={"SCANNER_AGENT_DECODER__MAX_PAGES": "7"})
+    assert decode_options(settings).max_pages == 7
+
+
+# --- pdfium from several threads ----------------------------------------------------------
+
+
+def _pdf_with(*payloads: bytes | None) -> bytes:
+    first, *rest = [page(p).convert("RGB") for p in payloads]
+    out = io.BytesIO()
+    first.save(out, "PDF", save_all=True, append_images=rest, resolution=72)
+    return out.getvalue()
+
+
+def _held(lock: Any) -> bool:
+    """Whether some thread holds `lock` (asked from another thread: an RLock is re-entrant)."""
+    free: list[bool] = []
+
+    def probe() -> None:
+        if lock.acquire(blocking=False):
+            lock.release()
+            free.append(True)
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join()
+    return not free
+
+
+def _watch_pdfium(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """Wrap the pdfium calls documents.py makes: each checks that it runs holding PDFIUM_LOCK,
+    and the most calls in pdfium at the same moment is recorded."""
+    seen = {"calls": 0, "unlocked": 0, "inside": 0, "most_inside": 0}
+    guard = threading.Lock()
+
+    def watched(real: Callable[..., Any]) -> Callable[..., Any]:
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with guard:
+                seen["calls"] += 1
+                seen["unlocked"] += not _held(PDFIUM_LOCK)
+                seen["inside"] += 1
+                seen["most_inside"] = max(seen["most_inside"], seen["inside"])
+            try:
+                return real(*args, **kwargs)
+            finally:
+                with guard:
+                    seen["inside"] -= 1
+
+        return call
+
+    for cls, names in (
+        (pdfium.PdfDocument, ("__init__", "__len__", "__getitem__", "close")),
+        (pdfium.PdfPage, ("get_size", "get_rotation", "render", "close")),
+        (pdfium.PdfBitmap, ("to_numpy", "close")),
+    ):
+        for name in names:
+            monkeypatch.setattr(cls, name, watched(getattr(cls, name)))
+    return seen
+
+
+def test_every_pdfium_call_holds_the_lock(
+    context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _watch_pdfium(monkeypatch)
+    report = decode_upload(_pdf_with(None, A), "a.pdf", context, TODAY, DecodeOptions(pdf_dpi=72))
+    assert pages_of(report) == [(2, A)]
+    assert seen["calls"] >= 10
+    assert seen["unlocked"] == 0
+    assert not _held(PDFIUM_LOCK)  # released once the document is read
+
+
+def test_pdfs_decoded_from_several_threads_give_each_its_own_codes(
+    context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    documents = {
+        "a.pdf": (_pdf_with(A, None), [(1, A)]),
+        "b.pdf": (_pdf_with(None, B), [(2, B)]),
+        "ab.pdf": (_pdf_with(A, B, None), [(1, A), (2, B)]),
+        "none.pdf": (_pdf_with(None, None), []),
+    }
+    seen = _watch_pdfium(monkeypatch)
+    options = DecodeOptions(pdf_dpi=72)
+
+    def decode(name: str) -> tuple[str, list[tuple[int, bytes]]]:
+        report = decode_upload(documents[name][0], name, context, TODAY, options)
+        assert report.error is None
+        return name, pages_of(report)
+
+    names = list(documents) * 4
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        results = list(pool.map(decode, names))
+    assert results == [(name, documents[name][1]) for name in names]
+    assert seen["most_inside"] == 1  # never two threads in pdfium at once
+    assert seen["unlocked"] == 0
+
+
+# --- cancellation ---------------------------------------------------------------------------
+
+
+def test_a_cancelled_read_stops_before_the_next_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import decoders
+    from decoders import Page
+    from scanner_agent.file_decoding import CANCELLED, read_upload
+
+    cancel = threading.Event()
+    rendered: list[int] = []
+    closed: list[bool] = []
+
+    def endless(data: bytes, name: str, options: DecodeOptions | None = None) -> Any:
+        try:
+            for number in range(1, 1000):
+                rendered.append(number)
+                yield Page(number, np.full((60, 80), 200, np.uint8))
+                if number == 3:
+                    cancel.set()  # the request times out while page 4 is being rendered
+        finally:
+            closed.append(True)
+
+    monkeypatch.setattr(decoders, "read_pages_from_bytes", endless)
+    read = read_upload(b"x", "long.pdf", DecodeOptions(), cancel=cancel)
+    assert rendered == [1, 2, 3, 4]  # stopped within the page under way
+    assert read.error is not None and read.error.code == CANCELLED
+    assert "long.pdf" in read.error.message
+    assert closed == [True]  # the document is closed at once, not when collected

@@ -5,16 +5,25 @@ first upload), then each symbol goes through the agent's pipeline as a frame of 
 (parsed with the pipeline's reference date, recorded by the scans service like any device's
 scan). The answer is the file report of `scanner-agent decode --json`, each code with the id of
 its scan (`scan_id`).
+
+Long work is bounded: the decode runs on a worker of the state's `DecodePool`
+(`[decoder] max_concurrent_uploads`, one by default; when every worker is busy the upload is
+answered 503 `decoder_busy` at once, nothing queued). An upload not decoded within
+`api.decode_timeout_s` is answered 504 `decode_timeout`, and one whose client went away is
+dropped: either way its decode is cancelled (an event the page loop and the decoder's passes
+check), so it stops within the page it was on and frees its worker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
-from typing import Annotated, Any
+from concurrent.futures import Future
+from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, File, UploadFile
+from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -23,12 +32,24 @@ from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.errors import DecodeError
 
+if TYPE_CHECKING:
+    from scanner_agent.file_decoding import SymbolsRead
+
 log = logging.getLogger(__name__)
+
+DISCONNECT_POLL_S = 1.0
+"""How often a decoding upload checks that its client is still there."""
+BUSY_RETRY_AFTER_S = 2
+
+
+class ClientGone(Exception):
+    """The client of an upload closed its connection before the decode ended."""
+
 
 router = APIRouter(
     tags=["decode"],
     dependencies=Authenticated,
-    responses=responses(400, 401, 403, 413, 415, 422, 504),
+    responses=responses(400, 401, 403, 413, 415, 422, 503, 504),
 )
 
 
@@ -48,6 +69,7 @@ router = APIRouter(
     },
 )
 async def decode(
+    request: Request,
     state: StateDep,
     file: Annotated[UploadFile, File(description="An image (PNG, JPEG, TIFF...) or a PDF")],
 ) -> JSONResponse:
@@ -56,19 +78,35 @@ async def decode(
     data = await file.read()
     name = file.filename or "upload"
     options = file_decoding.for_documents(file_decoding.decode_options(state.settings))
+    cancel = threading.Event()
+    future = state.decode_pool.submit(
+        lambda: file_decoding.read_upload(data, name, options, cancel=cancel)
+    )
+    if future is None:
+        log.info("upload refused: decoder_busy")
+        raise ApiError(
+            503,
+            "decoder_busy",
+            "other files are being decoded; send this one again in a moment",
+            {"Retry-After": str(BUSY_RETRY_AFTER_S)},
+        )
     started = time.perf_counter()
     counts = state.counts
     try:
-        read = await asyncio.wait_for(
-            run_in_threadpool(file_decoding.read_upload, data, name, options),
-            timeout=state.settings.api.decode_timeout_s,
-        )
+        read = await result_of(future, request, state.settings.api.decode_timeout_s)
     except TimeoutError:
         counts.observe_decode(time.perf_counter() - started, "decode_timeout")
         raise ApiError(504, "decode_timeout", "the file took too long to decode") from None
+    except ClientGone:
+        counts.observe_decode(time.perf_counter() - started, file_decoding.CANCELLED)
+        log.info("upload dropped: the client went away")
+        raise ApiError(400, "client_gone", "the client closed the connection") from None
     except DecodeError as exc:  # the report normally carries the error; this is the fallback
         counts.observe_decode(time.perf_counter() - started, exc.code)
         raise ApiError(422, exc.code, str(exc)) from None
+    finally:
+        if not future.done():
+            cancel.set()  # timed out, client gone, or this request cancelled: stop decoding
     error = read.error
     counts.observe_decode(time.perf_counter() - started, error.code if error else None)
     if error is not None and not read.symbols:
@@ -88,3 +126,20 @@ async def decode(
         code["scan_id"] = scan.id
     log.info("upload decoded: %d code(s)%s", len(scans), f", {error.code}" if error else "")
     return JSONResponse(body)
+
+
+async def result_of(future: Future[SymbolsRead], request: Request, timeout_s: float) -> SymbolsRead:
+    """The decode's result. Raises TimeoutError after `timeout_s`, ClientGone when the client
+    closed its connection first (checked every `DISCONNECT_POLL_S`)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    waiting = asyncio.wrap_future(future)
+    while True:
+        left = deadline - loop.time()
+        if left <= 0:
+            raise TimeoutError
+        done, _ = await asyncio.wait({waiting}, timeout=min(left, DISCONNECT_POLL_S))
+        if done:
+            return waiting.result()
+        if await request.is_disconnected():
+            raise ClientGone

@@ -4,12 +4,31 @@ agent's pipeline as a frame of device `upload`, stored and published by the scan
 from __future__ import annotations
 
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from api.app import create_app
+from scanner_agent.agent import Agent
+from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
-from tests.helpers.api import VALID, wait_stored
+from tests.helpers.api import BASE, VALID, SettingsFactory, auth, wait_stored
+from tests.helpers.devices import wait_until
+
+
+@contextmanager
+def client_with(
+    make_settings: SettingsFactory, context: ParseContext, **sections: dict[str, Any]
+) -> Iterator[TestClient]:
+    """A running app whose settings have these sections changed, with the token."""
+    settings = make_settings(**sections)
+    app = create_app(settings, Agent(settings, context=context))
+    with TestClient(app, base_url=BASE, headers=auth(app)) as test_client:
+        yield test_client
 
 
 def test_the_file_field_is_required(client: TestClient):
@@ -79,3 +98,118 @@ def test_a_corrupt_file_gets_an_error_code_not_a_crash(client: TestClient, conte
     code = response.json()["error"]["code"]
     assert code in {"empty_file", "corrupt_image", "corrupt_pdf", "not_an_image"}
     assert client.get("/v1/scans/latest?device=upload").status_code == 404
+
+
+def _pdf_of(pages: int) -> bytes:
+    from PIL import Image
+
+    blank = [Image.new("RGB", (200, 200), "white") for _ in range(pages)]
+    out = io.BytesIO()
+    blank[0].save(out, "PDF", save_all=True, append_images=blank[1:], resolution=72)
+    return out.getvalue()
+
+
+def test_a_pdf_over_the_page_limit_is_a_422_too_many_pages(
+    make_settings: SettingsFactory, context: ParseContext
+):
+    with client_with(make_settings, context, decoder={"max_pages": 2}) as client:
+        response = client.post("/v1/decode", files={"file": ("long.pdf", _pdf_of(3))})
+        assert response.status_code == 422
+        error = response.json()["error"]
+        assert error["code"] == "too_many_pages"
+        assert "long.pdf" in error["message"]
+        assert "too_many_pages" in client.get("/metrics").text
+        response = client.post("/v1/decode", files={"file": ("short.pdf", _pdf_of(2))})
+        assert response.status_code == 200
+        assert response.json()["error"] is None
+
+
+class EndlessDocument:
+    """A fake document reader for `decoders.read_pages_from_bytes`: blank pages without end
+    (at most `pages`), page 2 held until `gate` is set; counts the pages it rendered."""
+
+    def __init__(self, pages: int = 200) -> None:
+        self.pages = pages
+        self.rendered = 0
+        self.gate = threading.Event()
+
+    def __call__(self, data: bytes, name: str, options: Any = None) -> Iterator[Any]:
+        import numpy as np
+
+        from decoders import Page
+
+        for number in range(1, self.pages + 1):
+            if number == 2:
+                self.gate.wait(timeout=30)
+            self.rendered += 1
+            yield Page(number, np.full((60, 80), 200, np.uint8))
+
+
+def test_a_timed_out_upload_stops_decoding_within_a_page(
+    make_settings: SettingsFactory, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    import decoders
+    from api.routes import decode
+
+    document = EndlessDocument()
+    monkeypatch.setattr(decoders, "read_pages_from_bytes", document)
+    monkeypatch.setattr(decode, "DISCONNECT_POLL_S", 0.01)  # the client is asked, and stays
+    with client_with(make_settings, context, api={"decode_timeout_s": 0.2}) as client:
+        pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
+        response = client.post("/v1/decode", files={"file": ("long.pdf", b"%PDF-")})
+        assert response.status_code == 504
+        assert response.json()["error"]["code"] == "decode_timeout"
+        at_timeout = document.rendered  # page 2 is held: at most page 1 is done
+        # the worker is still on its page: its place is not given to another upload yet
+        busy = client.post("/v1/decode", files={"file": ("other.png", _png_of(VALID))})
+        assert busy.status_code == 503
+        assert busy.json()["error"]["code"] == "decoder_busy"
+        assert busy.headers["Retry-After"] == "2"
+        document.gate.set()
+        wait_until(lambda: pool.busy == 0)
+        assert document.rendered - at_timeout <= 1  # the page under way, then it stopped
+        assert document.rendered < document.pages
+        assert 'scanner_agent_decode_errors_total{code="decode_timeout"} 1' in (
+            client.get("/metrics").text
+        )
+
+
+def test_an_upload_is_refused_503_while_every_decode_worker_is_busy(
+    make_settings: SettingsFactory, context: ParseContext
+):
+    png = _png_of(VALID)
+    sections = {"decoder": {"max_concurrent_uploads": 2}}
+    with client_with(make_settings, context, **sections) as client:
+        pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
+        assert pool.size == 2
+        gate = threading.Event()
+        held = [pool.submit(lambda: gate.wait(timeout=30)) for _ in range(2)]
+        assert all(future is not None for future in held)
+        response = client.post("/v1/decode", files={"file": ("a.png", png)})
+        assert response.status_code == 503
+        assert response.json()["error"]["code"] == "decoder_busy"
+        assert client.get("/v1/scans/latest?device=upload").status_code == 404
+        gate.set()
+        wait_until(lambda: pool.busy == 0)
+        response = client.post("/v1/decode", files={"file": ("a.png", png)})
+        assert response.status_code == 200
+        assert len(response.json()["codes"]) == 1
+
+
+def test_a_decode_whose_client_went_away_is_given_up(monkeypatch: pytest.MonkeyPatch):
+    import asyncio
+    from concurrent.futures import Future
+
+    from api.routes import decode
+
+    class GoneClient:
+        async def is_disconnected(self) -> bool:
+            return True
+
+    monkeypatch.setattr(decode, "DISCONNECT_POLL_S", 0.01)
+    never: Future[Any] = Future()  # a decode still running
+    with pytest.raises(decode.ClientGone):
+        asyncio.run(decode.result_of(never, GoneClient(), 60))  # type: ignore[arg-type]
+    done: Future[Any] = Future()
+    done.set_result("read")
+    assert asyncio.run(decode.result_of(done, GoneClient(), 60)) == "read"  # type: ignore[arg-type]

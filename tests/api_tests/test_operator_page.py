@@ -126,7 +126,11 @@ def test_every_code_has_a_sentence(lang: str):
     documents = (Path(__file__).resolve().parents[2] / "decoders" / "documents.py").read_text()
     file_codes = set(DOCUMENT_ERRORS.findall(documents)) - {"err_code"}
     assert file_codes, "the file error codes of decoders/documents.py were not found"
-    assert set(words["file_error"]) >= file_codes | {"payload_too_large", "decode_timeout"}
+    assert set(words["file_error"]) >= file_codes | {
+        "payload_too_large",
+        "decode_timeout",
+        "decoder_busy",
+    }
     for value in words["warning"].values():
         assert len(value) > 20
     assert set(words["decision"]) == set(get_args(Decision))
