@@ -72,6 +72,7 @@ class StorageWriter:
         self._retry_at = 0.0
         self._backoff = 0.0
         self._periodic_at = 0.0
+        self._nudged = False
 
     # --- life ---
     def start(self) -> None:
@@ -138,6 +139,13 @@ class StorageWriter:
                 del self._pending[key]
             return len(doomed)
 
+    def retry_now(self) -> None:
+        """Try the backlog again at once rather than after the back-off (the database is known
+        to be back: an operator, or a test, says so)."""
+        self._nudged = True  # an attempt under way when called fails: retry at once anyway
+        self._retry_at = 0.0
+        self._wake.set()
+
     # --- the loop ---
     def _run(self) -> None:
         try:
@@ -186,15 +194,18 @@ class StorageWriter:
         self.state = "ok"
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._nudged = False
 
     def _failed(self, exc: StorageError) -> None:
         self.failures += 1
         if self.state != "error" or self.last_error is None or self.last_error.code != exc.code:
             log.error("storage failing (%s): %s", exc.code, exc)
-        self.state = "error"
+        # The problem before the state: whoever sees `error` finds what it is.
         self.last_error = StorageProblem(exc.code, str(exc), self.clock())
+        self.state = "error"
         self._backoff = min(5.0, max(0.25, self._backoff * 2))
-        self._retry_at = time.monotonic() + self._backoff
+        self._retry_at = 0.0 if self._nudged else time.monotonic() + self._backoff
+        self._nudged = False
 
 
 __all__ = ["StorageState", "StorageWriter"]
