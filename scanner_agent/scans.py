@@ -157,6 +157,8 @@ class StorageStatus:
     pending: int = 0
     written: int = 0
     failures: int = 0
+    unexpected: int = 0
+    """Failures that were not the database's (`StorageWriter.unexpected`)."""
     dropped: int = 0
     last_error: StorageProblem | None = None
 
@@ -653,6 +655,7 @@ class ScanService:
             pending=writer.pending,
             written=writer.written,
             failures=writer.failures,
+            unexpected=writer.unexpected,
             dropped=writer.dropped,
             last_error=writer.last_error if writer.state == "error" else None,
         )

@@ -5,11 +5,13 @@ scans enter through `ScanService.record`)."""
 from __future__ import annotations
 
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
 from scanner_agent.bus import EventBus
@@ -22,7 +24,7 @@ from scanner_agent.storage import (
     Stored,
     read_or_create_secret,
 )
-from tests.helpers.api import OTHER, VALID, make_scan, wait_until
+from tests.helpers.api import OTHER, VALID, make_scan, publish, wait_until
 from tests.helpers.pgserver import PgServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -233,3 +235,85 @@ def test_a_page_keeps_every_row_while_the_memory_of_served_texts_changes(
 
             monkeypatch.setattr(store, "_render", render_while_another_thread_forgets)
         assert [r.id for r in store.page(limit=10)] == newest_first, name
+
+
+def test_the_writer_survives_a_failure_of_an_unexpected_type(
+    client: TestClient, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    """Not a `StorageError`: a bug, a driver's surprise. The writer counts it, health and
+    metrics show it, it retries, and every scan ends in the database once the store works."""
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    store, writer = scans_.store, scans_.writer
+    real_add = store.add
+    broken = threading.Event()
+    broken.set()
+    raised = 0
+
+    def add(items: Any) -> None:
+        nonlocal raised
+        if broken.is_set():
+            raised += 1
+            raise RuntimeError("a surprise quoting 12345678")
+        real_add(items)
+
+    monkeypatch.setattr(store, "add", add)
+    scans = [make_scan(context) for _ in range(20)]
+    for scan in scans:
+        publish(app, scan)  # type: ignore[arg-type]
+    wait_until(lambda: writer.unexpected >= 3)  # retried, not dead
+    health = client.get("/v1/health").json()
+    assert health["status"] == "degraded"
+    assert health["storage"]["state"] == "error"
+    assert health["storage"]["error"] == "storage_error"
+    assert health["storage"]["reason"] == "unexpected RuntimeError in the storage writer"
+    assert health["storage"]["pending"] == 20
+    metrics = client.get("/metrics").text
+    assert "scanner_agent_storage_up 0" in metrics
+    unexpected = [
+        line for line in metrics.splitlines() if line.startswith("scanner_agent_storage_unexp")
+    ]
+    assert len(unexpected) == 1
+    assert int(unexpected[0].split()[1]) >= 3
+    assert "12345678" not in str(health) + metrics
+
+    broken.clear()  # the store works again
+    writer.retry_now()
+    wait_until(lambda: writer.pending == 0 and writer.state == "ok")
+    assert raised >= 3
+    assert writer.dropped == 0
+    assert {s.id for s in store.recent(limit=100)} == {s.id for s in scans}
+    assert client.get("/v1/health").json()["storage"] == {
+        "state": "ok",
+        "error": None,
+        "reason": None,
+        "pending": 0,
+    }
+
+
+def test_one_scan_the_store_cannot_take_does_not_hold_up_the_others(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
+    service, writer = _started(store)
+    try:
+        poison = make_scan(context)
+        real_add = store.add
+
+        def add(items: Any) -> None:
+            if any(item.scan.id == poison.id for item in items):
+                raise ValueError("cannot take this one")
+            real_add(items)
+
+        monkeypatch.setattr(store, "add", add)
+        service.record(poison)
+        others = [make_scan(context) for _ in range(9)]
+        for scan in others:
+            service.record(scan)
+        writer.retry_now()
+        wait_until(lambda: writer.written == 9)
+        assert writer.pending == 1  # kept, counted, tried again: never dropped silently
+        assert writer.waiting(poison.id) is not None
+        assert {s.id for s in store.recent()} == {s.id for s in others}
+    finally:
+        service.stop()
