@@ -160,6 +160,8 @@ class StorageStatus:
     unexpected: int = 0
     """Failures that were not the database's (`StorageWriter.unexpected`)."""
     dropped: int = 0
+    replaced: int = 0
+    """Times the SQLite file was found deleted or replaced (`Store.replaced`)."""
     last_error: StorageProblem | None = None
 
 
@@ -657,6 +659,7 @@ class ScanService:
             failures=writer.failures,
             unexpected=writer.unexpected,
             dropped=writer.dropped,
+            replaced=self.store.replaced,
             last_error=writer.last_error if writer.state == "error" else None,
         )
 

@@ -179,6 +179,8 @@ class StorageWriter:
         now = time.monotonic()
         if self._pending and now >= self._retry_at:
             self.flush()
+        elif not self._pending and now >= self._retry_at and self.store.check_file():
+            self._ok()  # idle, and the database file found deleted was recreated
         if self.periodic is not None and now >= self._periodic_at:
             self._periodic_at = now + self.periodic_interval_s
             try:

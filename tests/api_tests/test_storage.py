@@ -4,6 +4,8 @@ scans enter through `ScanService.record`)."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
 import threading
 from datetime import UTC, datetime, timedelta
@@ -24,7 +26,7 @@ from scanner_agent.storage import (
     Stored,
     read_or_create_secret,
 )
-from tests.helpers.api import OTHER, VALID, make_scan, publish, wait_until
+from tests.helpers.api import OTHER, VALID, make_scan, publish, wait_stored, wait_until
 from tests.helpers.pgserver import PgServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -315,5 +317,69 @@ def test_one_scan_the_store_cannot_take_does_not_hold_up_the_others(
         assert writer.pending == 1  # kept, counted, tried again: never dropped silently
         assert writer.waiting(poison.id) is not None
         assert {s.id for s in store.recent()} == {s.id for s in others}
+    finally:
+        service.stop()
+
+
+def _ids_in_file(path: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM scans")}
+
+
+def test_a_database_file_deleted_while_serving_is_reported_and_recreated(
+    client: TestClient, context: ParseContext
+):
+    """Its connections would go on writing into the deleted file: the store sees that the file
+    on disk is not the one it opened, health says so, the scans wait, and they end up in a new
+    file."""
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    store, writer = scans_.store, scans_.writer
+    path = store.path
+    assert path is not None
+    first = make_scan(context)
+    publish(app, first)  # type: ignore[arg-type]
+    wait_stored(app, 1)  # type: ignore[arg-type]
+    assert _ids_in_file(path) == {first.id}
+
+    path.unlink()
+    path.mkdir()  # what is there now cannot be opened: the outage lasts while the test looks
+    later = [make_scan(context) for _ in range(5)]
+    for scan in later:
+        publish(app, scan)  # type: ignore[arg-type]
+    wait_until(lambda: writer.last_error is not None and store.replaced == 1)
+    health = client.get("/v1/health").json()
+    assert health["status"] == "degraded"
+    assert health["storage"]["state"] == "error"
+    assert health["storage"]["error"] == "storage_replaced"
+    assert health["storage"]["reason"].startswith("the database file was deleted or replaced")
+    assert health["storage"]["pending"] == 5
+    assert "scanner_agent_storage_replaced_total 1" in client.get("/metrics").text
+    # Still served from the backlog meanwhile.
+    assert client.get("/v1/scans/latest").json()["id"] == later[-1].id
+
+    path.rmdir()  # nothing there: the store recreates the file
+    writer.retry_now()
+    wait_until(lambda: writer.pending == 0 and writer.state == "ok")
+    assert _ids_in_file(path) == {s.id for s in later}  # the first went with the deleted file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert client.get("/v1/health").json()["status"] == "ok"
+
+
+def test_a_database_file_deleted_while_idle_is_seen_without_a_write(
+    tmp_path: Path, context: ParseContext
+):
+    store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
+    service, writer = _started(store)
+    try:
+        service.record(make_scan(context))
+        wait_until(lambda: writer.written == 1)
+        (tmp_path / "scans.db").unlink()
+        wait_until(lambda: store.replaced == 1)  # the writer's idle check
+        wait_until(lambda: (tmp_path / "scans.db").exists() and writer.state == "ok")
+        scan = make_scan(context)
+        service.record(scan)
+        wait_until(lambda: writer.written == 2)
+        assert _ids_in_file(tmp_path / "scans.db") == {scan.id}
     finally:
         service.stop()
