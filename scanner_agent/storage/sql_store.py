@@ -475,9 +475,12 @@ class Store:
             with self._session() as session:
                 result = session.exec(delete(ScanRecord).where(col(ScanRecord.id) == scan_id))
                 session.commit()
-                return bool(result.rowcount)
+                found = bool(result.rowcount)
         finally:  # after the commit: a page read meanwhile cannot keep it
             self._forget_served(scan_id)
+        if found:
+            self._erase_traces()
+        return found
 
     def delete_all(self, device: str | None = None) -> int:
         try:
@@ -487,9 +490,12 @@ class Store:
                     statement = statement.where(col(ScanRecord.device_id) == device)
                 result = session.exec(statement)
                 session.commit()
-                return int(result.rowcount or 0)
+                count = int(result.rowcount or 0)
         finally:
             self._forget_served()
+        if count:
+            self._erase_traces()
+        return count
 
     def purge(self, before: datetime) -> int:
         """Erase every scan received before `before` (the retention)."""
@@ -498,9 +504,33 @@ class Store:
                 statement = delete(ScanRecord).where(col(ScanRecord.received_at) < before)
                 result = session.exec(statement)
                 session.commit()
-                return int(result.rowcount or 0)
+                count = int(result.rowcount or 0)
         finally:
             self._forget_served()
+        if count:
+            self._erase_traces()
+        return count
+
+    def _erase_traces(self) -> None:
+        """After an erasure, SQLite: move the WAL into the database file and empty it
+        (`wal_checkpoint(TRUNCATE)`), so that neither the erased rows' old pages in the WAL nor
+        the database's old pages remain (`secure_delete` zeroes what a DELETE frees, in the
+        pages the checkpoint writes). A reader holding an older snapshot makes the checkpoint
+        wait (`busy_timeout`), then it is tried again; raises `StorageError` when it cannot
+        finish. Nothing to do on other databases (see the README on PostgreSQL)."""
+        if not self.local or self.path is None:
+            return
+        for _ in range(_CHECKPOINT_ATTEMPTS):
+            try:
+                with self.engine.connect() as conn:
+                    busy, _log, _done = conn.exec_driver_sql(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    ).one()
+            except SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            if not busy:
+                return
+        raise StorageError("the erased scans could not yet be wiped from the WAL", "storage_error")
 
     # --- claims ---
     def claim(self, scan_id: str, client: str, at: datetime, cutoff: datetime) -> Claim | None:
@@ -682,6 +712,7 @@ class Store:
 
 
 _CLAIM_ATTEMPTS = 5
+_CHECKPOINT_ATTEMPTS = 5
 
 
 def _claim_of(row: ScanRecord) -> tuple[str | None, datetime | None]:
@@ -731,6 +762,7 @@ def _create_private(path: Path) -> None:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute("PRAGMA secure_delete=ON")  # what a DELETE frees is zeroed
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")

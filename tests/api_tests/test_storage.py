@@ -16,17 +16,29 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
+from api.app import create_app
+from scanner_agent.agent import Agent
 from scanner_agent.bus import EventBus
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scans import ScanService
 from scanner_agent.storage import (
     MemberProtector,
+    Retention,
     StorageWriter,
     Store,
     Stored,
     read_or_create_secret,
 )
-from tests.helpers.api import OTHER, VALID, make_scan, publish, wait_stored, wait_until
+from tests.helpers.api import (
+    BASE,
+    OTHER,
+    VALID,
+    auth,
+    make_scan,
+    publish,
+    wait_stored,
+    wait_until,
+)
 from tests.helpers.pgserver import PgServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -383,3 +395,48 @@ def test_a_database_file_deleted_while_idle_is_seen_without_a_write(
         assert _ids_in_file(tmp_path / "scans.db") == {scan.id}
     finally:
         service.stop()
+
+
+def _files_holding(folder: Path, needle: bytes) -> list[str]:
+    return sorted(
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and needle in path.read_bytes()
+    )
+
+
+@pytest.mark.parametrize("how", ["one", "all", "device", "retention"])
+def test_erasure_is_physical_even_in_plain_mode(
+    how: str, make_settings: Any, context: ParseContext
+):
+    """After an erasure, the member number is in no byte of any file of the data folder: not
+    in the database file (`secure_delete`), not in its WAL (checkpointed and emptied)."""
+    settings = make_settings(storage={"member_number": "plain"})
+    clock = [datetime.now(UTC)]
+    app = create_app(settings, Agent(settings, context=context))
+    data = settings.data_dir
+    with TestClient(app, base_url=BASE, headers=auth(app)) as client:
+        scans_ = app.state.api.agent.scans
+        scans_.retention = Retention(24, lambda: clock[0])
+        doomed = make_scan(context, VALID, "desk")  # member number 12345678
+        kept = make_scan(context, OTHER, "kiosk")
+        for scan in (doomed, kept):
+            publish(app, scan)
+        wait_stored(app, 2)
+        store = scans_.store
+        with store.engine.connect() as conn:  # the rows reach the database file too
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        assert _files_holding(data, b"12345678")  # the test would find it
+        if how == "one":
+            assert client.delete(f"/v1/scans/{doomed.id}").status_code == 204
+        elif how == "all":
+            assert client.delete("/v1/scans").json() == {"deleted": 2}
+        elif how == "device":
+            assert client.delete("/v1/scans", params={"device": "desk"}).json() == {"deleted": 1}
+        else:
+            clock[0] += timedelta(hours=25)
+            assert scans_.purge_now() == 2
+        assert client.get(f"/v1/scans/{doomed.id}").status_code == 404
+        assert _files_holding(data, b"12345678") == []
+        assert all(p.stat().st_size == 0 for p in data.glob("*.db-wal"))  # emptied
+    assert _files_holding(data, b"12345678") == []
