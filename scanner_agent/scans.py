@@ -575,12 +575,17 @@ class ScanService:
                 if remaining is not None and remaining <= 0:
                     return None
                 event = sub.get(remaining)
-                if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                if isinstance(event, ScanEvent) and self._wanted_next(event, device):
                     return event.scan
                 if event is None and sub.closed:
                     return None
         finally:
             sub.close()
+
+    def _wanted_next(self, event: ScanEvent, device: str | None) -> bool:
+        """A scan for a waiter: of `device`, and within the retention (a scan received past it,
+        a device's late frame or a clock put back, is never served)."""
+        return device in (None, event.scan.device_id) and self.retention.keeps(event.scan)
 
     async def await_next(
         self, device: str | None = None, timeout: float | None = None
@@ -593,7 +598,7 @@ class ScanService:
                     event = await sub.aget()
                     if event is None:
                         return None
-                    if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                    if isinstance(event, ScanEvent) and self._wanted_next(event, device):
                         return event.scan
         except TimeoutError:
             return None

@@ -440,3 +440,27 @@ def test_erasure_is_physical_even_in_plain_mode(
         assert _files_holding(data, b"12345678") == []
         assert all(p.stat().st_size == 0 for p in data.glob("*.db-wal"))  # emptied
     assert _files_holding(data, b"12345678") == []
+
+
+def test_next_never_hands_out_a_scan_past_the_retention(client: TestClient, context: ParseContext):
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    hub = app.state.api.hub  # type: ignore[attr-defined]
+    now = datetime.now(UTC) + timedelta(days=3)  # the agent's clock, ahead of the scans'
+    scans_.retention = Retention(24, lambda: now)
+    answers: list[Any] = []
+    fresh_ids = []
+    for params in ({"timeout": 10}, {"timeout": 10, "claim": "desk-1"}):
+        late = make_scan(context, received_at=now - timedelta(hours=25))
+        fresh = make_scan(context, received_at=now)
+        fresh_ids.append(fresh.id)
+        waiter = threading.Thread(
+            target=lambda p=params: answers.append(client.get("/v1/scans/next", params=p))
+        )
+        waiter.start()
+        wait_until(lambda: hub.waiters == 1)
+        publish(app, late)  # type: ignore[arg-type]
+        publish(app, fresh)  # type: ignore[arg-type]
+        waiter.join(10)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.json()["id"] for a in answers] == fresh_ids
