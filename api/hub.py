@@ -181,6 +181,8 @@ class Hub:
                     return None
                 if not isinstance(event, ScanEvent) or device not in (None, event.scan.device_id):
                     continue
+                if not self.scans.retention.keeps(event.scan):
+                    continue  # received past the retention: never served
                 if claim is None:
                     return event.scan
                 taken = await self._claim_for(event.scan.id, claim)

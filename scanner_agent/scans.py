@@ -157,7 +157,11 @@ class StorageStatus:
     pending: int = 0
     written: int = 0
     failures: int = 0
+    unexpected: int = 0
+    """Failures that were not the database's (`StorageWriter.unexpected`)."""
     dropped: int = 0
+    replaced: int = 0
+    """Times the SQLite file was found deleted or replaced (`Store.replaced`)."""
     last_error: StorageProblem | None = None
 
 
@@ -571,12 +575,17 @@ class ScanService:
                 if remaining is not None and remaining <= 0:
                     return None
                 event = sub.get(remaining)
-                if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                if isinstance(event, ScanEvent) and self._wanted_next(event, device):
                     return event.scan
                 if event is None and sub.closed:
                     return None
         finally:
             sub.close()
+
+    def _wanted_next(self, event: ScanEvent, device: str | None) -> bool:
+        """A scan for a waiter: of `device`, and within the retention (a scan received past it,
+        a device's late frame or a clock put back, is never served)."""
+        return device in (None, event.scan.device_id) and self.retention.keeps(event.scan)
 
     async def await_next(
         self, device: str | None = None, timeout: float | None = None
@@ -589,7 +598,7 @@ class ScanService:
                     event = await sub.aget()
                     if event is None:
                         return None
-                    if isinstance(event, ScanEvent) and device in (None, event.scan.device_id):
+                    if isinstance(event, ScanEvent) and self._wanted_next(event, device):
                         return event.scan
         except TimeoutError:
             return None
@@ -653,7 +662,9 @@ class ScanService:
             pending=writer.pending,
             written=writer.written,
             failures=writer.failures,
+            unexpected=writer.unexpected,
             dropped=writer.dropped,
+            replaced=self.store.replaced,
             last_error=writer.last_error if writer.state == "error" else None,
         )
 

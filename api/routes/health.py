@@ -1,6 +1,8 @@
 """`GET /v1/health`: alive, version, devices, storage and the AMC referential in short. No token,
-no personal data. `status` is `degraded` while storage or a device is in error, or while the
-referential's file fails to load (the previous referential stays in use)."""
+no personal data. `status` is `degraded` while storage (with its code and reason: the database
+failing, an unexpected failure of the writer, the database file deleted or replaced) or a device
+is in error, or while the referential's file fails to load (the previous referential stays in
+use)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ class StorageHealth(BaseModel):
     state: StorageState
     error: str | None = None
     """The stable code of the last failure while `state` is `error`."""
+    reason: str | None = None
+    """What that failure was, in a sentence (no personal data), while `state` is `error`."""
     pending: int = 0
     """Scans waiting to be written (kept in memory while the database fails)."""
 
@@ -62,7 +66,10 @@ async def health(state: StateDep) -> Health:
     status = state.scans.storage()
     problem = status.last_error
     storage = StorageHealth(
-        state=status.state, error=problem.code if problem else None, pending=status.pending
+        state=status.state,
+        error=problem.code if problem else None,
+        reason=problem.message if problem else None,
+        pending=status.pending,
     )
     devices = [DeviceBrief(id=d.id, type=d.type, state=d.state) for d in state.agent.devices()]
     ref = state.agent.referential_status()

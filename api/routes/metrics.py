@@ -39,6 +39,16 @@ async def metrics(state: StateDep) -> PlainTextResponse:
         "counter",
         "Scans never written: the backlog overflowed while the database failed.",
     )
+    unexpected = Family(
+        "scanner_agent_storage_unexpected_errors_total",
+        "counter",
+        "Failures of the storage writer that were not the database's (counted in errors too).",
+    ).add(storage.unexpected)
+    replaced = Family(
+        "scanner_agent_storage_replaced_total",
+        "counter",
+        "Times the SQLite file was found deleted or replaced while in use (then recreated).",
+    ).add(storage.replaced)
     up.add(1 if storage.state == "ok" else 0)
     pending.add(storage.pending)
     failures.add(storage.failures)
@@ -55,6 +65,6 @@ async def metrics(state: StateDep) -> PlainTextResponse:
     clients.add(state.hub.clients if state.hub else 0)
     published = Family("scanner_agent_bus_events_total", "counter", "Events published on the bus.")
     published.add(state.agent.bus.published)
-    families += [up, pending, failures, lost, dropped, clients, published]
+    families += [up, pending, failures, unexpected, replaced, lost, dropped, clients, published]
     families += referential_families(state.agent.referential_status())
     return PlainTextResponse(render(families), media_type=CONTENT_TYPE)

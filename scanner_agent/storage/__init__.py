@@ -5,7 +5,8 @@
 - `retention`: how long scans are kept and what erasure means (`Retention`);
 
 with `writer` (`StorageWriter`, the thread that fills the store) and `errors` (`StorageError`
-with its stable codes `storage_unavailable`, `storage_full`, `storage_error`).
+with its stable codes `storage_unavailable`, `storage_full`, `storage_replaced`,
+`storage_error`).
 
 Nothing outside `scanner_agent.scans` (the scans service) uses the store directly: the API, the
 commands and the self-test go through the service.

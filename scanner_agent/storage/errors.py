@@ -1,7 +1,9 @@
 """The one error of storage, with a stable code, and the last problem the writer met.
 
 `StorageError.code` is one of `storage_unavailable` (the database cannot be reached),
-`storage_full` (no room left) or `storage_error` (anything else the database refused). The
+`storage_full` (no room left), `storage_replaced` (the SQLite file was deleted or replaced while
+in use; see `sql_store`) or `storage_error` (anything else the database refused; the writer also
+reports an unexpected failure of any type under this code, with its type as message). The
 message never names personal data.
 """
 

@@ -26,6 +26,14 @@ gets the columns and the paging indexes at start; its rows are served from their
 
 Errors of the database are translated into `StorageError` with a stable code
 (`storage_unavailable`, `storage_full` or `storage_error`).
+
+A SQLite file deleted or replaced while the agent runs would otherwise go on taking writes into
+the deleted file (its connections keep it open) while nothing reaches the file on disk: the store
+remembers the identity (device, inode) of the file it opened and checks it before and after each
+write (`add`) and whenever the writer is idle (`check_file`, every second). A file gone or not the
+same raises `StorageError` `storage_replaced` (counted in `replaced`; the batch stays in the
+writer's backlog), and the next use recreates the file (private, as at start) or opens the one
+found, with its table (`_reopen`).
 """
 
 from __future__ import annotations
@@ -33,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import logging
 import os
 import re
 import threading
@@ -74,6 +83,8 @@ from scanner_agent.errors import ConfigError
 from scanner_agent.scan import Scan
 from scanner_agent.storage.errors import StorageError, translate
 from scanner_agent.storage.member_protection import MemberProtector, read_or_create_secret
+
+log = logging.getLogger(__name__)
 
 
 def _naive_utc(moment: datetime) -> datetime:
@@ -227,9 +238,19 @@ class Store:
         """A file on this machine (SQLite in WAL mode, where readers never wait for the writer),
         not a server across the network."""
         kwargs: dict[str, Any] = {}
+        self.path: Path | None = None
+        """The SQLite file, None for any other database (or SQLite in memory)."""
+        self._identity: tuple[int, int] | None = None
+        """(device, inode) of the file the engine opened, once its schema is ready."""
+        self._lost = False
+        """The file was found deleted or replaced: reopen before the next use."""
+        self._reopen_lock = threading.Lock()
+        self.replaced = 0
+        """Times the SQLite file was found deleted or replaced while in use."""
         if parsed.get_backend_name() == "sqlite":
             if parsed.database and parsed.database != ":memory:":
-                _create_private(Path(parsed.database))
+                self.path = Path(parsed.database)
+                _create_private(self.path)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": pool_timeout_s}
         else:
             kwargs["pool_pre_ping"] = True  # a server may have restarted meanwhile
@@ -271,8 +292,63 @@ class Store:
         """The URL without its password, for messages."""
         return self.url.render_as_string(hide_password=True)
 
+    # --- the SQLite file's identity ---
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.path is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def check_file(self) -> bool:
+        """SQLite: raise `StorageError` `storage_replaced` when the file on disk is not the
+        file the store opened (deleted, or another put in its place); reopen it when it was
+        found so before. True when it was reopened now. Nothing to do for other databases."""
+        if self.path is None:
+            return False
+        if self._lost:
+            self._reopen()
+            return True
+        if self._identity is not None and self._file_identity() != self._identity:
+            self._lose()
+            raise StorageError("the database file was deleted or replaced", "storage_replaced")
+        return False
+
+    def _lose(self) -> None:
+        with self._reopen_lock:
+            if not self._lost:
+                self._lost = True
+                self.replaced += 1
+                log.error("storage: the database file %s was deleted or replaced", self.path)
+        self.engine.dispose()  # pooled connections hold the old file
+
+    def _reopen(self) -> None:
+        """Recreate the file (private) or open the one found, with its table."""
+        assert self.path is not None
+        with self._reopen_lock:
+            if not self._lost:
+                return
+            self.engine.dispose()
+            try:
+                _create_private(self.path)
+                self._identity = None
+                self._schema_ready = False
+                self.ensure_schema()
+            except (OSError, StorageError) as exc:
+                raise StorageError(
+                    "the database file was deleted or replaced and cannot be reopened",
+                    "storage_replaced",
+                ) from exc
+            self._lost = False
+            self._forget_served()
+            log.warning("storage: the database file %s reopened", self.path)
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
+        if self._lost:
+            self._reopen()
         if not self._schema_ready:
             self.ensure_schema()
         try:
@@ -285,6 +361,8 @@ class Store:
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
         """A plain connection (no ORM session) for the reads that serve pages."""
+        if self._lost:
+            self._reopen()
         if not self._schema_ready:
             self.ensure_schema()
         try:
@@ -319,6 +397,8 @@ class Store:
                     index.create(self.engine, checkfirst=True)
             except SQLAlchemyError as exc:
                 raise translate(exc) from exc
+            if self._identity is None:
+                self._identity = self._file_identity()
             self._schema_ready = True
 
     def ping(self) -> None:
@@ -376,6 +456,7 @@ class Store:
         """Store scans; a scan already stored (same id) is left as it is."""
         if not items:
             return
+        self.check_file()
         with self._session() as session:
             ids = [item.scan.id for item in items]
             known = set(session.exec(select(ScanRecord.id).where(col(ScanRecord.id).in_(ids))))
@@ -387,15 +468,19 @@ class Store:
                 session.commit()
             finally:  # after the commit: a page read before it is out of date
                 self._new_generation()
+        self.check_file()  # deleted meanwhile: written into the old file, so not written
 
     def delete(self, scan_id: str) -> bool:
         try:
             with self._session() as session:
                 result = session.exec(delete(ScanRecord).where(col(ScanRecord.id) == scan_id))
                 session.commit()
-                return bool(result.rowcount)
+                found = bool(result.rowcount)
         finally:  # after the commit: a page read meanwhile cannot keep it
             self._forget_served(scan_id)
+        if found:
+            self._erase_traces()
+        return found
 
     def delete_all(self, device: str | None = None) -> int:
         try:
@@ -405,9 +490,12 @@ class Store:
                     statement = statement.where(col(ScanRecord.device_id) == device)
                 result = session.exec(statement)
                 session.commit()
-                return int(result.rowcount or 0)
+                count = int(result.rowcount or 0)
         finally:
             self._forget_served()
+        if count:
+            self._erase_traces()
+        return count
 
     def purge(self, before: datetime) -> int:
         """Erase every scan received before `before` (the retention)."""
@@ -416,9 +504,33 @@ class Store:
                 statement = delete(ScanRecord).where(col(ScanRecord.received_at) < before)
                 result = session.exec(statement)
                 session.commit()
-                return int(result.rowcount or 0)
+                count = int(result.rowcount or 0)
         finally:
             self._forget_served()
+        if count:
+            self._erase_traces()
+        return count
+
+    def _erase_traces(self) -> None:
+        """After an erasure, SQLite: move the WAL into the database file and empty it
+        (`wal_checkpoint(TRUNCATE)`), so that neither the erased rows' old pages in the WAL nor
+        the database's old pages remain (`secure_delete` zeroes what a DELETE frees, in the
+        pages the checkpoint writes). A reader holding an older snapshot makes the checkpoint
+        wait (`busy_timeout`), then it is tried again; raises `StorageError` when it cannot
+        finish. Nothing to do on other databases (see the README on PostgreSQL)."""
+        if not self.local or self.path is None:
+            return
+        for _ in range(_CHECKPOINT_ATTEMPTS):
+            try:
+                with self.engine.connect() as conn:
+                    busy, _log, _done = conn.exec_driver_sql(
+                        "PRAGMA wal_checkpoint(TRUNCATE)"
+                    ).one()
+            except SQLAlchemyError as exc:
+                raise translate(exc) from exc
+            if not busy:
+                return
+        raise StorageError("the erased scans could not yet be wiped from the WAL", "storage_error")
 
     # --- claims ---
     def claim(self, scan_id: str, client: str, at: datetime, cutoff: datetime) -> Claim | None:
@@ -600,6 +712,7 @@ class Store:
 
 
 _CLAIM_ATTEMPTS = 5
+_CHECKPOINT_ATTEMPTS = 5
 
 
 def _claim_of(row: ScanRecord) -> tuple[str | None, datetime | None]:
@@ -649,6 +762,7 @@ def _create_private(path: Path) -> None:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
+        cursor.execute("PRAGMA secure_delete=ON")  # what a DELETE frees is zeroed
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=5000")

@@ -7,7 +7,10 @@
 
 The writer never holds anyone up: when the database is unavailable or full it keeps its scans
 in memory (at most `max_pending`, the oldest dropped and counted), reports the error (`state`,
-`last_error`) and retries with a growing delay until it recovers. A scan leaves the backlog
+`last_error`) and retries with a growing delay until it recovers. That holds for any failure,
+not only the database's `StorageError`: an exception of any type is caught, counted
+(`failures`, `unexpected`), shown as `storage_error` with its type (never its message, which may
+quote a scan) and retried; the thread ends only at `stop`. A scan leaves the backlog
 only once it is committed, so that a reader that looks at the backlog and then at the database
 always finds it in one or the other.
 
@@ -21,6 +24,7 @@ import itertools
 import logging
 import threading
 import time
+import traceback
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -55,12 +59,17 @@ class StorageWriter:
         self.periodic_interval_s = periodic_interval_s
         self.max_pending = max_pending
         self.batch = batch
+        self._chunk = batch
         self.clock = clock
         self.state: StorageState = "starting"
         self.last_error: StorageProblem | None = None
         self.written = 0
         self.failures = 0
+        """Failed attempts (writes, schema, purge), of any kind."""
+        self.unexpected = 0
+        """Those of them that were not a `StorageError` (a bug, or a driver's surprise)."""
         self.dropped = 0
+        """Scans never written: the backlog overflowed (the oldest go first)."""
         self._pending: OrderedDict[str, Stored] = OrderedDict()
         self._lock = threading.Lock()
         self.write_lock = threading.RLock()
@@ -72,6 +81,7 @@ class StorageWriter:
         self._retry_at = 0.0
         self._backoff = 0.0
         self._periodic_at = 0.0
+        self._nudged = False
 
     # --- life ---
     def start(self) -> None:
@@ -138,47 +148,80 @@ class StorageWriter:
                 del self._pending[key]
             return len(doomed)
 
+    def retry_now(self) -> None:
+        """Try the backlog again at once rather than after the back-off (the database is known
+        to be back: an operator, or a test, says so)."""
+        self._nudged = True  # an attempt under way when called fails: retry at once anyway
+        self._retry_at = 0.0
+        self._wake.set()
+
     # --- the loop ---
     def _run(self) -> None:
+        """Never ends before `stop`: every failure, of any type, is counted, shown (`state`,
+        `last_error`) and retried."""
         try:
             self.store.ensure_schema()
             self._ok()
-        except StorageError as exc:
+        except Exception as exc:  # the writer never dies; it reports
             self._failed(exc)
         while not self._stop.is_set():
-            wait = 1.0
-            if self._pending:
-                wait = max(0.0, min(1.0, self._retry_at - time.monotonic()))
-            self._wake.wait(wait)
-            self._wake.clear()
-            now = time.monotonic()
-            if self._pending and now >= self._retry_at:
-                self.flush()
-            if self.periodic is not None and now >= self._periodic_at:
-                self._periodic_at = now + self.periodic_interval_s
-                try:
-                    self.periodic()
-                except StorageError as exc:
-                    self._failed(exc)
+            try:
+                self._step()
+            except Exception as exc:
+                self._failed(exc)
+
+    def _step(self) -> None:
+        wait = 1.0
+        if self._pending:
+            wait = max(0.0, min(1.0, self._retry_at - time.monotonic()))
+        self._wake.wait(wait)
+        self._wake.clear()
+        now = time.monotonic()
+        if self._pending and now >= self._retry_at:
+            self.flush()
+        elif not self._pending and now >= self._retry_at and self.store.check_file():
+            self._ok()  # idle, and the database file found deleted was recreated
+        if self.periodic is not None and now >= self._periodic_at:
+            self._periodic_at = now + self.periodic_interval_s
+            try:
+                self.periodic()
+            except Exception as exc:
+                self._failed(exc)
 
     def flush(self) -> None:
-        """Write the backlog now, batch by batch, until it is empty or the database fails."""
+        """Write the backlog now, batch by batch, until it is empty or the database fails.
+
+        After a failure of an unexpected type (not a `StorageError`: a bug, or a driver's
+        surprise) the next batches are halved, down to one scan; a scan that fails alone is
+        moved behind the others, so that one scan the store cannot take never holds up the
+        rest (it stays in the backlog, counted in `pending`, and is tried again)."""
         while True:
             with self.write_lock:
                 with self._lock:
-                    chunk = list(itertools.islice(self._pending.values(), self.batch))
+                    chunk = list(itertools.islice(self._pending.values(), self._chunk))
                 if not chunk:
                     return
                 try:
                     self.store.add(chunk)
-                except StorageError as exc:
+                except Exception as exc:
+                    if not isinstance(exc, StorageError):
+                        self._isolate(chunk)
                     self._failed(exc)
                     return
                 with self._lock:
                     for item in chunk:
                         self._pending.pop(item.scan.id, None)
             self.written += len(chunk)
+            self._chunk = self.batch
             self._ok()
+
+    def _isolate(self, chunk: list[Stored]) -> None:
+        if len(chunk) > 1:
+            self._chunk = max(1, len(chunk) // 2)
+            return
+        with self._lock:
+            if chunk[0].scan.id in self._pending:
+                self._pending.move_to_end(chunk[0].scan.id)
 
     def _ok(self) -> None:
         if self.state == "error":
@@ -186,15 +229,28 @@ class StorageWriter:
         self.state = "ok"
         self._backoff = 0.0
         self._retry_at = 0.0
+        self._nudged = False
 
-    def _failed(self, exc: StorageError) -> None:
+    def _failed(self, exc: BaseException) -> None:
         self.failures += 1
-        if self.state != "error" or self.last_error is None or self.last_error.code != exc.code:
-            log.error("storage failing (%s): %s", exc.code, exc)
+        if isinstance(exc, StorageError):
+            code, message = exc.code, str(exc)
+        else:
+            # Its message may quote what it was given (a scan): only its type is told.
+            self.unexpected += 1
+            code = "storage_error"
+            message = f"unexpected {type(exc).__name__} in the storage writer"
+            if self.state != "error" or self.last_error is None:
+                frames = "".join(traceback.format_tb(exc.__traceback__))
+                log.error("storage writer: %s, retrying; where:\n%s", message, frames)
+        if self.state != "error" or self.last_error is None or self.last_error.code != code:
+            log.error("storage failing (%s): %s", code, message)
+        # The problem before the state: whoever sees `error` finds what it is.
+        self.last_error = StorageProblem(code, message, self.clock())
         self.state = "error"
-        self.last_error = StorageProblem(exc.code, str(exc), self.clock())
         self._backoff = min(5.0, max(0.25, self._backoff * 2))
-        self._retry_at = time.monotonic() + self._backoff
+        self._retry_at = 0.0 if self._nudged else time.monotonic() + self._backoff
+        self._nudged = False
 
 
 __all__ = ["StorageState", "StorageWriter"]

@@ -314,3 +314,58 @@ def test_latest_from_the_store_keeps_to_the_retention(
         assert service.latest() is None
     finally:
         service.stop()
+
+
+def test_a_scan_is_not_served_from_the_moment_it_passes_the_retention(
+    db_url: str, tmp_path: Path, context: ParseContext
+):
+    """No purge runs here: every read (list, latest, get, replay, next) leaves the scan out as
+    soon as the clock passes its retention, from the window, the backlog and the database."""
+    now = [NOW]
+    store = encrypted_store(db_url, tmp_path)
+    # Not started: its writer does not run, so the scans wait in its backlog.
+    live = ScanService(EventBus(), store, retention_hours=24, clock=lambda: now[0], window=1)
+    scan = make_scan(context, device="desk", received_at=NOW - timedelta(hours=23))
+    live.record(scan)
+    live.record(make_scan(context, OTHER, "kiosk", received_at=NOW))  # `scan` leaves the window
+    assert live.writer is not None
+    assert live.writer.waiting(scan.id) is not None
+
+    def served(service: ScanService) -> dict[str, bool]:
+        reads = {
+            "list": scan.id in ids(service.recent().scans()),
+            "list of the device": scan.id in ids(service.recent(ScanFilter("desk")).scans()),
+            "get": service.get(scan.id) is not None,
+        }
+        if service is not live:  # (replay reads the window and the database, not the backlog)
+            reads["replay"] = scan.id in [e.id for e in service.replay(0, 0, 10, 100)[0]]
+        return reads
+
+    assert all(served(live).values())
+    now[0] += timedelta(hours=1, seconds=1)
+    assert not any(served(live).values()), served(live)
+
+    live.writer.flush()  # now in the database only
+    assert live.writer.pending == 0
+    now[0] = NOW
+    reader = ScanService(EventBus(), store, retention_hours=24, clock=lambda: now[0])
+    assert all(served(reader).values())
+    assert reader.latest("desk") == scan
+    now[0] += timedelta(hours=1, seconds=1)
+    assert not any(served(reader).values()), served(reader)
+    assert reader.latest("desk") is None
+    assert live.latest("desk") is None
+
+    # In the window, and to a waiter: a scan received past the retention is never served.
+    late = make_scan(context, device="desk", received_at=now[0] - timedelta(hours=25))
+    fresh = make_scan(context, device="desk", received_at=now[0])
+    got: list[Scan | None] = []
+    waiting = threading.Thread(target=lambda: got.append(reader.wait_next("desk", 10)))
+    waiting.start()
+    wait_until(lambda: any(s.name == "wait-next" for s in reader.bus.subscriptions()))
+    reader.record(late)
+    assert reader.latest("desk") is None
+    assert reader.get(late.id) is None
+    reader.record(fresh)
+    waiting.join(10)
+    assert got == [fresh]

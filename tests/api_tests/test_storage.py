@@ -4,25 +4,41 @@ scans enter through `ScanService.record`)."""
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 import stat
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
+from api.app import create_app
+from scanner_agent.agent import Agent
 from scanner_agent.bus import EventBus
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scans import ScanService
 from scanner_agent.storage import (
     MemberProtector,
+    Retention,
     StorageWriter,
     Store,
     Stored,
     read_or_create_secret,
 )
-from tests.helpers.api import OTHER, VALID, make_scan, wait_until
+from tests.helpers.api import (
+    BASE,
+    OTHER,
+    VALID,
+    auth,
+    make_scan,
+    publish,
+    wait_stored,
+    wait_until,
+)
 from tests.helpers.pgserver import PgServer
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -166,13 +182,15 @@ def test_writer_survives_a_full_database(tmp_path: Path, context: ParseContext):
         for _ in range(200):
             service.record(make_scan(context))
         wait_until(lambda: writer.state == "error")
-        assert writer.last_error is not None
+        assert writer.last_error is not None  # set before the state
         assert writer.last_error.code == "storage_full"
         assert writer.pending > 0
 
         event.remove(store.engine, "connect", cap)
-        store.engine.dispose()  # room again: the writer catches up by itself
-        wait_until(lambda: writer.state == "ok" and writer.pending == 0)
+        store.engine.dispose()  # room again: the writer catches up by itself...
+        writer.retry_now()  # ...at once, not after a back-off that grows with the failures
+        wait_until(lambda: writer.pending == 0 and writer.written == 205)
+        wait_until(lambda: writer.state == "ok")
         assert len(store.recent(limit=1000)) == 205
     finally:
         service.stop()
@@ -231,3 +249,218 @@ def test_a_page_keeps_every_row_while_the_memory_of_served_texts_changes(
 
             monkeypatch.setattr(store, "_render", render_while_another_thread_forgets)
         assert [r.id for r in store.page(limit=10)] == newest_first, name
+
+
+def test_the_writer_survives_a_failure_of_an_unexpected_type(
+    client: TestClient, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    """Not a `StorageError`: a bug, a driver's surprise. The writer counts it, health and
+    metrics show it, it retries, and every scan ends in the database once the store works."""
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    store, writer = scans_.store, scans_.writer
+    real_add = store.add
+    broken = threading.Event()
+    broken.set()
+    raised = 0
+
+    def add(items: Any) -> None:
+        nonlocal raised
+        if broken.is_set():
+            raised += 1
+            raise RuntimeError("a surprise quoting 12345678")
+        real_add(items)
+
+    monkeypatch.setattr(store, "add", add)
+    scans = [make_scan(context) for _ in range(20)]
+    for scan in scans:
+        publish(app, scan)  # type: ignore[arg-type]
+    wait_until(lambda: writer.unexpected >= 3)  # retried, not dead
+    health = client.get("/v1/health").json()
+    assert health["status"] == "degraded"
+    assert health["storage"]["state"] == "error"
+    assert health["storage"]["error"] == "storage_error"
+    assert health["storage"]["reason"] == "unexpected RuntimeError in the storage writer"
+    assert health["storage"]["pending"] == 20
+    metrics = client.get("/metrics").text
+    assert "scanner_agent_storage_up 0" in metrics
+    unexpected = [
+        line for line in metrics.splitlines() if line.startswith("scanner_agent_storage_unexp")
+    ]
+    assert len(unexpected) == 1
+    assert int(unexpected[0].split()[1]) >= 3
+    assert "12345678" not in str(health) + metrics
+
+    broken.clear()  # the store works again
+    writer.retry_now()
+    wait_until(lambda: writer.pending == 0 and writer.state == "ok")
+    assert raised >= 3
+    assert writer.dropped == 0
+    assert {s.id for s in store.recent(limit=100)} == {s.id for s in scans}
+    assert client.get("/v1/health").json()["storage"] == {
+        "state": "ok",
+        "error": None,
+        "reason": None,
+        "pending": 0,
+    }
+
+
+def test_one_scan_the_store_cannot_take_does_not_hold_up_the_others(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+):
+    store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
+    service, writer = _started(store)
+    try:
+        poison = make_scan(context)
+        real_add = store.add
+
+        def add(items: Any) -> None:
+            if any(item.scan.id == poison.id for item in items):
+                raise ValueError("cannot take this one")
+            real_add(items)
+
+        monkeypatch.setattr(store, "add", add)
+        service.record(poison)
+        others = [make_scan(context) for _ in range(9)]
+        for scan in others:
+            service.record(scan)
+        writer.retry_now()
+        wait_until(lambda: writer.written == 9)
+        assert writer.pending == 1  # kept, counted, tried again: never dropped silently
+        assert writer.waiting(poison.id) is not None
+        assert {s.id for s in store.recent()} == {s.id for s in others}
+    finally:
+        service.stop()
+
+
+def _ids_in_file(path: Path) -> set[str]:
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        return {row[0] for row in conn.execute("SELECT id FROM scans")}
+
+
+def test_a_database_file_deleted_while_serving_is_reported_and_recreated(
+    client: TestClient, context: ParseContext
+):
+    """Its connections would go on writing into the deleted file: the store sees that the file
+    on disk is not the one it opened, health says so, the scans wait, and they end up in a new
+    file."""
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    store, writer = scans_.store, scans_.writer
+    path = store.path
+    assert path is not None
+    first = make_scan(context)
+    publish(app, first)  # type: ignore[arg-type]
+    wait_stored(app, 1)  # type: ignore[arg-type]
+    assert _ids_in_file(path) == {first.id}
+
+    path.unlink()
+    path.mkdir()  # what is there now cannot be opened: the outage lasts while the test looks
+    later = [make_scan(context) for _ in range(5)]
+    for scan in later:
+        publish(app, scan)  # type: ignore[arg-type]
+    wait_until(lambda: writer.last_error is not None and store.replaced == 1)
+    health = client.get("/v1/health").json()
+    assert health["status"] == "degraded"
+    assert health["storage"]["state"] == "error"
+    assert health["storage"]["error"] == "storage_replaced"
+    assert health["storage"]["reason"].startswith("the database file was deleted or replaced")
+    assert health["storage"]["pending"] == 5
+    assert "scanner_agent_storage_replaced_total 1" in client.get("/metrics").text
+    # Still served from the backlog meanwhile.
+    assert client.get("/v1/scans/latest").json()["id"] == later[-1].id
+
+    path.rmdir()  # nothing there: the store recreates the file
+    writer.retry_now()
+    wait_until(lambda: writer.pending == 0 and writer.state == "ok")
+    assert _ids_in_file(path) == {s.id for s in later}  # the first went with the deleted file
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert client.get("/v1/health").json()["status"] == "ok"
+
+
+def test_a_database_file_deleted_while_idle_is_seen_without_a_write(
+    tmp_path: Path, context: ParseContext
+):
+    store = store_for(f"sqlite:///{tmp_path}/scans.db", "plain", tmp_path)
+    service, writer = _started(store)
+    try:
+        service.record(make_scan(context))
+        wait_until(lambda: writer.written == 1)
+        (tmp_path / "scans.db").unlink()
+        wait_until(lambda: store.replaced == 1)  # the writer's idle check
+        wait_until(lambda: (tmp_path / "scans.db").exists() and writer.state == "ok")
+        scan = make_scan(context)
+        service.record(scan)
+        wait_until(lambda: writer.written == 2)
+        assert _ids_in_file(tmp_path / "scans.db") == {scan.id}
+    finally:
+        service.stop()
+
+
+def _files_holding(folder: Path, needle: bytes) -> list[str]:
+    return sorted(
+        str(path.relative_to(folder))
+        for path in folder.rglob("*")
+        if path.is_file() and needle in path.read_bytes()
+    )
+
+
+@pytest.mark.parametrize("how", ["one", "all", "device", "retention"])
+def test_erasure_is_physical_even_in_plain_mode(
+    how: str, make_settings: Any, context: ParseContext
+):
+    """After an erasure, the member number is in no byte of any file of the data folder: not
+    in the database file (`secure_delete`), not in its WAL (checkpointed and emptied)."""
+    settings = make_settings(storage={"member_number": "plain"})
+    clock = [datetime.now(UTC)]
+    app = create_app(settings, Agent(settings, context=context))
+    data = settings.data_dir
+    with TestClient(app, base_url=BASE, headers=auth(app)) as client:
+        scans_ = app.state.api.agent.scans
+        scans_.retention = Retention(24, lambda: clock[0])
+        doomed = make_scan(context, VALID, "desk")  # member number 12345678
+        kept = make_scan(context, OTHER, "kiosk")
+        for scan in (doomed, kept):
+            publish(app, scan)
+        wait_stored(app, 2)
+        store = scans_.store
+        with store.engine.connect() as conn:  # the rows reach the database file too
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        assert _files_holding(data, b"12345678")  # the test would find it
+        if how == "one":
+            assert client.delete(f"/v1/scans/{doomed.id}").status_code == 204
+        elif how == "all":
+            assert client.delete("/v1/scans").json() == {"deleted": 2}
+        elif how == "device":
+            assert client.delete("/v1/scans", params={"device": "desk"}).json() == {"deleted": 1}
+        else:
+            clock[0] += timedelta(hours=25)
+            assert scans_.purge_now() == 2
+        assert client.get(f"/v1/scans/{doomed.id}").status_code == 404
+        assert _files_holding(data, b"12345678") == []
+        assert all(p.stat().st_size == 0 for p in data.glob("*.db-wal"))  # emptied
+    assert _files_holding(data, b"12345678") == []
+
+
+def test_next_never_hands_out_a_scan_past_the_retention(client: TestClient, context: ParseContext):
+    app = client.app
+    scans_ = app.state.api.agent.scans  # type: ignore[attr-defined]
+    hub = app.state.api.hub  # type: ignore[attr-defined]
+    now = datetime.now(UTC) + timedelta(days=3)  # the agent's clock, ahead of the scans'
+    scans_.retention = Retention(24, lambda: now)
+    answers: list[Any] = []
+    fresh_ids = []
+    for params in ({"timeout": 10}, {"timeout": 10, "claim": "desk-1"}):
+        late = make_scan(context, received_at=now - timedelta(hours=25))
+        fresh = make_scan(context, received_at=now)
+        fresh_ids.append(fresh.id)
+        waiter = threading.Thread(
+            target=lambda p=params: answers.append(client.get("/v1/scans/next", params=p))
+        )
+        waiter.start()
+        wait_until(lambda: hub.waiters == 1)
+        publish(app, late)  # type: ignore[arg-type]
+        publish(app, fresh)  # type: ignore[arg-type]
+        waiter.join(10)
+    assert [a.status_code for a in answers] == [200, 200]
+    assert [a.json()["id"] for a in answers] == fresh_ids
