@@ -9,8 +9,9 @@ The agent is a local service that any web page open on the desk could try to rea
   state-changing request without the right token or that is not `application/json` or
   `multipart/form-data` (so that no "simple" cross-site form post gets through), and bodies
   over the size limits, counted while they stream in whatever their framing. It answers CORS
-  and Private Network Access preflights for allowed origins only, and never sends
-  `Access-Control-Allow-Origin: *`.
+  and Private Network Access preflights for allowed origins only, never sends
+  `Access-Control-Allow-Origin: *`, and marks every `/v1/...` and `/metrics` answer
+  `Cache-Control: no-store`.
 - `Token`: the bearer token, from `SCANNER_AGENT_TOKEN` or a 0600 file created on first start,
   compared in constant time.
 - `TicketBook`: single-use tickets, valid a few seconds, that open one event stream (a browser's
@@ -196,6 +197,7 @@ class Guard:
             await self._preflight(send, headers, cors)
             return
         limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
+        no_store = scope["path"].startswith("/v1/") or scope["path"] == "/metrics"
         size = 0
         over = False  # the body went over the limit: the app reads no more of it
         started = False  # the app began its answer
@@ -222,8 +224,16 @@ class Guard:
                 return
             if message["type"] == "http.response.start":
                 started = True
-                if cors:
-                    message = {**message, "headers": [*message.get("headers", []), *cors]}
+                extra = list(cors)
+                if no_store:
+                    extra.append((b"cache-control", b"no-store"))
+                if extra:
+                    kept = [
+                        (name, value)
+                        for name, value in message.get("headers", [])
+                        if not (no_store and name.lower() == b"cache-control")
+                    ]
+                    message = {**message, "headers": [*kept, *extra]}
             await send(message)
 
         await self.app(scope, limited_receive, guarded_send)
@@ -388,6 +398,7 @@ async def _refuse(
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
         *(extra or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -1,11 +1,14 @@
 """The guard against requests that would starve the agent or slip past its checks, through a real
 uvicorn and raw sockets (httpx cannot send a repeated Host, an unknown transfer coding or a body
 left unfinished): the token before the body, transfer codings, the body limits while streaming,
-and repeated headers."""
+repeated headers, and `Cache-Control: no-store` on everything that may carry a scan."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.helpers.api import GAP_ORIGIN, LiveFactory, RawClient, token_of
 from tests.helpers.samples import VALID_PIPE
@@ -160,3 +163,56 @@ def test_a_repeated_host_origin_or_token_is_refused(
     with RawClient(server.port) as raw:  # the same headers once each are served
         raw.send_head("GET", "/v1/scans", list(once.items()))
         assert raw.read().status == 200
+
+
+# --- Cache-Control ---------------------------------------------------------------------------
+
+NO_STORE = [
+    ("GET", "/v1/scans"),
+    ("GET", "/v1/scans/latest"),
+    ("GET", "/v1/scans/next?timeout=0"),
+    ("GET", "/v1/scans/abc"),
+    ("DELETE", "/v1/scans/abc"),
+    ("DELETE", "/v1/scans"),
+    ("POST", "/v1/parse"),
+    ("POST", "/v1/attestations/validate"),
+    ("POST", "/v1/decode"),
+    ("GET", "/v1/devices"),
+    ("GET", "/v1/health"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/nowhere"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), NO_STORE)
+def test_answers_that_may_carry_scans_are_never_stored(client: TestClient, method: str, url: str):
+    body = {"payload": VALID_PIPE.decode()} if url == "/v1/parse" else None
+    response = client.request(method, url, json=body)
+    assert response.headers.get_list("cache-control") == ["no-store"]
+    anon = client.request(method, url, json=body, headers={"Authorization": "Bearer wrong"})
+    if url not in ("/v1/health", "/v1/nowhere"):
+        assert anon.status_code == 401
+    assert anon.headers.get_list("cache-control") == ["no-store"]
+
+
+def test_a_stored_scan_read_back_is_never_stored(client: TestClient):
+    parsed = client.post("/v1/parse", json={"payload": VALID_PIPE.decode()})
+    assert parsed.status_code == 200
+    assert parsed.headers["cache-control"] == "no-store"
+
+
+def test_the_operator_page_keeps_its_own_caching(client: TestClient):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-cache"
+
+
+def test_the_event_stream_is_never_stored(live: LiveFactory):
+    server = live()
+
+    async def opened() -> list[str]:
+        async with server.client(timeout=15) as client, client.stream("GET", "/v1/events") as r:
+            assert r.status_code == 200
+            return r.headers.get_list("cache-control")
+
+    assert asyncio.run(opened()) == ["no-store"]
