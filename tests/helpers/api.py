@@ -18,6 +18,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.server import server_config
 from scanner_agent.config import Settings
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
@@ -86,18 +87,19 @@ def wait_stored(app: FastAPI, count: int) -> None:
 
 
 class LiveServer:
-    """A real uvicorn serving `app` on a free port, in a thread."""
+    """A real uvicorn serving `app` on a free port, in a thread, configured as `serve` does
+    (`api.server.server_config`: its protocol and limits)."""
 
     def __init__(self, app: FastAPI, port: int) -> None:
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
+        config = server_config(
             app,
+            app.state.api.settings,
             host="127.0.0.1",
             port=port,
             log_level="warning",
-            access_log=False,
             timeout_graceful_shutdown=1,
         )
         self.server = uvicorn.Server(config)
