@@ -21,6 +21,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from typing import Any
 
 import uvicorn
@@ -30,6 +31,7 @@ from api.errors import error_bytes
 from scanner_agent.config import Settings
 
 REASONS = {400: b"Bad Request", 408: b"Request Timeout", 503: b"Service Unavailable"}
+_OPENINGS = itertools.count()  # the order connections were opened in (the loop's clock ties)
 
 
 class SlowClientProtocol(HttpToolsProtocol):
@@ -42,11 +44,11 @@ class SlowClientProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._deadline: asyncio.TimerHandle | None = None
         self._begun = False  # bytes of a request not yet received whole
-        self._opened_at = 0.0
+        self._opened = 0
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        self._opened_at = self.loop.time()
+        self._opened = next(_OPENINGS)
         self._arm()
         if len(self.connections) > self.max_connections:
             idle = [
@@ -55,7 +57,7 @@ class SlowClientProtocol(HttpToolsProtocol):
                 if isinstance(c, SlowClientProtocol) and c is not self and not c.answering
             ]
             if idle:
-                min(idle, key=lambda c: c._opened_at).close()
+                min(idle, key=lambda c: c._opened).close()
             else:
                 self._answer(503, "too_busy", "too many connections are being answered")
 

@@ -8,9 +8,19 @@ import socket
 
 import pytest
 
-from tests.helpers.api import LiveFactory, LiveServer, RawClient, token_of, wait_until
+from scanner_agent.parse_context import ParseContext
+from tests.helpers.api import (
+    LiveFactory,
+    LiveServer,
+    RawClient,
+    make_scan,
+    publish,
+    token_of,
+    wait_until,
+)
 
-FAST = {"request_timeout_s": 0.5}
+FAST = {"request_timeout_s": 1}
+PATIENT = {"request_timeout_s": 600}  # no deadline falls within the test, however slow the machine
 
 
 def bearer(server: LiveServer) -> tuple[str, str]:
@@ -58,7 +68,7 @@ def test_a_connection_that_sends_nothing_is_closed(live: LiveFactory):
 
 
 def test_a_kept_connection_is_served_again_then_bound_again(live: LiveFactory):
-    server = live(api=FAST)
+    server = live(api={"request_timeout_s": 3})  # each tiny request arrives well within it
     with RawClient(server.port) as raw:
         for _ in range(2):
             raw.send_head("GET", "/v1/health", [])
@@ -85,37 +95,49 @@ def test_requests_uvicorn_cannot_parse_get_a_json_error(live: LiveFactory, head:
 
 
 def test_idle_connections_make_way_for_the_token_holder_and_health(live: LiveFactory):
-    server = live(api={"max_connections": 4})
+    server = live(api={"max_connections": 4, **PATIENT})
     idle = [RawClient(server.port) for _ in range(4)]
     try:
         idle[1].send(b"GET /v1/health HTTP/1.1\r\n")  # a slowloris: a head never finished
         wait_until(lambda: open_connections(server) == 4)
-        with RawClient(server.port) as holder:  # kept open, idle after its answer
+        with RawClient(server.port) as holder:
             holder.send_head("GET", "/v1/scans", [bearer(server)])
             assert holder.read().status == 200
-            assert closed_by_server(idle[0].sock)  # the oldest idle one made way
-            wait_until(lambda: open_connections(server) == 4)
-            with RawClient(server.port) as raw:
-                raw.send_head("GET", "/v1/health", [])
-                assert raw.read().status == 200
-            assert closed_by_server(idle[1].sock)  # then the next oldest, a slowloris
+        assert closed_by_server(idle[0].sock)  # the oldest idle one made way
+        wait_until(lambda: open_connections(server) == 3)  # the holder gone too
+        idle.append(RawClient(server.port))
+        wait_until(lambda: open_connections(server) == 4)
+        with RawClient(server.port) as raw:
+            raw.send_head("GET", "/v1/health", [])
+            assert raw.read().status == 200
+        assert closed_by_server(idle[1].sock)  # then the next oldest, the slowloris
+        assert open_connections(server) <= 4
     finally:
         for client in idle:
             client.__exit__()
 
 
-def test_beyond_the_cap_with_every_connection_answered_a_new_one_gets_503(live: LiveFactory):
-    server = live(api={"max_connections": 2})
+def answering(server: LiveServer) -> int:
+    return sum(1 for c in server.server.server_state.connections if c.answering)
+
+
+def test_beyond_the_cap_with_every_connection_answered_a_new_one_gets_503(
+    live: LiveFactory, context: ParseContext
+):
+    server = live(api={"max_connections": 2, **PATIENT})
     waiting = [RawClient(server.port) for _ in range(2)]
     try:
         for client in waiting:  # long polls: received whole, being answered
             client.send_head("GET", "/v1/scans/next?timeout=30", [bearer(server)])
-        wait_until(lambda: all(c.answering for c in server.server.server_state.connections))
+        wait_until(lambda: answering(server) == 2)
         with RawClient(server.port) as raw:
             response = raw.read()
             assert response.status == 503
             assert response.code() == "too_busy"
             assert response.closed
+        publish(server.app, make_scan(context))  # the long polls are answered as ever
+        for client in waiting:
+            assert client.read().status == 200
     finally:
         for client in waiting:
             client.__exit__()
