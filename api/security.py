@@ -2,12 +2,16 @@
 
 The agent is a local service that any web page open on the desk could try to reach, so:
 
-- `Guard` (ASGI middleware, before any route) refuses a Host header that is not one of the
-  agent's own names with its port (DNS rebinding), a foreign `Origin` on every method (403),
-  a token in the URL, a state-changing request that is not `application/json` or
+- `Guard` (ASGI middleware, before any route and before any byte of the body is read) refuses
+  a repeated Host, Origin, Authorization, Content-Type or Content-Length header, a Host header
+  that is not one of the agent's own names with its port (DNS rebinding), a foreign `Origin` on
+  every method (403), a token in the URL, a transfer coding other than plain `chunked`, a
+  state-changing request without the right token or that is not `application/json` or
   `multipart/form-data` (so that no "simple" cross-site form post gets through), and bodies
-  over the size limits. It answers CORS and Private Network Access preflights for allowed
-  origins only, and never sends `Access-Control-Allow-Origin: *`.
+  over the size limits, counted while they stream in whatever their framing. It answers CORS
+  and Private Network Access preflights for allowed origins only, never sends
+  `Access-Control-Allow-Origin: *`, and marks every `/v1/...` and `/metrics` answer
+  `Cache-Control: no-store`.
 - `Token`: the bearer token, from `SCANNER_AGENT_TOKEN` or a 0600 file created on first start,
   compared in constant time.
 - `TicketBook`: single-use tickets, valid a few seconds, that open one event stream (a browser's
@@ -49,6 +53,9 @@ SECRET_PARAMS = frozenset(
 )
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 ALLOWED_HEADERS = "authorization, content-type, last-event-id"
+# Headers that a request may carry once: a second Host or Origin would be read by one layer and
+# not by another.
+SINGLE_HEADERS = (b"host", b"origin", b"authorization", b"content-type", b"content-length")
 
 
 # --- the token --------------------------------------------------------------------------------
@@ -179,83 +186,133 @@ class Guard:
         if scope["type"] != "http":  # lifespan
             await self.app(scope, receive, send)
             return
+        refusal = self._check(scope)
+        if refusal is not None:
+            await refusal.send(send)
+            return
         headers = _headers(scope)
+        cors = self._cors(headers)
         method: str = scope["method"]
-        host = headers.get("host", "").lower()
-        if host not in self.hosts:
-            await _refuse(send, 400, "host_not_allowed", "this Host header is not the agent's")
-            return
-        origin = headers.get("origin")
-        cors: list[tuple[bytes, bytes]] = []
-        if origin is not None:
-            if origin.lower() not in self.origins:
-                await _refuse(
-                    send, 403, "origin_not_allowed", "this web origin may not call the agent"
-                )
-                return
-            cors = [
-                (b"access-control-allow-origin", origin.encode("latin-1")),
-                (b"vary", b"Origin"),
-            ]
-        if self._secret_in_query(scope.get("query_string", b"")):
-            await _refuse(
-                send,
-                400,
-                "token_in_url",
-                "tokens never go in URLs: send `Authorization: Bearer ...` (or use a ticket)",
-                cors,
-            )
-            return
         if method == "OPTIONS" and "access-control-request-method" in headers:
             await self._preflight(send, headers, cors)
             return
-        if method in STATE_CHANGING and _routed(scope):
-            if "authorization" not in headers:  # every one of them needs the token: say so first
-                await _refuse(
-                    send,
-                    401,
-                    "token_missing",
-                    "send `Authorization: Bearer <token>`",
-                    [*cors, (b"www-authenticate", b"Bearer")],
-                )
+        limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
+        no_store = scope["path"].startswith("/v1/") or scope["path"] == "/metrics"
+        size = 0
+        over = False  # the body went over the limit: the app reads no more of it
+        started = False  # the app began its answer
+        answered = False  # the guard answered 413 instead: the app is muted
+
+        async def limited_receive() -> Message:
+            nonlocal size, over, answered
+            if over:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:  # counted as it comes, whatever the framing
+                    over = True
+                    if not started:
+                        answered = True
+                        await _too_large(limit, cors).send(send)
+                    return {"type": "http.disconnect"}
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
                 return
+            if message["type"] == "http.response.start":
+                started = True
+                extra = list(cors)
+                if no_store:
+                    extra.append((b"cache-control", b"no-store"))
+                if extra:
+                    kept = [
+                        (name, value)
+                        for name, value in message.get("headers", [])
+                        if not (no_store and name.lower() == b"cache-control")
+                    ]
+                    message = {**message, "headers": [*kept, *extra]}
+            await send(message)
+
+        await self.app(scope, limited_receive, guarded_send)
+
+    def _check(self, scope: Scope) -> Refusal | None:
+        """Why this request is refused from its head alone (no byte of its body read), if it is."""
+        headers = _headers(scope)
+        method: str = scope["method"]
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        close = [(b"connection", b"close")] if has_body else []  # never read what follows
+        names = [name.lower() for name, _ in scope["headers"]]
+        for single in SINGLE_HEADERS:
+            if names.count(single) > 1:
+                shown = single.decode()
+                return Refusal(400, "repeated_header", f"the {shown} header is given twice", close)
+        host = headers.get("host", "").lower()
+        if host not in self.hosts:
+            return Refusal(400, "host_not_allowed", "this Host header is not the agent's", close)
+        origin = headers.get("origin")
+        if origin is not None and origin.lower() not in self.origins:
+            return Refusal(
+                403, "origin_not_allowed", "this web origin may not call the agent", close
+            )
+        cors = self._cors(headers)
+        if self._secret_in_query(scope.get("query_string", b"")):
+            return Refusal(
+                400,
+                "token_in_url",
+                "tokens never go in URLs: send `Authorization: Bearer ...` (or use a ticket)",
+                [*cors, *close],
+            )
+        coding = headers.get("transfer-encoding")
+        if coding is not None and coding.strip().lower() != "chunked":
+            return Refusal(
+                501,
+                "unsupported_transfer_encoding",
+                "send the body plainly, with Content-Length or `Transfer-Encoding: chunked`",
+                [*cors, *close],
+            )
+        if method in STATE_CHANGING and _routed(scope):
+            # Every one of them needs the token: checked here, before the body is read.
+            problem = self._token_problem(headers.get("authorization", ""))
+            if problem is not None:
+                code, message = problem
+                return Refusal(
+                    401, code, message, [*cors, *close, (b"www-authenticate", b"Bearer")]
+                )
             media = headers.get("content-type", "").split(";")[0].strip().lower()
-            has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
             if (media or has_body) and media not in ACCEPTED_TYPES:
-                await _refuse(
-                    send,
+                return Refusal(
                     415,
                     "unsupported_media_type",
                     "send application/json (or multipart/form-data for uploads)",
-                    cors,
+                    [*cors, *close],
                 )
-                return
         limit = self.max_upload_bytes if scope["path"] in self.upload_paths else self.max_body_bytes
         length = headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                await _refuse(send, 400, "bad_request", "bad Content-Length", cors)
-                return
+        if length is not None and coding is None:
+            if not length.isascii() or not length.isdigit():
+                return Refusal(400, "bad_request", "bad Content-Length", [*cors, *close])
             if int(length) > limit:
-                await _refuse(
-                    send, 413, "payload_too_large", f"the body exceeds {limit} bytes", cors
-                )
-                return
-        elif headers.get("transfer-encoding", "").lower() == "chunked":
-            body = await _read_limited(receive, limit)
-            if body is None:
-                await _refuse(
-                    send, 413, "payload_too_large", f"the body exceeds {limit} bytes", cors
-                )
-                return
-            receive = _replay(body, receive)
+                return _too_large(limit, cors)
+        return None
 
-        async def send_with_cors(message: Message) -> None:
-            if cors and message["type"] == "http.response.start":
-                message = {**message, "headers": [*message.get("headers", []), *cors]}
-            await send(message)
+    def _token_problem(self, authorization: str) -> tuple[str, str] | None:
+        """As `HTTPBearer` then `deps.require_token` would say it, or None for the right token."""
+        scheme, _, credentials = authorization.partition(" ")
+        if not (scheme and credentials) or scheme.lower() != "bearer":
+            return "token_missing", "send `Authorization: Bearer <token>`"
+        if not self.token.matches(credentials):
+            return "token_invalid", "wrong token"
+        return None
 
-        await self.app(scope, receive, send_with_cors if cors else send)
+    def _cors(self, headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
+        """The CORS headers of an allowed `Origin` (none without one)."""
+        origin = headers.get("origin")
+        if origin is None:
+            return []
+        return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"Origin")]
 
     def _secret_in_query(self, query: bytes) -> bool:
         if not query:
@@ -285,6 +342,28 @@ class Guard:
         await send({"type": "http.response.body", "body": b""})
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """An error answer of the guard, sent before the app sees the request."""
+
+    status: int
+    code: str
+    message: str
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+    async def send(self, send: Send) -> None:
+        await _refuse(send, self.status, self.code, self.message, self.headers)
+
+
+def _too_large(limit: int, cors: list[tuple[bytes, bytes]]) -> Refusal:
+    return Refusal(
+        413,
+        "payload_too_large",
+        f"the body exceeds {limit} bytes",
+        [*cors, (b"connection", b"close")],  # the rest of the body is never read
+    )
+
+
 def _routed(scope: Scope) -> bool:
     """Whether a route takes this method on this path (else routing answers 404 or 405)."""
     app = scope.get("app")
@@ -295,11 +374,16 @@ def _routed(scope: Scope) -> bool:
 
 
 def _headers(scope: Scope) -> dict[str, str]:
+    """The request's headers by lower-case name: the first of a repeated one (`Guard._check`
+    refuses the repeats that matter), but every `Transfer-Encoding` joined, as HTTP reads it."""
     out: dict[str, str] = {}
     for raw_name, raw_value in scope["headers"]:
         name = raw_name.decode("latin-1").lower()
-        if name not in out:  # the first of repeated headers; Host and Origin must not repeat
-            out[name] = raw_value.decode("latin-1")
+        value = raw_value.decode("latin-1")
+        if name not in out:
+            out[name] = value
+        elif name == "transfer-encoding":
+            out[name] = f"{out[name]}, {value}"
     return out
 
 
@@ -314,37 +398,8 @@ async def _refuse(
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        (b"cache-control", b"no-store"),
         *(extra or []),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-async def _read_limited(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return b"".join(chunks)
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _replay(body: bytes, then: Receive) -> Receive:
-    """Give the app the body read already, then the connection's own messages (disconnect)."""
-    sent = False
-
-    async def receive() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await then()
-
-    return receive

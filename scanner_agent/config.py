@@ -51,6 +51,10 @@ class ApiSettings(_Section):
     max_upload_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     max_wait_s: float = Field(default=60, gt=0, le=3600)
+    request_timeout_s: float = Field(default=10, gt=0, le=600)
+    """Time a client has to send a whole request (head and body): slow clients are cut off."""
+    max_connections: int = Field(default=256, ge=2)
+    """Open connections; beyond, the oldest one not being answered is closed."""
     decode_timeout_s: float = Field(default=30, gt=0)
     sse_keepalive_s: float = Field(default=15, gt=0)
     replay_events: int = Field(default=10_000, ge=0)

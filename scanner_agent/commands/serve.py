@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     import uvicorn  # only `serve` pays for the web stack
 
     from api.app import create_app
+    from api.server import server_config
 
     overrides: dict[str, Any] = {}
     if args.host is not None:
@@ -105,19 +106,7 @@ def run(args: argparse.Namespace) -> int:
     token = app.state.api.token
     where = ", ".join(_address(s) for s in sockets)
     print(f"scanner-agent: API on {where}; token from {token.source}", file=sys.stderr)
-    config = uvicorn.Config(
-        app,
-        log_level=settings.agent.log_level,
-        access_log=False,  # an access log would record query strings
-        server_header=False,
-        timeout_keep_alive=5,
-        timeout_graceful_shutdown=3,
-        limit_concurrency=512,
-        # The API has no WebSocket (events are SSE): without a WebSocket protocol uvicorn neither
-        # imports wsproto and h11 at start nor honours an upgrade; such a request is plain HTTP
-        # and meets the same guard as any other.
-        ws="none",
-    )
+    config = server_config(app, settings, log_level=settings.agent.log_level)
     uvicorn.Server(config).run(sockets=sockets)
     return 0
 

@@ -5,6 +5,8 @@ in a thread and a reader of its event stream. The fixtures that use them are in
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import socket
 import threading
 from collections.abc import Callable
@@ -16,6 +18,7 @@ import httpx
 import uvicorn
 from fastapi import FastAPI
 
+from api.server import server_config
 from scanner_agent.config import Settings
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import Scan
@@ -84,18 +87,19 @@ def wait_stored(app: FastAPI, count: int) -> None:
 
 
 class LiveServer:
-    """A real uvicorn serving `app` on a free port, in a thread."""
+    """A real uvicorn serving `app` on a free port, in a thread, configured as `serve` does
+    (`api.server.server_config`: its protocol and limits)."""
 
     def __init__(self, app: FastAPI, port: int) -> None:
         self.app = app
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(
+        config = server_config(
             app,
+            app.state.api.settings,
             host="127.0.0.1",
             port=port,
             log_level="warning",
-            access_log=False,
             timeout_graceful_shutdown=1,
         )
         self.server = uvicorn.Server(config)
@@ -151,3 +155,80 @@ class EventReader:
                     name, _, value = line.partition(":")
                     current[name] = value.removeprefix(" ")
         return events
+
+
+class RawResponse:
+    """One HTTP/1.1 answer read off a raw socket: status, lower-case headers (every value of a
+    repeated one), body, and whether the server closed the connection after it."""
+
+    def __init__(self, status: int, headers: list[tuple[str, str]], body: bytes, closed: bool):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.closed = closed
+
+    def header(self, name: str) -> str | None:
+        values = [v for n, v in self.headers if n == name.lower()]
+        assert len(values) <= 1, f"{name} given {len(values)} times"
+        return values[0] if values else None
+
+    def code(self) -> str:
+        value: str = json.loads(self.body)["error"]["code"]
+        return value
+
+
+class RawClient:
+    """A raw socket to a live server, to send what httpx cannot (repeated Host headers, unknown
+    transfer codings, bodies left unfinished). `read()` fails after `timeout` seconds without
+    an answer: a bound on a failure, never a measure."""
+
+    def __init__(self, port: int, timeout: float = 10) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.port = port
+
+    def __enter__(self) -> RawClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.sock.close()
+
+    def send_head(self, method: str, path: str, headers: list[tuple[str, str]]) -> None:
+        """The request line and `headers` (a `Host` is added unless given)."""
+        if not any(name.lower() == "host" for name, _ in headers):
+            headers = [("Host", f"127.0.0.1:{self.port}"), *headers]
+        lines = [f"{method} {path} HTTP/1.1", *(f"{n}: {v}" for n, v in headers), "", ""]
+        self.sock.sendall("\r\n".join(lines).encode("latin-1"))
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def send_chunk(self, data: bytes) -> None:
+        self.sock.sendall(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+
+    def read(self) -> RawResponse:
+        """One answer (with a Content-Length, as every JSON answer has), then whether the server
+        closed the connection (what follows the answer: end of stream, or the read times out on
+        a kept connection)."""
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = self.sock.recv(65536)
+            assert chunk, f"the server closed without an answer: {data[:200]!r}"
+            data += chunk
+        head, _, rest = data.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = [
+            (name.strip().lower(), value.strip())
+            for name, _, value in (line.partition(":") for line in lines)
+        ]
+        length = int(next(v for n, v in headers if n == "content-length"))
+        while len(rest) < length:
+            chunk = self.sock.recv(65536)
+            assert chunk, "the server closed in the middle of its answer"
+            rest += chunk
+        closed = any(n == "connection" and v.lower() == "close" for n, v in headers)
+        if closed:
+            assert rest[length:] == b""
+            # closed with unread data of ours in its buffer, it resets: closed all the same
+            with contextlib.suppress(ConnectionResetError):
+                assert self.sock.recv(65536) == b"", "data after an answer that closes"
+        return RawResponse(int(status_line.split()[1]), headers, rest[:length], closed)
