@@ -116,6 +116,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await run_in_threadpool(state.agent.stop)
+        if "decode_pool" in vars(state):  # made on the first upload
+            state.decode_pool.close()
         await hub.stop()
         state.counts.close()
         with contextlib.suppress(asyncio.CancelledError):

@@ -52,7 +52,7 @@ from scanner_agent.storage import StorageError
 
 log = logging.getLogger(__name__)
 
-_EVENT_ID = re.compile(r"^(\d{1,19})-(\d{1,19})$")
+_EVENT_ID = re.compile(r"^([0-9]{1,19})-([0-9]{1,19})$")
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -213,3 +213,14 @@ def test_a_decode_whose_client_went_away_is_given_up(monkeypatch: pytest.MonkeyP
     done: Future[Any] = Future()
     done.set_result("read")
     assert asyncio.run(decode.result_of(done, GoneClient(), 60)) == "read"  # type: ignore[arg-type]
+
+
+def test_the_decode_pool_is_closed_when_the_agent_stops(
+    make_settings: SettingsFactory, context: ParseContext
+):
+    with client_with(make_settings, context) as client:
+        response = client.post("/v1/decode", files={"file": ("a.png", _png_of(VALID))})
+        assert response.status_code == 200
+        pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
+    with pytest.raises(RuntimeError):  # the executor takes no further work once closed
+        pool.submit(lambda: None)
