@@ -172,6 +172,14 @@ class EventBus:
 
     def publish(self, event: Event) -> Event:
         """Stamp `event` with the next sequence number and hand it to every subscriber."""
+        stamped = self.stamp(event)
+        self.deliver(stamped)
+        return stamped
+
+    def stamp(self, event: Event) -> Event:
+        """`event` with the next sequence number, not delivered yet: a publisher that must do
+        something between the two (the scans service makes the scan durable) calls `deliver`
+        next, under its own lock so that events are delivered in sequence order."""
         with self._lock:
             stamped: Event
             if isinstance(event, ScanEvent):
@@ -182,11 +190,15 @@ class EventBus:
                 )
             else:
                 stamped = DeviceEvent(event.status, next(self._seq))
+            return stamped
+
+    def deliver(self, stamped: Event) -> None:
+        """Hand a stamped event to every subscriber."""
+        with self._lock:
             self.published += 1
             subscribers = list(self._subscriptions)
         for sub in subscribers:
             sub._put(stamped)
-        return stamped
 
     def subscriptions(self) -> list[Subscription]:
         with self._lock:

@@ -80,6 +80,11 @@ class StorageSettings(_Section):
     """How member numbers are kept at rest."""
     key_file: str = "{data_dir}/storage.key"
     """The secret for `encrypted` and `hashed`: created on first use, mode 0600."""
+    journal: str = "{data_dir}/scans.journal"
+    """Scans recorded and not yet in the database, on disk before any client receives them
+    (empty: no journal; a scan not yet written is then lost if the agent is killed)."""
+    journal_fsync: bool = True
+    """Sync the journal to the disk at each scan (survives a power cut, not only a kill)."""
 
 
 class ParserSettings(_Section):

@@ -66,7 +66,14 @@ from scanner_agent.scan import Scan
 
 if TYPE_CHECKING:
     from scanner_agent.config import Settings
-    from scanner_agent.storage import Row, StorageProblem, StorageState, StorageWriter, Store
+    from scanner_agent.storage import (
+        Journal,
+        Row,
+        StorageProblem,
+        StorageState,
+        StorageWriter,
+        Store,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -191,6 +198,7 @@ class ScanService:
         max_pending: int = 100_000,
         purge_interval_s: float = 60,
         clock: Callable[[], datetime] = utc_now,
+        journal: Journal | None = None,
     ) -> None:
         from scanner_agent.storage import Retention  # noqa: PLC0415
 
@@ -216,6 +224,7 @@ class ScanService:
                 periodic_interval_s=purge_interval_s,
                 max_pending=max_pending,
                 clock=clock,
+                journal=journal,
             )
         self.running = False
 
@@ -223,19 +232,26 @@ class ScanService:
     def from_settings(
         cls, settings: Settings, bus: EventBus, *, storage: bool = True
     ) -> ScanService:
-        """The service of `settings`: its store (unless `storage` is False), its retention,
-        a window of `api.replay_events` scans."""
-        store = None
+        """The service of `settings`: its store and journal (unless `storage` is False), its
+        retention, a window of `api.replay_events` scans."""
+        store = journal = None
         if storage:
-            from scanner_agent.storage import Store  # noqa: PLC0415
+            from scanner_agent.storage import Journal, Store, read_or_create_secret  # noqa: PLC0415
 
             store = Store.from_settings(settings)
+            if settings.storage.journal:
+                journal = Journal.open(
+                    settings.path(settings.storage.journal),
+                    read_or_create_secret(settings.path(settings.storage.key_file)),
+                    fsync=settings.storage.journal_fsync,
+                )
         return cls(
             bus,
             store,
             retention_hours=settings.storage.retention_hours,
             window=settings.api.replay_events,
             max_pending=max(1024, settings.pipeline.queue_size * 100),
+            journal=journal,
         )
 
     # --- life ---
@@ -266,12 +282,17 @@ class ScanService:
 
     # --- in ---
     def record(self, scan: Scan) -> ScanEvent:
-        """Publish `scan` and keep it (window, and the store through the writer), in one step;
-        the published event."""
+        """Keep `scan` (the writer's journal and backlog, then the window), then publish it, in
+        one step; the published event. With a journal, a scan is on disk before any client can
+        receive it."""
         text = scan.model_dump_json()
         with self._lock:
-            event = self.bus.publish(ScanEvent(scan))
+            event = self.bus.stamp(ScanEvent(scan))
             assert isinstance(event, ScanEvent)
+            if self.writer is not None:
+                from scanner_agent.storage import Stored  # noqa: PLC0415
+
+                self.writer.put(Stored(self.boot, event.seq, scan))  # journaled, then queued
             entry = Recorded(
                 self.boot,
                 event.seq,
@@ -289,10 +310,7 @@ class ScanService:
                 self._floor = old.seq
                 if self._by_id.get(old.id) is old:
                     del self._by_id[old.id]
-            if self.writer is not None:
-                from scanner_agent.storage import Stored  # noqa: PLC0415
-
-                self.writer.put(Stored(self.boot, event.seq, scan))
+            self.bus.deliver(event)
         return event
 
     # --- reads ---

@@ -4,7 +4,8 @@
 - `member_protection`: member numbers at rest (`MemberProtector`, the key file);
 - `retention`: how long scans are kept and what erasure means (`Retention`);
 
-with `writer` (`StorageWriter`, the thread that fills the store) and `errors` (`StorageError`
+with `writer` (`StorageWriter`, the thread that fills the store), `journal` (`Journal`, the
+scans recorded and not yet written, on disk before they are published) and `errors` (`StorageError`
 with its stable codes `storage_unavailable`, `storage_full`, `storage_replaced`,
 `storage_error`).
 
@@ -13,6 +14,7 @@ commands and the self-test go through the service.
 """
 
 from scanner_agent.storage.errors import StorageError, StorageProblem
+from scanner_agent.storage.journal import Journal
 from scanner_agent.storage.member_protection import (
     MemberProtector,
     read_or_create_secret,
@@ -23,6 +25,7 @@ from scanner_agent.storage.sql_store import Position, Row, ScanRecord, Store, St
 from scanner_agent.storage.writer import StorageState, StorageWriter
 
 __all__ = [
+    "Journal",
     "MemberProtector",
     "Position",
     "Retention",

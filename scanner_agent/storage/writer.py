@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from scanner_agent.storage.errors import StorageError, StorageProblem
+from scanner_agent.storage.journal import Journal
 from scanner_agent.storage.sql_store import Store, Stored
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,13 @@ class StorageWriter:
         max_pending: int = 100_000,
         batch: int = 500,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        journal: Journal | None = None,
     ) -> None:
         self.store = store
+        self.journal = journal
+        """Where each scan is written before it is queued (`put`), emptied with the backlog."""
+        self.journal_failures = 0
+        """Scans the journal could not take (the disk refused): queued all the same."""
         self.periodic = periodic
         self.periodic_interval_s = periodic_interval_s
         self.max_pending = max_pending
@@ -85,6 +91,8 @@ class StorageWriter:
 
     # --- life ---
     def start(self) -> None:
+        """Take back what the journal holds (a run killed before writing it), then write."""
+        self.recover()
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="storage-writer", daemon=True)
         self._thread.start()
@@ -96,12 +104,31 @@ class StorageWriter:
             self._thread.join(timeout)
         self.flush()
         if self._pending:
-            log.warning("storage stopped with %d scan(s) not written", len(self._pending))
+            kept = " (kept in the journal for the next start)" if self.journal else ""
+            log.warning("storage stopped with %d scan(s) not written%s", len(self._pending), kept)
+        if self.journal is not None:
+            self.journal.close()
         self.state = "stopped"
+
+    def recover(self) -> int:
+        """Queue the journal's scans that are not queued yet; how many."""
+        if self.journal is None:
+            return 0
+        items = self.journal.read()
+        with self._lock:
+            fresh = [item for item in items if item.scan.id not in self._pending]
+            for item in fresh:
+                self._pending[item.scan.id] = item
+        if fresh:
+            log.warning("journal: %d scan(s) of an earlier run not written yet, queued", len(fresh))
+            self._wake.set()
+        return len(fresh)
 
     # --- the backlog ---
     def put(self, item: Stored) -> None:
+        """Journal `item` (on disk when this returns), then queue it."""
         with self._lock:
+            self._journal(item)
             if len(self._pending) >= self.max_pending:
                 self._pending.popitem(last=False)
                 self.dropped += 1
@@ -131,11 +158,15 @@ class StorageWriter:
             if item.scan.id not in self._pending:
                 return False
             self._pending[item.scan.id] = item  # an existing key keeps its place
+            self._rewrite_journal()  # the claim survives a kill too
             return True
 
     def forget(self, scan_id: str) -> bool:
         with self._lock:
-            return self._pending.pop(scan_id, None) is not None
+            found = self._pending.pop(scan_id, None) is not None
+            if found:
+                self._rewrite_journal()
+            return found
 
     def forget_all(self, device: str | None = None) -> int:
         with self._lock:
@@ -146,7 +177,42 @@ class StorageWriter:
             ]
             for key in doomed:
                 del self._pending[key]
+            if doomed:
+                self._rewrite_journal()
             return len(doomed)
+
+    # --- the journal (under `_lock`) ---
+    def _journal(self, item: Stored) -> None:
+        if self.journal is None:
+            return
+        try:
+            self.journal.append(item)
+        except OSError as exc:
+            self.journal_failures += 1
+            log.error(
+                "journal %s refused a scan (%s): it is kept in memory only",
+                *_where(self.journal, exc),
+            )
+
+    def _rewrite_journal(self) -> None:
+        """An erased scan leaves the journal too."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.rewrite(self._pending.values())
+        except OSError as exc:
+            log.error(
+                "journal %s could not be rewritten after an erasure (%s)",
+                *_where(self.journal, exc),
+            )
+
+    def _clear_journal(self) -> None:
+        if self.journal is None or self._pending:
+            return
+        try:
+            self.journal.clear()
+        except OSError as exc:
+            log.error("journal %s could not be emptied (%s)", *_where(self.journal, exc))
 
     def retry_now(self) -> None:
         """Try the backlog again at once rather than after the back-off (the database is known
@@ -211,6 +277,7 @@ class StorageWriter:
                 with self._lock:
                     for item in chunk:
                         self._pending.pop(item.scan.id, None)
+                    self._clear_journal()  # everything it held is in the database
             self.written += len(chunk)
             self._chunk = self.batch
             self._ok()
@@ -251,6 +318,10 @@ class StorageWriter:
         self._backoff = min(5.0, max(0.25, self._backoff * 2))
         self._retry_at = 0.0 if self._nudged else time.monotonic() + self._backoff
         self._nudged = False
+
+
+def _where(journal: Journal, exc: OSError) -> tuple[str, str]:
+    return str(journal.path), exc.strerror or type(exc).__name__
 
 
 __all__ = ["StorageState", "StorageWriter"]
