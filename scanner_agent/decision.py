@@ -171,30 +171,47 @@ def judge(
     """The verdict on a parse's parts (see `decide`). Verdicts are kept: the same insurer and
     period asked the same question (most attestations run for a calendar year) is judged once."""
     return _judged(
-        well_formed and valid_from is not None and valid_to is not None,
+        _Asked(
+            well_formed and valid_from is not None and valid_to is not None,
+            valid_from,
+            valid_to,
+            amc_number,
+            _NIR_LIKE in warnings,
+            cover,
+            referential,
+            today,
+            max_age_days,
+        )
+    )
+
+
+class _Asked(NamedTuple):
+    """What a verdict depends on: the key verdicts (and their JSON) are kept by."""
+
+    well_formed: bool
+    valid_from: date | None
+    valid_to: date | None
+    amc_number: str | None
+    nir_like: bool
+    cover: Cover
+    referential: RocLookup | None
+    today: date | None
+    max_age_days: int | None
+
+
+@lru_cache(maxsize=8192)
+def _judged(asked: _Asked) -> Verdict:
+    (
+        well_formed,
         valid_from,
         valid_to,
         amc_number,
-        _NIR_LIKE in warnings,
+        nir_like,
         cover,
         referential,
         today,
         max_age_days,
-    )
-
-
-@lru_cache(maxsize=8192)
-def _judged(
-    well_formed: bool,
-    valid_from: date | None,
-    valid_to: date | None,
-    amc_number: str | None,
-    nir_like: bool,
-    cover: Cover,
-    referential: RocLookup | None,
-    today: date | None,
-    max_age_days: int | None,
-) -> Verdict:
+    ) = asked
     roc = _roc(referential, amc_number, cover)
     if not well_formed or valid_from is None or valid_to is None:
         return Verdict(
@@ -318,15 +335,17 @@ def decide_scan_json(
     valid_from = _string_at(text, _VALID_FROM_KEY, start, validity)
     valid_to = _string_at(text, _VALID_TO_KEY, start, validity)
     rendered = _judged_json(
-        status == "valid" and valid_from is not None and valid_to is not None,
-        _date_or_none(valid_from),
-        _date_or_none(valid_to),
-        _string_at(text, _AMC_KEY, start, validity),
-        text.find(_NIR_CODE, warnings, roc) >= 0,
-        cover,
-        referential,
-        today,
-        max_age_days,
+        _Asked(
+            status == "valid" and valid_from is not None and valid_to is not None,
+            _date_or_none(valid_from),
+            _date_or_none(valid_to),
+            _string_at(text, _AMC_KEY, start, validity),
+            text.find(_NIR_CODE, warnings, roc) >= 0,
+            cover,
+            referential,
+            today,
+            max_age_days,
+        )
     )
     return "".join((text[:validity], rendered[0], text[warnings:roc], rendered[1], text[end:]))
 
@@ -356,30 +375,10 @@ def _decide_parsed(
 
 
 @lru_cache(maxsize=8192)
-def _judged_json(
-    well_formed: bool,
-    valid_from: date | None,
-    valid_to: date | None,
-    amc_number: str | None,
-    nir_like: bool,
-    cover: Cover,
-    referential: RocLookup | None,
-    today: date | None,
-    max_age_days: int | None,
-) -> tuple[str, str]:
+def _judged_json(asked: _Asked) -> tuple[str, str]:
     """The verdict's two spliced parts: `"validity":{...}` and `,"roc":{...},...` up to the
     end of the attestation, written as `Attestation`'s JSON writes them."""
-    verdict = _judged(
-        well_formed,
-        valid_from,
-        valid_to,
-        amc_number,
-        nir_like,
-        cover,
-        referential,
-        today,
-        max_age_days,
-    )
+    verdict = _judged(asked)
     rest = json.dumps(
         {
             "decision": verdict.decision,

@@ -10,7 +10,6 @@ import socket
 import stat
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -20,7 +19,7 @@ from scanner_agent.bus import EventBus, ScanEvent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scans import ScanService
 from scanner_agent.storage import Journal, StorageWriter, Stored, read_or_create_secret
-from tests.helpers.api import OTHER, encrypted_store, free_port, make_scan
+from tests.helpers.api import OTHER, encrypted_store, free_port, make_scan, wait_healthy
 from tests.helpers.devices import wait_until
 
 MEMBER = "12345678"
@@ -132,19 +131,6 @@ def _serve(folder: Path, port: int, storage_url: str) -> subprocess.Popen[bytes]
     return subprocess.Popen(command, env=env, stdout=log, stderr=log)
 
 
-def _healthy(url: str, proc: subprocess.Popen[bytes], folder: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        assert proc.poll() is None, (folder / "agent.log").read_text()
-        try:
-            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("the agent did not start")
-
-
 def test_every_scan_a_client_received_survives_kill_9(tmp_path: Path):
     """A burst of scans while the database is down (nothing can be written), a client that
     receives them live, `kill -9`; the agent started again with a database that works: every
@@ -156,7 +142,7 @@ def test_every_scan_a_client_received_survives_kill_9(tmp_path: Path):
     proc = _serve(tmp_path, port, down)
     received: list[str] = []
     try:
-        _healthy(url, proc, tmp_path)
+        wait_healthy(url, proc, tmp_path / "agent.log")
         with httpx.stream("GET", f"{url}/v1/events", headers=headers, timeout=30) as response:
             for line in response.iter_lines():
                 if line.startswith("data:") and '"attestation"' in line:
@@ -173,7 +159,7 @@ def test_every_scan_a_client_received_survives_kill_9(tmp_path: Path):
 
     proc = _serve(tmp_path, port, f"sqlite:///{tmp_path / 'data' / 'scans.db'}")
     try:
-        _healthy(url, proc, tmp_path)
+        wait_healthy(url, proc, tmp_path / "agent.log")
 
         def listed() -> set[str]:
             answer = httpx.get(f"{url}/v1/scans?limit=1000", headers=headers, timeout=5)

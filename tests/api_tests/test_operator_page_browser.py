@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -31,7 +30,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
-from tests.helpers.api import free_port
+from tests.helpers.api import free_port, wait_healthy
 from tests.helpers.devices import PtyScanner
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -115,16 +114,7 @@ class Agent:
             stdout=log,
             stderr=log,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, (self.folder / "agent.log").read_text()
-            try:
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("the agent did not start")
+        wait_healthy(self.url, self.proc, self.folder / "agent.log", timeout=30)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

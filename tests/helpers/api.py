@@ -8,7 +8,9 @@ import asyncio
 import contextlib
 import json
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +43,21 @@ def encrypted_store(url: str, tmp_path: Path) -> Store:
     """A store at `url` whose member numbers are encrypted (the default) with a key in
     `tmp_path`."""
     return Store(url, MemberProtector("encrypted", read_or_create_secret(tmp_path / "k")))
+
+
+def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+    """Until the agent process `proc` answers `GET {url}/v1/health` with 200; fails with its
+    log when it exits first or at the timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, log.read_text()
+        try:
+            if httpx.get(f"{url}/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"the agent did not start:\n{log.read_text()}")
 
 
 def free_port() -> int:
