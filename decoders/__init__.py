@@ -3,12 +3,14 @@
     from decoders import decode_image, decode_file, Decoder, DecodeOptions
 
     symbols = decode_image(frame)                       # one image (numpy, gray or BGR)
-    decoder = Decoder(DecodeOptions(time_budget_ms=40))  # a camera loop: reuse the buffers
+    decoder = Decoder(DecodeOptions(time_budget_ms=25))  # a camera loop: reuse the buffers
     for page in decode_file(Path("scan.pdf")):          # files: PNG, JPEG, TIFF, BMP, WebP, PDF
         ...
 
-zxing-cpp reads first; pre-processing passes and libdmtx follow within a time budget
-(`decoders/cascade.py`). Files that cannot be read raise `decoders.DecodeError` with a stable
+zxing-cpp reads first; pre-processing passes and libdmtx follow (`decoders/cascade.py`).
+`Decoder.read` also returns the places that look like a Data Matrix but could not be read
+(`Reading.unreadable`). Files are decoded without a time budget (the same result on any
+machine load); a camera loop sets `time_budget_ms`, because the next frame is coming anyway. Files that cannot be read raise `decoders.DecodeError` with a stable
 `code` (`decoders/documents.py`).
 
 The names are loaded on first use (PEP 562): `import decoders` and `decoders.base` (the options,
@@ -21,7 +23,7 @@ import importlib as _importlib
 import typing as _typing
 
 if _typing.TYPE_CHECKING:
-    from decoders.base import Cancel, DecodedSymbol, DecodeOptions
+    from decoders.base import Cancel, DecodedSymbol, DecodeOptions, Reading, Unreadable
     from decoders.cascade import Decoder, decode_image
     from decoders.documents import (
         Page,
@@ -37,6 +39,8 @@ _HOMES = {
     "Cancel": "decoders.base",
     "DecodeOptions": "decoders.base",
     "DecodedSymbol": "decoders.base",
+    "Reading": "decoders.base",
+    "Unreadable": "decoders.base",
     "DecodeError": "decoders.errors",
     "Decoder": "decoders.cascade",
     "decode_image": "decoders.cascade",
@@ -54,6 +58,8 @@ __all__ = [
     "DecodedSymbol",
     "Decoder",
     "Page",
+    "Reading",
+    "Unreadable",
     "decode_bytes",
     "decode_file",
     "decode_image",

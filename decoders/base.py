@@ -80,6 +80,34 @@ class DecodedSymbol:
 
 
 @dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A place of an image that looks like a Data Matrix (its finder pattern was located) but
+    that no pass could read: the code is there, too small, blurred or badly lit. A camera says
+    so to the desk ("code détecté mais illisible") instead of leaving it waiting.
+
+    `position`: four corners in pixels of the image given to the decoder, as for
+    `DecodedSymbol`; `page` 1-based; `evidence` says what saw it (`zxing`: zxing-cpp's detector
+    located the symbol, its error correction failed; `libdmtx`: libdmtx found the region).
+    """
+
+    position: tuple[tuple[int, int], ...]
+    page: int = 1
+    evidence: str = "zxing"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """All that one `Decoder.read` of an image learned: the codes read, the places that look
+    like a Data Matrix but were not read (a place where a code was read is never in
+    `unreadable`), the passes that ran in order, and the time it took."""
+
+    symbols: list[DecodedSymbol]
+    unreadable: list[Unreadable] = field(default_factory=list)
+    passes: list[str] = field(default_factory=list)
+    ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
 class DecodeOptions:
     """How hard to look for codes in one image (a camera frame or a document page).
 
@@ -87,9 +115,12 @@ class DecodeOptions:
     builds one from the `[decoder]` section of the configuration.
     """
 
-    time_budget_ms: float = 40.0
-    """Once this much time has gone on one image, no further pre-processing pass is started
-    (a pass already running ends; libdmtx gets at most what is left)."""
+    time_budget_ms: float | None = None
+    """Live camera frames only: once this much time has gone on one frame, no further pass is
+    started (a pass already running ends; libdmtx gets at most what is left), because the next
+    frame is coming anyway. `None` (the default, and always for files and uploads): no
+    wall-clock budget, every pass of the list runs to its end, so the same image gives the same
+    result on an idle and on a saturated machine."""
     passes: tuple[str, ...] = DEFAULT_PASSES
     """Reads tried in this order until one finds a Data Matrix: `fixed`, `local` and
     `global_histogram` read the image as it is with one of zxing-cpp's binarisers; the others
@@ -125,7 +156,9 @@ class DecodeOptions:
             raise ValueError(
                 f"unknown decoder pass(es) {', '.join(unknown)}; known: {', '.join(PASS_NAMES)}"
             )
-        if self.time_budget_ms < 0 or self.libdmtx_timeout_ms < 0:
+        if (self.time_budget_ms is not None and self.time_budget_ms < 0) or (
+            self.libdmtx_timeout_ms < 0
+        ):
             raise ValueError("time limits must be 0 or more")
         if (
             self.max_pixels <= 0

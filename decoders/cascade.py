@@ -31,7 +31,7 @@ import numpy as np
 import numpy.typing as npt
 
 from decoders import libdmtx, zxing
-from decoders.base import Cancel, DecodedSymbol, DecodeOptions
+from decoders.base import Cancel, DecodedSymbol, DecodeOptions, Reading, Unreadable
 
 Gray = npt.NDArray[np.uint8]
 Clock = Callable[[], float]
@@ -209,15 +209,27 @@ class Decoder:
     def decode(
         self, image: npt.NDArray[np.uint8], page: int = 1, cancel: Cancel | None = None
     ) -> list[DecodedSymbol]:
-        """Every code in `image` (grayscale, BGR or BGRA, uint8), Data Matrix first.
+        """Every code in `image` (grayscale, BGR or BGRA, uint8), Data Matrix first: the
+        symbols of `read`."""
+        return self.read(image, page, cancel).symbols
 
-        Once `cancel` is set, no further pass (nor the other formats' read, nor libdmtx) is
-        started: what was found so far is returned (the request it was for is gone)."""
+    def read(
+        self, image: npt.NDArray[np.uint8], page: int = 1, cancel: Cancel | None = None
+    ) -> Reading:
+        """Every code in `image`, and the places that look like a Data Matrix but could not be
+        read (`Reading.unreadable`).
+
+        Without a time budget (`options.time_budget_ms is None`: files and uploads) every pass
+        runs whatever the clock says. Once `cancel` is set, no further pass (nor the other
+        formats' read, nor libdmtx) is started: what was found so far is returned (the request
+        it was for is gone)."""
         options = self.options
+        budget = options.time_budget_ms
         start = self._clock()
         gray = self._gray(image)
         found: list[DecodedSymbol] = []
-        self.last_passes = []
+        passes: list[str] = []
+        self.last_passes = passes
         self._refined: list[tuple[int, int, int, int]] = []  # boxes `refine` already looked at
 
         def has_datamatrix() -> bool:
@@ -226,22 +238,30 @@ class Decoder:
         def elapsed_ms() -> float:
             return (self._clock() - start) * 1000.0
 
+        def out_of_time() -> bool:
+            return budget is not None and elapsed_ms() >= budget
+
         def cancelled() -> bool:
             return cancel is not None and cancel.is_set()
+
+        def done() -> Reading:
+            symbols = [replace(s, page=page) for s in _unique(found)]
+            return Reading(
+                symbols=symbols,
+                unreadable=_unreadable(candidates, symbols, page),
+                passes=passes,
+                ms=round(elapsed_ms(), 3),
+            )
 
         candidates: list[zxing.Corners] = []
         for index, name in enumerate(options.passes):
             if index and has_datamatrix() and not options.try_harder:
                 break
-            if index and (elapsed_ms() >= options.time_budget_ms or cancelled()):
+            if index and (out_of_time() or cancelled()):
                 break
             if name == "refine":
-                found += self._refine(
-                    gray,
-                    candidates,
-                    lambda: elapsed_ms() >= options.time_budget_ms or cancelled(),
-                )
-                self.last_passes.append(name)
+                found += self._refine(gray, candidates, lambda: out_of_time() or cancelled())
+                passes.append(name)
                 continue
             prepared = PASSES[name](gray, self._buffers)
             symbols, located = zxing.decode_with_candidates(
@@ -254,9 +274,9 @@ class Decoder:
             )
             found += symbols
             candidates += located
-            self.last_passes.append(name)
+            passes.append(name)
         if cancelled():
-            return [replace(s, page=page) for s in _unique(found)]
+            return done()
         if options.all_formats and (options.other_formats_too or not has_datamatrix()):
             # is there another code (a QR code...) to tell the user about? On a large page
             # whose Data Matrix codes were read, a half-size read finds the large QR codes of
@@ -268,13 +288,15 @@ class Decoder:
                 )
                 scale = 0.5
             found += zxing.decode(image, formats=zxing.OTHER_MATRIX, try_invert=False, scale=scale)
-            self.last_passes.append("other_formats")
+            passes.append("other_formats")
         if options.libdmtx and not has_datamatrix():
-            left = min(float(options.libdmtx_timeout_ms), options.time_budget_ms - elapsed_ms())
+            left = float(options.libdmtx_timeout_ms)
+            if budget is not None:
+                left = min(left, budget - elapsed_ms())
             if left >= 1:
                 found += libdmtx.decode(gray, timeout_ms=int(left), shrink=options.libdmtx_shrink)
-                self.last_passes.append("libdmtx")
-        return [replace(s, page=page) for s in _unique(found)]
+                passes.append("libdmtx")
+        return done()
 
     def _refine(
         self, gray: Gray, candidates: list[zxing.Corners], out_of_time: Callable[[], bool]
@@ -324,6 +346,29 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _unreadable(
+    candidates: list[zxing.Corners], symbols: list[DecodedSymbol], page: int
+) -> list[Unreadable]:
+    """The located Data Matrix symbols no pass read: one per place (a symbol located by several
+    passes is one), none where a code was read."""
+    out: list[Unreadable] = []
+    boxes: list[tuple[int, int, int, int]] = []
+    read = [_box(s.position) for s in symbols if s.format == "DataMatrix" and s.position]
+    for corners in candidates:
+        box = _box(corners)
+        if any(_overlap(box, other) for other in read + boxes):
+            continue
+        boxes.append(box)
+        out.append(Unreadable(position=corners, page=page, evidence="zxing"))
+    return out
+
+
+def _box(corners: tuple[tuple[int, int], ...]) -> tuple[int, int, int, int]:
+    xs = [x for x, _ in corners]
+    ys = [y for _, y in corners]
+    return (min(xs), min(ys), max(xs) + 1, max(ys) + 1)
+
+
 def _unique(symbols: list[DecodedSymbol]) -> list[DecodedSymbol]:
     """One entry per symbol: the same bytes read by two passes at the same place are one code."""
     kept: list[DecodedSymbol] = []
@@ -352,5 +397,6 @@ def _size(symbol: DecodedSymbol) -> float:
 def decode_image(
     image: npt.NDArray[np.uint8], options: DecodeOptions | None = None
 ) -> list[DecodedSymbol]:
-    """Every code in one image. For many images in a row, keep a `Decoder` instead."""
+    """Every code in one image (no time budget unless `options` sets one). For many images in a
+    row, keep a `Decoder` instead: it reuses its buffers."""
     return Decoder(options).decode(image)

@@ -134,6 +134,8 @@ class DecoderSettings(_Section):
     """Image and PDF decoding (decoders/, `scanner-agent decode`, `POST /v1/decode`)."""
 
     time_budget_ms: float = Field(default=40, ge=0, le=60_000)
+    """Live camera frames only: no further pass is started once this much time went on one
+    frame. Files and uploads have no time budget (the same result whatever the machine's load)."""
     passes: list[str] = Field(default_factory=lambda: list(DEFAULT_PASSES))
     """Reads tried in order until one finds a Data Matrix. The names and the default order are
     the decoders' own (`decoders.base.PASS_NAMES`, `DEFAULT_PASSES`): one list, not a copy."""

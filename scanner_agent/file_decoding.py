@@ -79,9 +79,11 @@ def decode_options(settings: Settings) -> DecodeOptions:
 
 
 def for_documents(options: DecodeOptions) -> DecodeOptions:
-    """Options for files and uploads: every code of a page is reported, a QR code beside the
-    Data Matrix included (a page is decoded once: the extra read is affordable there)."""
-    return replace(options, other_formats_too=True)
+    """Options for files and uploads: no time budget (every pass runs, so a file gives the same
+    result on an idle and on a saturated machine), and every code of a page is reported, a QR
+    code beside the Data Matrix included (a page is decoded once: the extra read is affordable
+    there)."""
+    return replace(options, time_budget_ms=None, other_formats_too=True)
 
 
 def decode_path(

@@ -295,3 +295,32 @@ def test_passes_stop_at_the_first_datamatrix() -> None:
 def test_unknown_pass_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown decoder pass"):
         DecodeOptions(passes=("fixed", "magic"))
+
+
+def test_read_reports_a_located_symbol_it_cannot_read_as_unreadable() -> None:
+    """A Data Matrix whose finder pattern is intact but whose data is wiped out is located by
+    zxing-cpp and read by no pass: `read` says so, `decode` has no symbol for it."""
+    code = synthetic.datamatrix(synthetic.tagged_payload(np.random.default_rng(3)), 6)
+    damaged = code.copy()
+    h, w = damaged.shape
+    damaged[h // 4 : h - h // 4, w // 4 : w - w // 4] = 255  # the middle blank, the edges kept
+    image = np.pad(damaged, 40, constant_values=255)
+    decoder = Decoder(DecodeOptions(libdmtx=False, all_formats=False))
+    reading = decoder.read(image)
+    assert reading.symbols == []
+    assert len(reading.unreadable) == 1
+    (x0, y0), (x1, y1) = reading.unreadable[0].position[0], reading.unreadable[0].position[2]
+    assert 20 <= min(x0, x1) and max(x0, x1) <= 40 + w + 20  # where the code is
+    # the same code intact: read, and not reported unreadable
+    clean = decoder.read(np.pad(code, 40, constant_values=255))
+    assert [s.data for s in clean.symbols] and clean.unreadable == []
+
+
+def test_files_have_no_time_budget_by_default() -> None:
+    """No budget: every pass runs however slow the clock says the machine is."""
+    passes = ("fixed", "local", "equalize", "otsu")
+    decoder = Decoder(
+        DecodeOptions(passes=passes, all_formats=False, libdmtx=False), clock=FakeClock(10.0)
+    )
+    decoder.decode(np.full((200, 200), 255, np.uint8))
+    assert decoder.last_passes == list(passes)

@@ -18,7 +18,13 @@ from PIL import Image
 from decoders import DecodeError, DecodeOptions, read_pages
 from decoders.documents import PDFIUM_LOCK
 from scanner_agent.config import load_settings
-from scanner_agent.file_decoding import FileReport, decode_options, decode_path, decode_upload
+from scanner_agent.file_decoding import (
+    FileReport,
+    decode_options,
+    decode_path,
+    decode_upload,
+    for_documents,
+)
 from scanner_agent.parse_context import ParseContext
 from tests.helpers import synthetic
 from tests.helpers.samples import FIXED_OTHER as B
@@ -222,7 +228,8 @@ def test_decode_options_come_from_the_decoder_section() -> None:
     assert options.libdmtx is False
     defaults = decode_options(load_settings(env={}))
     assert defaults.passes == DecodeOptions().passes
-    assert defaults.time_budget_ms == DecodeOptions().time_budget_ms
+    assert defaults.time_budget_ms == 40  # the camera's budget, from config/default.toml
+    assert for_documents(defaults).time_budget_ms is None  # files: every pass, any load
 
 
 def test_unknown_pass_in_config_names_the_key() -> None:
