@@ -309,8 +309,10 @@ def test_read_reports_a_located_symbol_it_cannot_read_as_unreadable() -> None:
     reading = decoder.read(image)
     assert reading.symbols == []
     assert len(reading.unreadable) == 1
-    (x0, y0), (x1, y1) = reading.unreadable[0].position[0], reading.unreadable[0].position[2]
-    assert 20 <= min(x0, x1) and max(x0, x1) <= 40 + w + 20  # where the code is
+    xs = [x for x, _ in reading.unreadable[0].position]
+    ys = [y for _, y in reading.unreadable[0].position]
+    assert min(xs) >= 30 and max(xs) <= 40 + w + 10  # where the code is
+    assert min(ys) >= 30 and max(ys) <= 40 + h + 10
     # the same code intact: read, and not reported unreadable
     clean = decoder.read(np.pad(code, 40, constant_values=255))
     assert [s.data for s in clean.symbols] and clean.unreadable == []
