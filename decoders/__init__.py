@@ -10,8 +10,9 @@
 zxing-cpp reads first; pre-processing passes and libdmtx follow (`decoders/cascade.py`).
 `Decoder.read` also returns the places that look like a Data Matrix but could not be read
 (`Reading.unreadable`). Files are decoded without a time budget (the same result on any
-machine load); a camera loop sets `time_budget_ms`, because the next frame is coming anyway. Files that cannot be read raise `decoders.DecodeError` with a stable
-`code` (`decoders/documents.py`).
+machine load); a camera loop sets `time_budget_ms`, because the next frame is coming anyway.
+Files that cannot be read raise `decoders.DecodeError` with a stable `code`
+(`decoders/documents.py`).
 
 The names are loaded on first use (PEP 562): `import decoders` and `decoders.base` (the options,
 the symbol type and the list of passes) cost nothing; OpenCV, numpy and zxing-cpp are imported
