@@ -22,6 +22,14 @@ PASS_NAMES = (
     "global_histogram",
     "downscale",
     "invert",
+    "flatten",
+    "tophat",
+    "gamma",
+    "flatten_upscale",
+    "tophat_upscale",
+    "equalize_upscale",
+    "gamma_upscale",
+    "adaptive_upscale",
 )
 
 # Default order of the passes: their measured yield on the `benchmarks/decode.py` corpus
@@ -31,8 +39,11 @@ DEFAULT_PASSES = (
     "global_histogram",
     "local",
     "refine",
+    "gamma",
     "upscale",
     "refine",
+    "adaptive",
+    "gamma_upscale",
     "sharpen",
 )
 

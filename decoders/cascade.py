@@ -51,6 +51,17 @@ class _Buffers:
         self._arrays: dict[str, Gray] = {}
         # OpenCV's CLAHE object keeps state: one per decoder, so decoders may run in threads
         self.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
+        self.kernel5 = np.ones((5, 5), np.uint8)
+        # log(1 + x/4), scaled to 0-255: 8 becomes 70, 32 becomes 139, 128 becomes 218
+        self.gamma_lut = np.array(
+            [round(255 * np.log1p(i / 4) / np.log1p(255 / 4)) for i in range(256)], np.uint8
+        )
+        self.background_of: Gray | None = None
+        """The image `background` was computed for (`_background`)."""
+
+    def new_image(self) -> None:
+        """A new image (or a new crop): what was derived from the last one is stale."""
+        self.background_of = None
 
     def get(self, name: str, shape: tuple[int, ...]) -> Gray:
         array = self._arrays.get(name)
@@ -60,12 +71,26 @@ class _Buffers:
         return array
 
 
-def _upscale(gray: Gray, buf: _Buffers) -> _Prepared:
+def _upscale(gray: Gray, buf: _Buffers, name: str = "upscale") -> _Prepared:
     """Small modules (a card far from the camera, a low-dpi scan): 2x, bicubic."""
     h, w = gray.shape
-    out = buf.get("upscale", (h * 2, w * 2))
+    out = buf.get(name, (h * 2, w * 2))
     cv2.resize(gray, (w * 2, h * 2), dst=out, interpolation=cv2.INTER_CUBIC)
     return _Prepared(out, scale=2.0)
+
+
+def _then_upscale(
+    first: Callable[[Gray, _Buffers], _Prepared], name: str
+) -> Callable[[Gray, _Buffers], _Prepared]:
+    """A pass, then `upscale` of its output: small modules under uneven light."""
+
+    def combined(gray: Gray, buf: _Buffers) -> _Prepared:
+        prepared = first(gray, buf)
+        up = _upscale(prepared.image, buf, name)
+        return _Prepared(up.image, scale=prepared.scale * up.scale, binarizer=prepared.binarizer)
+
+    combined.__doc__ = f"`{first.__name__.lstrip('_')}`, then `upscale`."
+    return combined
 
 
 def _downscale(gray: Gray, buf: _Buffers) -> _Prepared:
@@ -109,10 +134,80 @@ def _otsu(gray: Gray, buf: _Buffers) -> _Prepared:
 
 
 def _adaptive(gray: Gray, buf: _Buffers) -> _Prepared:
-    """A local mean threshold over a large window: shadows and gradients."""
+    """A local mean threshold: hard shadow edges, gradients, glare. The window (25 pixels) spans
+    a few modules of any size we read, so a shadow edge crossing the code moves the threshold
+    with it; the offset (a pixel must be 5 grey levels under its neighbourhood to be dark)
+    keeps the noise of flat areas out."""
     out = buf.get("adaptive", gray.shape)
-    cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 51, 7, dst=out)
+    cv2.adaptiveThreshold(gray, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 25, 5, dst=out)
     return _Prepared(out, binarizer="bool_cast")
+
+
+def _adaptive_upscale(gray: Gray, buf: _Buffers) -> _Prepared:
+    """`upscale`, then `adaptive` (a threshold is taken after enlarging, never before)."""
+    up = _upscale(gray, buf, "adaptive_upscale")
+    out = buf.get("adaptive_upscale_t", up.image.shape)
+    cv2.adaptiveThreshold(
+        up.image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 51, 5, dst=out
+    )
+    return _Prepared(out, scale=up.scale, binarizer="bool_cast")
+
+
+_BACKGROUND_SHRINK = 4
+
+
+def _background(gray: Gray, buf: _Buffers) -> Gray:
+    """The paper's white level at each pixel: the brightest of a neighbourhood (which removes
+    the dark modules: a max filter at full size, then on a 4x smaller image), smoothed, back at
+    full size. Shared by `flatten` and `tophat` (computed once per image)."""
+    h, w = gray.shape
+    if buf.background_of is gray:
+        return buf.get("background", gray.shape)
+    f = _BACKGROUND_SHRINK
+    sh, sw = max(h // f, 1), max(w // f, 1)
+    dilated = buf.get("bg_dilated", gray.shape)
+    cv2.dilate(gray, buf.kernel5, dst=dilated)
+    small = buf.get("bg_small", (sh, sw))
+    cv2.resize(dilated, (sw, sh), dst=small, interpolation=cv2.INTER_AREA)
+    small2 = buf.get("bg_small2", (sh, sw))
+    cv2.dilate(small, buf.kernel5, dst=small2)
+    cv2.blur(small2, (5, 5), dst=small)
+    out = buf.get("background", gray.shape)
+    cv2.resize(small, (w, h), dst=out, interpolation=cv2.INTER_LINEAR)
+    buf.background_of = gray
+    return out
+
+
+def _flatten(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Shadows and dim corners (light that multiplies): the image divided by its background
+    (`_background`), so that the paper is white everywhere and a module keeps its contrast
+    to the paper around it."""
+    background = _background(gray, buf)
+    out = buf.get("flatten", gray.shape)
+    cv2.divide(gray, background, dst=out, scale=255)
+    return _Prepared(out)
+
+
+def _tophat(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Glare and veiling light (light that adds): the background minus the image (a black-hat),
+    inverted: dark modules on a white ground, what is added to both taken away."""
+    background = _background(gray, buf)
+    out = buf.get("tophat", gray.shape)
+    cv2.subtract(background, gray, dst=out)
+    cv2.bitwise_not(out, dst=out)
+    return _Prepared(out)
+
+
+def _gamma(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Low light and hard shadows: a logarithmic tone curve (a strong gamma: a grey of 8
+    becomes 70, 32 becomes 139), then a light blur for the sensor noise it brings up. zxing-cpp's
+    binariser takes a block under 24 grey levels of range for a flat one: the curve gives dim
+    modules that range back; and as a logarithm turns the shadow's factor into an offset, the
+    modules on both sides of a shadow edge land on the same side of a local threshold."""
+    out = buf.get("gamma", gray.shape)
+    cv2.LUT(gray, buf.gamma_lut, dst=out)
+    cv2.GaussianBlur(out, (3, 3), 0, dst=out)
+    return _Prepared(out)
 
 
 def _fixed(gray: Gray, buf: _Buffers) -> _Prepared:
@@ -149,6 +244,14 @@ PASSES: dict[str, Callable[[Gray, _Buffers], _Prepared]] = {
     "global_histogram": _global_histogram,
     "downscale": _downscale,
     "invert": _invert,
+    "flatten": _flatten,
+    "tophat": _tophat,
+    "gamma": _gamma,
+    "flatten_upscale": _then_upscale(_flatten, "flatten_upscale"),
+    "tophat_upscale": _then_upscale(_tophat, "tophat_upscale"),
+    "equalize_upscale": _then_upscale(_equalize, "equalize_upscale"),
+    "gamma_upscale": _then_upscale(_gamma, "gamma_upscale"),
+    "adaptive_upscale": _adaptive_upscale,
 }
 REFINE = "refine"
 # `refine` is not a transform of the whole image: it takes a closer look at the symbols zxing-cpp
@@ -227,6 +330,7 @@ class Decoder:
         budget = options.time_budget_ms
         start = self._clock()
         gray = self._gray(image)
+        self._buffers.new_image()
         found: list[DecodedSymbol] = []
         passes: list[str] = []
         self.last_passes = passes
