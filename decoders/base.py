@@ -137,11 +137,18 @@ class DecodeOptions:
     `global_histogram` read the image as it is with one of zxing-cpp's binarisers; the others
     transform it first (see `decoders/cascade.py`). The first always runs, whatever the budget."""
     libdmtx: bool = True
-    """Try libdmtx as a last resort when zxing-cpp and every pass found no Data Matrix."""
+    """Try libdmtx as a last resort when zxing-cpp and every pass found no Data Matrix: on the
+    places a code may be (what zxing-cpp located, the region finder's regions), from fixed seed
+    pixels, with no clock (`decoders.libdmtx.decode_seeded`): bounded work, the same result on
+    any machine load."""
     libdmtx_timeout_ms: int = 40
-    """Hard limit of one libdmtx search (libdmtx can otherwise take seconds on a busy image)."""
+    """No longer used by the cascade (libdmtx's search is bounded by its seeds, not by a clock;
+    with a time budget no libdmtx crop starts once the budget is spent). Kept so that existing
+    configurations stay valid; `decoders.libdmtx.decode` (the whole-image search) still takes
+    a timeout."""
     libdmtx_shrink: int = 2
-    """libdmtx searches an image this many times smaller (1 = full size): much faster."""
+    """No longer used by the cascade (`decode_seeded` shrinks each crop to at most 200 pixels
+    a side); kept so that existing configurations stay valid."""
     max_pixels: int = 60_000_000
     """Images (and rendered PDF pages) over this many pixels are refused, not decoded."""
     pdf_dpi: int = 300

@@ -1,4 +1,5 @@
-"""The decoder stack: zxing-cpp, then pre-processing passes, then libdmtx, within a time budget.
+"""The decoder stack: zxing-cpp, then pre-processing passes, then libdmtx (camera frames: within
+a time budget).
 
     decoder = Decoder(DecodeOptions(time_budget_ms=40))
     for frame in frames:                     # a camera loop: buffers are reused frame to frame
@@ -13,8 +14,13 @@
    Passes look for Data Matrix only.
 2. No Data Matrix (or always, with `other_formats_too`, as for documents): when `all_formats`,
    one zxing-cpp read for the other matrix codes (QR, Aztec, PDF417), so that "a QR code" can
-   be told apart from "nothing". No Data Matrix: then libdmtx, with the time left (at most
-   `libdmtx_timeout_ms`).
+   be told apart from "nothing". No Data Matrix: then libdmtx on crops of the places a code
+   may be (the symbols zxing-cpp located), from fixed seed pixels and without a timeout: its
+   work is bounded by the crops, so it reads the same on an idle and on a saturated machine.
+   Regions libdmtx found but could not decode join `Reading.unreadable` (`evidence="libdmtx"`).
+
+Without a time budget (files) nothing here reads the clock to decide anything: the result of
+an image depends on the image only.
 
 The order of the passes is configuration; the default is their measured yield on the corpus of
 `benchmarks/decode.py` (see docs/benchmarks.md).
@@ -352,12 +358,13 @@ class Decoder:
             symbols = [replace(s, page=page) for s in _unique(found)]
             return Reading(
                 symbols=symbols,
-                unreadable=_unreadable(candidates, symbols, page),
+                unreadable=_unreadable(candidates, seen, symbols, page),
                 passes=passes,
                 ms=round(elapsed_ms(), 3),
             )
 
         candidates: list[zxing.Corners] = []
+        seen: list[libdmtx.Corners] = []  # regions libdmtx found but could not decode
         for index, name in enumerate(options.passes):
             if index and has_datamatrix() and not options.try_harder:
                 break
@@ -393,13 +400,16 @@ class Decoder:
                 scale = 0.5
             found += zxing.decode(image, formats=zxing.OTHER_MATRIX, try_invert=False, scale=scale)
             passes.append("other_formats")
-        if options.libdmtx and not has_datamatrix():
-            left = float(options.libdmtx_timeout_ms)
-            if budget is not None:
-                left = min(left, budget - elapsed_ms())
-            if left >= 1:
-                found += libdmtx.decode(gray, timeout_ms=int(left), shrink=options.libdmtx_shrink)
-                passes.append("libdmtx")
+        if options.libdmtx and not has_datamatrix() and not out_of_time():
+            # libdmtx on the places a code may be only, from fixed seed pixels: its work is
+            # bounded by the crops, not by a clock (see decoders/libdmtx.py)
+            for x0, y0, x1, y1 in _libdmtx_crops(candidates, gray.shape):
+                if cancelled() or out_of_time():
+                    break
+                symbols, regions = libdmtx.decode_seeded(gray[y0:y1, x0:x1], offset=(x0, y0))
+                found += symbols
+                seen += regions
+            passes.append("libdmtx")
         return done()
 
     def _refine(
@@ -451,20 +461,44 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool
 
 
 def _unreadable(
-    candidates: list[zxing.Corners], symbols: list[DecodedSymbol], page: int
+    candidates: list[zxing.Corners],
+    seen: list[libdmtx.Corners],
+    symbols: list[DecodedSymbol],
+    page: int,
 ) -> list[Unreadable]:
-    """The located Data Matrix symbols no pass read: one per place (a symbol located by several
-    passes is one), none where a code was read."""
+    """The located Data Matrix symbols no pass read (`zxing`), then the regions libdmtx found
+    but could not decode (`libdmtx`): one per place (a symbol located by several passes, or by
+    both engines, is one), none where a code was read."""
     out: list[Unreadable] = []
     boxes: list[tuple[int, int, int, int]] = []
     read = [_box(s.position) for s in symbols if s.format == "DataMatrix" and s.position]
-    for corners in candidates:
+    evidence = [(c, "zxing") for c in candidates] + [(c, "libdmtx") for c in seen]
+    for corners, engine in evidence:
         box = _box(corners)
         if any(_overlap(box, other) for other in read + boxes):
             continue
         boxes.append(box)
-        out.append(Unreadable(position=corners, page=page, evidence="zxing"))
+        out.append(Unreadable(position=corners, page=page, evidence=engine))
     return out
+
+
+_LIBDMTX_MAX_CROPS = 2
+
+
+def _libdmtx_crops(
+    candidates: list[zxing.Corners], shape: tuple[int, ...]
+) -> list[tuple[int, int, int, int]]:
+    """The places libdmtx looks at: the symbols zxing-cpp located (with a margin), one crop per
+    place, at most `_LIBDMTX_MAX_CROPS`."""
+    crops: list[tuple[int, int, int, int]] = []
+    for corners in candidates:
+        box = _crop_box(corners, shape)
+        if any(_overlap(box, other) for other in crops):
+            continue
+        crops.append(box)
+        if len(crops) >= _LIBDMTX_MAX_CROPS:
+            break
+    return crops
 
 
 def _box(corners: tuple[tuple[int, int], ...]) -> tuple[int, int, int, int]:

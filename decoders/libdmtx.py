@@ -1,5 +1,19 @@
 """libdmtx (through pylibdmtx's ctypes bindings), the fallback: slower, but reads some damaged
-or oddly printed symbols zxing-cpp misses. Always called with a time limit.
+or oddly printed symbols zxing-cpp misses.
+
+Two ways to search an image:
+
+- `decode(image, timeout_ms=...)`: libdmtx's own search of the whole image
+  (`dmtxRegionFindNext`), which tries every pixel and can take seconds, so it always has a
+  wall-clock limit: what it finds then depends on the machine's load.
+- `decode_seeded(image)`: the one the cascade uses. libdmtx is asked for a region at a fixed
+  set of seed pixels only (`dmtxRegionScanPixel`: the middle row, the middle column and both
+  diagonals of the image, shrunk first so that its longer side is at most `MAX_SIDE`): bounded
+  work, no clock at all, so the same image gives the same result on any machine load. The
+  cascade gives it small crops where a code may be (what zxing-cpp located, the region
+  finder's regions): the lines through a crop cross the symbol's solid finder edges.
+  It also returns the regions libdmtx found but could not decode: evidence of a code seen
+  but unreadable.
 
 pylibdmtx's own `decode()` returns libdmtx's output string, which is wrong for any symbol with
 an ECI (libdmtx 0.7 emits the ECI number as data: `b"01\\n"` before the payload for ECI 899)
@@ -31,6 +45,94 @@ try:  # libdmtx is a system library (libdmtx0b): without it, this fallback is si
     AVAILABLE = True
 except (ImportError, OSError):  # pragma: no cover - depends on the machine
     AVAILABLE = False
+
+
+Corners = tuple[tuple[int, int], ...]
+
+MAX_SIDE = 200
+"""`decode_seeded` shrinks an image until its longer side is at most this many pixels."""
+
+
+def _scan_pixel() -> Any:
+    function = _w.LIBDMTX.dmtxRegionScanPixel
+    function.restype = ctypes.POINTER(_w.DmtxRegion)
+    function.argtypes = [ctypes.POINTER(_w.DmtxDecode), ctypes.c_int, ctypes.c_int]
+    return function
+
+
+_SCAN_PIXEL = _scan_pixel() if AVAILABLE else None
+
+
+def seeds(width: int, height: int) -> list[tuple[int, int]]:
+    """The pixels `decode_seeded` asks libdmtx about, in libdmtx's coordinates of the shrunk
+    image: the middle row, the middle column and both diagonals, every pixel."""
+    out = [(x, height // 2) for x in range(width)]
+    out += [(width // 2, y) for y in range(height)]
+    long = max(width, height)
+    for i in range(long):
+        x, y = i * width // long, i * height // long
+        out += [(x, y), (width - 1 - x, y)]
+    return list(dict.fromkeys(out))
+
+
+def decode_seeded(
+    image: npt.NDArray[np.uint8],
+    *,
+    offset: tuple[int, int] = (0, 0),
+    max_count: int = 1,
+    max_side: int = MAX_SIDE,
+) -> tuple[list[DecodedSymbol], list[Corners]]:
+    """The Data Matrix symbols libdmtx finds from the seed pixels of `seeds` (no clock: the work
+    is bounded by the number of seeds), and the corners of the regions it found there but
+    could not decode. `image` may be a crop of the caller's image whose top-left corner is at
+    `offset`: positions are in the caller's pixels. Stops after `max_count` symbols."""
+    if not AVAILABLE or _SCAN_PIXEL is None or image.size == 0:
+        return [], []
+    if image.ndim == 3:
+        image = image[:, :, 1]
+    gray = np.ascontiguousarray(image, dtype=np.uint8)
+    height, width = gray.shape
+    shrink = max(1, -(-max(height, width) // max_side))
+    found: list[DecodedSymbol] = []
+    unread: list[Corners] = []
+    with ExitStack() as stack:
+        pixels = gray.ctypes.data_as(_w.c_ubyte_p)
+        img = _w.dmtxImageCreate(pixels, width, height, _w.DmtxPackOrder.DmtxPack8bppK)
+        if not img:
+            return [], []
+        stack.callback(_w.dmtxImageDestroy, ctypes.byref(img))
+        dec = _w.dmtxDecodeCreate(img, shrink)
+        if not dec:
+            return [], []
+        stack.callback(_w.dmtxDecodeDestroy, ctypes.byref(dec))
+        for x, y in seeds(width // shrink, height // shrink):
+            region = _SCAN_PIXEL(dec, x, y)
+            if not region:
+                continue
+            try:
+                corners = _region_corners(region.contents, shrink, height, offset)
+                if any(_inside(corners, s.position) for s in found):
+                    continue  # the symbol already read, found again from another seed
+                symbol = _read_region(dec, region, shrink, height, offset)
+            finally:
+                _w.dmtxRegionDestroy(ctypes.byref(region))
+            if symbol is None:
+                unread.append(corners)
+                continue
+            found.append(symbol)
+            if len(found) >= max_count:
+                break
+    unread = [c for c in unread if not any(_inside(c, s.position) for s in found)]
+    return found, unread
+
+
+def _inside(corners: Corners, other: Corners) -> bool:
+    """Is the centre of `corners` within the bounding box of `other`?"""
+    cx = sum(x for x, _ in corners) / len(corners)
+    cy = sum(y for _, y in corners) / len(corners)
+    xs = [x for x, _ in other]
+    ys = [y for _, y in other]
+    return min(xs) <= cx <= max(xs) and min(ys) <= cy <= max(ys)
 
 
 def decode(
@@ -69,7 +171,7 @@ def decode(
             if not region:
                 break
             try:
-                symbol = _read_region(dec, region, shrink, height)
+                symbol = _read_region(dec, region, shrink, height, (0, 0))
             finally:
                 _w.dmtxRegionDestroy(ctypes.byref(region))
             if symbol is not None:
@@ -77,7 +179,21 @@ def decode(
     return found
 
 
-def _read_region(dec: Any, region: Any, shrink: int, height: int) -> DecodedSymbol | None:
+def _region_corners(reg: Any, shrink: int, height: int, offset: tuple[int, int]) -> Corners:
+    corners = []
+    for x, y in ((0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)):
+        point = _w.DmtxVector2(x, y)
+        _w.dmtxMatrix3VMultiplyBy(point, reg.fit2raw)
+        # libdmtx's origin is the bottom-left corner of the (shrunk) image
+        corners.append(
+            (round(point.X * shrink) + offset[0], round(height - 1 - point.Y * shrink) + offset[1])
+        )
+    return tuple(corners)
+
+
+def _read_region(
+    dec: Any, region: Any, shrink: int, height: int, offset: tuple[int, int]
+) -> DecodedSymbol | None:
     """`dec` and `region` are ctypes pointers to libdmtx structures (pylibdmtx has no types)."""
     msg = _w.dmtxDecodeMatrixRegion(dec, region, _w.DmtxUndefined)
     if not msg:
@@ -95,12 +211,6 @@ def _read_region(dec: Any, region: Any, shrink: int, height: int) -> DecodedSymb
         except CodewordError as exc:
             log.debug("libdmtx symbol %sx%s: %s", *size, exc)
             return None
-        corners = []
-        for x, y in ((0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (0.0, 0.0)):
-            point = _w.DmtxVector2(x, y)
-            _w.dmtxMatrix3VMultiplyBy(point, reg.fit2raw)
-            # libdmtx's origin is the bottom-left corner of the (shrunk) image
-            corners.append((round(point.X * shrink), round(height - 1 - point.Y * shrink)))
         symbology, data = _eci.normalise(message.symbology, message.data)
         extra = {"Version": f"{size[0]}x{size[1]}"}
         if message.reader_programming:
@@ -109,7 +219,7 @@ def _read_region(dec: Any, region: Any, shrink: int, height: int) -> DecodedSymb
             data=data,
             symbology=symbology,
             format="DataMatrix",
-            position=tuple(corners),
+            position=_region_corners(reg, shrink, height, offset),
             decoder="libdmtx",
             extra=extra,
         )

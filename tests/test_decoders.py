@@ -326,3 +326,33 @@ def test_files_have_no_time_budget_by_default() -> None:
     )
     decoder.decode(np.full((200, 200), 255, np.uint8))
     assert decoder.last_passes == list(passes)
+
+
+def test_without_a_budget_a_clock_that_jumps_hours_reads_exactly_what_a_normal_clock_reads() -> (
+    None
+):
+    """Files: nothing in the cascade (passes, refine, libdmtx) depends on the wall clock, so a
+    saturated machine (here: a clock that says hours pass between two readings) reads the
+    same codes, the same unreadable places, with the same passes, as an idle one."""
+    rng = np.random.default_rng(2027)
+    images = []
+    for _ in range(10):
+        image, _ = synthetic.camera_frame(synthetic.tagged_payload(rng), rng, severity=1.3)
+        images.append(image)
+    images.append(damaged_code(6))  # located, read by no pass: every pass, then libdmtx
+    normal, jumping = Decoder(), Decoder(clock=FakeClock(3 * 3600.0))
+    for image in images:
+        a, b = normal.read(image), jumping.read(image)
+        assert (a.symbols, a.unreadable, a.passes) == (b.symbols, b.unreadable, b.passes)
+    assert all(normal.read(image).symbols for image in images[:-1])
+    last = normal.read(images[-1])
+    assert last.passes[-1] == "libdmtx"
+    assert last.passes[: len(DecodeOptions().passes)] == list(DecodeOptions().passes)
+
+
+def damaged_code(module_px: int) -> np.ndarray:
+    """A Data Matrix whose finder pattern is intact but whose middle is wiped out."""
+    code = synthetic.datamatrix(synthetic.tagged_payload(np.random.default_rng(3)), module_px)
+    h, w = code.shape
+    code[h // 4 : h - h // 4, w // 4 : w - w // 4] = 255
+    return np.pad(code, 40, constant_values=255)
