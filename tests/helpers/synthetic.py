@@ -307,11 +307,12 @@ def _spot(
     `fraction` of the code's area is white whatever was printed there; beyond that disc the
     light falls off within 0.2-0.5 of its radius (a glossy card's sharp highlight; the modules
     there keep their contrast unless they clip)."""
-    # away from the solid L of the finder pattern (left and bottom sides): a highlight there
-    # hides where the symbol is, which no reader recovers from
-    cx, cy = _inside(code, rng, 0.35, 0.85, (0.15, 0.65))
     side = code_side(code)
     radius = side * float(np.sqrt(fraction / np.pi))
+    # the white disc stays off the symbol's edges (the solid L and the clock tracks of the
+    # finder pattern): a highlight there hides where the symbol is, which no reader recovers
+    margin = 0.1 + radius / side
+    cx, cy = _inside(code, rng, margin, 1 - margin)
     fall = radius * float(rng.uniform(0.2, 0.5))  # light / e beyond the disc at about `fall`
     sigma2 = radius * fall
     r2 = (np.arange(h, dtype=np.float32)[:, None] - cy) ** 2 + (
@@ -433,6 +434,7 @@ class Shot:
 
 
 UNEVEN = ("low_light", "glare", "shadow", "uneven_combo")
+COMBO_SEVERITY = 0.6  # the random mix under combined uneven light: `random_degradation` scaled
 EMPTY = ("desk", "card", "texture", "text")
 
 
@@ -464,8 +466,8 @@ def uneven_degradation(kind: str, rng: np.random.Generator, module_px: float) ->
     `uneven_combo` puts two or three of low light, glare spot and hard shadow together over
     the full random mix of `random_degradation` (its old glare blob left out)."""
     if kind == "uneven_combo":
-        base = replace(random_degradation(rng), glare=0.0)
-        chosen = rng.permutation(3)[: int(rng.integers(2, 4))]
+        base = replace(random_degradation(rng, COMBO_SEVERITY), glare=0.0)
+        chosen = rng.permutation(3)[: 3 if rng.random() < 1 / 3 else 2]  # a third triples
         if 0 in chosen:  # in the dark, the mix's harshest contrast and JPEG would leave nothing
             jpeg = max(base.jpeg, 60) if base.jpeg else 0
             base = replace(base, contrast=max(base.contrast, 0.7), jpeg=jpeg)
@@ -490,18 +492,19 @@ def uneven_degradation(kind: str, rng: np.random.Generator, module_px: float) ->
             d = replace(d, shadow=dark.shadow, shadow_edge=dark.shadow_edge)
     if kind == "uneven_combo" and 0 in chosen:
         # in the dark, the other harms are milder, or nothing would be left to read: the white
-        # at 55-90 with a gamma of 1-1.2, a shadow of 40-55 %, and noise at most a quarter of
-        # the darkest white
-        white = float(rng.uniform(55, 90))
+        # at 60-95 with a gamma of 1-1.2, a shadow of 40-50 %, a glare spot of 3-7 %, and
+        # noise at most a fifth of the darkest white
+        white = float(rng.uniform(60, 95))
         gamma = float(rng.uniform(1.0, 1.2))
-        shadow = min(d.shadow, float(rng.uniform(0.4, 0.55))) if d.shadow else 0.0
+        shadow = min(d.shadow, float(rng.uniform(0.4, 0.5))) if d.shadow else 0.0
+        d = replace(d, spot=min(d.spot, 0.07))
         darkest = 255 * (white * (1 - shadow) / 255) ** gamma
         d = replace(
             d,
             gain=255 * (white / 255) ** (1 / gamma) / 235,
             gamma=gamma,
             shadow=shadow,
-            noise=min(d.noise, darkest / 4),
+            noise=min(d.noise, darkest / 5),
         )
     return replace(d, blur=min(d.blur, 0.4 * module_px))
 
