@@ -49,8 +49,10 @@ _MIN_SIDE = 7.0  # cells: the short side of a code's blob (a 14-module code, 2-p
 _MAX_SIDE = 0.8  # of the image's short side: a larger textured blob is a cloth, a keyboard
 _MIN_SQUARE = 0.4  # short side / long side of the blob's rotated rectangle
 _MIN_FILL = 0.45  # blob pixels / rotated rectangle area
-_ABS = 2.0  # the threshold: texture above the median by this
-_REL = 0.3  # and by this fraction of the median (noisier images, higher threshold)
+_THRESHOLD = 4.0  # texture above the median by this many times the noise's spread
+_STEPS = 4.0  # the texture's median and spread are found to 1/_STEPS
+_MIN_SPREAD = 0.35  # the noise's spread in a clean image (mean absolute difference)
+_MARGIN = 0.2  # of the blob's side, added on each side of its box (at least 2 cells)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +83,6 @@ class RegionFinder:
     def __init__(self) -> None:
         self._bytes: dict[str, Gray] = {}
         self._floats: dict[str, Floats] = {}
-        self._median = 0.0
         self._open = cv2.getStructuringElement(cv2.MORPH_RECT, (_OPEN, _OPEN))
 
     def _u8(self, name: str, shape: tuple[int, int]) -> Gray:
@@ -113,17 +114,30 @@ class RegionFinder:
         return _merge(regions)[:max_regions]
 
     def _texture(self, image: Gray) -> Floats:
-        """Texture in both directions per cell, less the image's median (its noise)."""
+        """Per cell, how far its texture in all directions stands above the image's noise, in
+        units of that noise's spread; the better of two scales (full and half resolution)."""
         big_h = image.shape[0] - image.shape[0] % CELL
         big_w = image.shape[1] - image.shape[1] % CELL
         img = image[:big_h, :big_w]
         h, w = big_h // CELL, big_w // CELL
-        diff = self._u8("diff", (big_h, big_w))
         half = self._u8("half", (big_h // 2, big_w // 2))
-        cells = self._u8("cells", (h, w))
-        both = self._u8("both", (h, w))
-        # across, down, and the two diagonals: a straight edge is nearly parallel to one of
-        # them, a code (two families of edges at right angles) to none
+        cv2.resize(img, (big_w // 2, big_h // 2), dst=half, interpolation=cv2.INTER_AREA)
+        fine = self._standing(self._directional(img, "fine", (h, w)), "fine")
+        coarse = self._standing(self._directional(half, "coarse", (h, w)), "coarse")
+        cv2.max(fine, coarse, dst=fine)
+        return fine
+
+    def _directional(self, img: Gray, name: str, cells: tuple[int, int]) -> Floats:
+        """The mean absolute difference of neighbouring pixels per cell, along the direction
+        where it is least of four: across, down and the two diagonals. A straight edge is
+        nearly parallel to one of them, a code (two families of edges at right angles) to none.
+        """
+        big_h, big_w = img.shape
+        h, w = cells
+        diff = self._u8(name + "diff", (big_h, big_w))
+        shrunk = self._u8(name + "shrunk", (big_h // 2, big_w // 2))
+        each = self._u8(name + "each", (h, w))
+        least = self._u8(name + "least", (h, w))
         shifts = (
             (img[:, 1:], img[:, :-1]),
             (img[1:], img[:-1]),
@@ -134,24 +148,37 @@ class RegionFinder:
             diff[-1] = 0
             diff[:, -1] = 0
             cv2.absdiff(a, b, dst=diff[: a.shape[0], : a.shape[1]])
-            cv2.resize(diff, (big_w // 2, big_h // 2), dst=half, interpolation=cv2.INTER_AREA)
-            cv2.resize(half, (w, h), dst=cells if index else both, interpolation=cv2.INTER_AREA)
+            target = each if index else least
+            if big_h // 2 == h:
+                cv2.resize(diff, (w, h), dst=target, interpolation=cv2.INTER_AREA)
+            else:
+                cv2.resize(diff, (big_w // 2, big_h // 2), dst=shrunk, interpolation=cv2.INTER_AREA)
+                cv2.resize(shrunk, (w, h), dst=target, interpolation=cv2.INTER_AREA)
             if index:
-                cv2.min(both, cells, dst=both)
-        counts = np.bincount(both.ravel(), minlength=256).cumsum()
-        median = float(np.searchsorted(counts, counts[-1] // 2))
-        smooth = self._f32("smooth", (h, w))
-        both_f = self._f32("both_f", (h, w))
-        both_f[:] = both
-        cv2.blur(both_f, (3, 3), dst=smooth)
-        smooth -= median
-        self._median = median
+                cv2.min(least, each, dst=least)
+        out = self._f32(name + "float", (h, w))
+        smooth = self._f32(name + "smooth", (h, w))
+        out[:] = least
+        cv2.blur(out, (3, 3), dst=smooth)
         return smooth
+
+    def _standing(self, texture: Floats, name: str) -> Floats:
+        """`texture` less its median, over the median's distance to its 5th percentile (the
+        spread of the noise and grain that make most of an image), in place."""
+        quantised = self._u8(name + "quantised", texture.shape)
+        cv2.convertScaleAbs(texture, dst=quantised, alpha=_STEPS)
+        counts = np.bincount(quantised.ravel(), minlength=256).cumsum()
+        total = int(counts[-1])
+        median = float(np.searchsorted(counts, total // 2)) / _STEPS
+        low = float(np.searchsorted(counts, total // 20)) / _STEPS
+        texture -= median
+        texture *= 1.0 / max(median - low, _MIN_SPREAD)
+        return texture
 
     def _blobs(self, texture: Floats) -> list[tuple[float, float, float, float, float]]:
         """(x0, y0, x1, y1, score) in cells of the compact textured blobs."""
         h, w = texture.shape
-        threshold = _ABS + _REL * self._median
+        threshold = _THRESHOLD
         mask = self._u8("mask", (h, w))
         np.greater(texture, threshold, out=mask.view(np.bool_))
         cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open, dst=mask)
@@ -199,7 +226,7 @@ def _as_gray(image: npt.NDArray[np.generic]) -> Gray:
 
 def _to_region(blob: tuple[float, float, float, float, float], width: int, height: int) -> Region:
     x0, y0, x1, y1, score = blob
-    margin = max(2.0, 0.12 * max(x1 - x0, y1 - y0))
+    margin = max(2.0, _MARGIN * max(x1 - x0, y1 - y0))
     return Region(
         max(0, int((x0 - margin) * CELL)),
         max(0, int((y0 - margin) * CELL)),
