@@ -1,0 +1,261 @@
+"""Where in an image a Data Matrix may be: a fast test run before the expensive decoding passes.
+
+    finder = RegionFinder()                    # a camera loop keeps one: buffers are reused
+    for frame in frames:
+        for region in finder.find(gray):       # best first; [] when nothing looks like a code
+            crop = gray[region.y0 : region.y1, region.x0 : region.x1]
+
+    find_regions(gray)                         # the same, once (a new finder each call)
+
+How it works, on a copy a quarter the size (cells of 4 x 4 pixels: 320 x 180 for a 720p
+frame, 620 x 877 for an A4 page at 300 dpi):
+
+1. Texture in both directions. The absolute differences of neighbouring pixels, across
+   (|dx|) and down (|dy|), are taken at full resolution (so that 2-pixel modules count), then
+   averaged per cell (two 2x area reductions). A Data Matrix has dense edges in both
+   directions at any rotation; text lines, the card's border and a shadow's edge have them
+   along a line, a smooth desk hardly at all. The cell's texture is min(mean |dx|, mean |dy|).
+2. Relative to the image's own noise: the median cell texture (sensor noise, the desk's
+   grain) is taken off, and the threshold is a little above it, so that a dim, noisy frame
+   (low light), a washed-out one (glare) and a half-shadowed one keep their code: nothing is
+   compared with an absolute brightness or contrast.
+3. Shape. The texture map, smoothed over 3 x 3 cells and thresholded, is opened with a 5 x 5
+   square: lines (edges of a card, of a shadow, of a text bar) go, compact blobs stay. Each
+   blob left is measured by its smallest enclosing rotated rectangle: a code is roughly
+   square (any angle, some perspective), fills its rectangle, is neither tiny nor most of
+   the image (a woven cloth or a keyboard fills the frame).
+4. Score in [0, 1]: fill x squareness x strength (texture above the threshold), so real codes
+   come before blank cards and text. Boxes get a margin (the quiet zone and a little more),
+   are clipped to the image, merged when they overlap, best first.
+
+Measured (benchmarks/regions.py, docs/benchmarks.md): see the module `benchmarks.regions`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+Gray = npt.NDArray[np.uint8]
+Floats = npt.NDArray[np.float32]
+
+CELL = 4  # pixels a side of a cell of the reduced map (two 2x area reductions)
+_SMALL = 8 * CELL  # an image smaller than this on a side is one region, the whole image
+_OPEN = 5  # cells: blobs thinner than this are lines, not codes
+_MIN_SIDE = 7.0  # cells: the short side of a code's blob (a 14-module code, 2-pixel modules)
+_MAX_SIDE = 0.8  # of the image's short side: a larger textured blob is a cloth, a keyboard
+_MIN_SQUARE = 0.4  # short side / long side of the blob's rotated rectangle
+_MIN_FILL = 0.45  # blob pixels / rotated rectangle area
+_THRESHOLD = 4.0  # texture above the median by this many times the noise's spread
+_STEPS = 4.0  # the texture's median and spread are found to 1/_STEPS
+_MIN_SPREAD = 0.35  # the noise's spread in a clean image (mean absolute difference)
+_MARGIN = 0.2  # of the blob's side, added on each side of its box (at least 2 cells)
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A box of the image that may hold a code, in the image's pixels (x1, y1 excluded), and
+    how much it looks like a Data Matrix (0-1; 0 for an image too small to judge)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    score: float
+
+    @property
+    def width(self) -> int:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> int:
+        return self.y1 - self.y0
+
+
+class RegionFinder:
+    """`find` for one stream of images: its arrays are kept while the image size stays the
+    same, so a camera loop allocates nothing per frame but the small result list. Not for
+    use by two threads at once (one finder per thread)."""
+
+    def __init__(self) -> None:
+        self._bytes: dict[str, Gray] = {}
+        self._floats: dict[str, Floats] = {}
+        self._open = cv2.getStructuringElement(cv2.MORPH_RECT, (_OPEN, _OPEN))
+
+    def _u8(self, name: str, shape: tuple[int, int]) -> Gray:
+        array = self._bytes.get(name)
+        if array is None or array.shape != shape:
+            array = np.zeros(shape, dtype=np.uint8)
+            self._bytes[name] = array
+        return array
+
+    def _f32(self, name: str, shape: tuple[int, int]) -> Floats:
+        array = self._floats.get(name)
+        if array is None or array.shape != shape:
+            array = np.zeros(shape, dtype=np.float32)
+            self._floats[name] = array
+        return array
+
+    def find(self, gray: Gray, *, max_regions: int = 4) -> list[Region]:
+        """The places of `gray` (2-D uint8; a BGR image is converted) that may hold a Data
+        Matrix, best first, at most `max_regions`, not overlapping."""
+        image = _as_gray(gray)
+        height, width = image.shape[:2]
+        if height == 0 or width == 0 or max_regions <= 0:
+            return []
+        if height < _SMALL or width < _SMALL:
+            return [Region(0, 0, width, height, 0.0)]
+        texture = self._texture(image)
+        blobs = self._blobs(texture)
+        regions = [_to_region(b, width, height) for b in blobs]
+        return _merge(regions)[:max_regions]
+
+    def _texture(self, image: Gray) -> Floats:
+        """Per cell, how far its texture in all directions stands above the image's noise, in
+        units of that noise's spread; the better of two scales (full and half resolution)."""
+        big_h = image.shape[0] - image.shape[0] % CELL
+        big_w = image.shape[1] - image.shape[1] % CELL
+        img = image[:big_h, :big_w]
+        h, w = big_h // CELL, big_w // CELL
+        half = self._u8("half", (big_h // 2, big_w // 2))
+        cv2.resize(img, (big_w // 2, big_h // 2), dst=half, interpolation=cv2.INTER_AREA)
+        fine = self._standing(self._directional(img, "fine", (h, w)), "fine")
+        coarse = self._standing(self._directional(half, "coarse", (h, w)), "coarse")
+        cv2.max(fine, coarse, dst=fine)
+        return fine
+
+    def _directional(self, img: Gray, name: str, cells: tuple[int, int]) -> Floats:
+        """The mean absolute difference of neighbouring pixels per cell, along the direction
+        where it is least of four: across, down and the two diagonals. A straight edge is
+        nearly parallel to one of them, a code (two families of edges at right angles) to none.
+        """
+        big_h, big_w = img.shape
+        h, w = cells
+        diff = self._u8(name + "diff", (big_h, big_w))
+        shrunk = self._u8(name + "shrunk", (big_h // 2, big_w // 2))
+        each = self._u8(name + "each", (h, w))
+        least = self._u8(name + "least", (h, w))
+        shifts = (
+            (img[:, 1:], img[:, :-1]),
+            (img[1:], img[:-1]),
+            (img[1:, 1:], img[:-1, :-1]),
+            (img[1:, :-1], img[:-1, 1:]),
+        )
+        for index, (a, b) in enumerate(shifts):
+            diff[-1] = 0
+            diff[:, -1] = 0
+            cv2.absdiff(a, b, dst=diff[: a.shape[0], : a.shape[1]])
+            target = each if index else least
+            if big_h // 2 == h:
+                cv2.resize(diff, (w, h), dst=target, interpolation=cv2.INTER_AREA)
+            else:
+                cv2.resize(diff, (big_w // 2, big_h // 2), dst=shrunk, interpolation=cv2.INTER_AREA)
+                cv2.resize(shrunk, (w, h), dst=target, interpolation=cv2.INTER_AREA)
+            if index:
+                cv2.min(least, each, dst=least)
+        out = self._f32(name + "float", (h, w))
+        smooth = self._f32(name + "smooth", (h, w))
+        out[:] = least
+        cv2.blur(out, (3, 3), dst=smooth)
+        return smooth
+
+    def _standing(self, texture: Floats, name: str) -> Floats:
+        """`texture` less its median, over the median's distance to its 5th percentile (the
+        spread of the noise and grain that make most of an image), in place."""
+        quantised = self._u8(name + "quantised", texture.shape)
+        cv2.convertScaleAbs(texture, dst=quantised, alpha=_STEPS)
+        counts = np.bincount(quantised.ravel(), minlength=256).cumsum()
+        total = int(counts[-1])
+        median = float(np.searchsorted(counts, total // 2)) / _STEPS
+        low = float(np.searchsorted(counts, total // 20)) / _STEPS
+        texture -= median
+        texture *= 1.0 / max(median - low, _MIN_SPREAD)
+        return texture
+
+    def _blobs(self, texture: Floats) -> list[tuple[float, float, float, float, float]]:
+        """(x0, y0, x1, y1, score) in cells of the compact textured blobs."""
+        h, w = texture.shape
+        threshold = _THRESHOLD
+        mask = self._u8("mask", (h, w))
+        np.greater(texture, threshold, out=mask.view(np.bool_))
+        cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open, dst=mask)
+        contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        longest = _MAX_SIDE * min(h, w)
+        out: list[tuple[float, float, float, float, float]] = []
+        for contour in contours:
+            x, y, bw, bh = cv2.boundingRect(contour)
+            if min(bw, bh) < _MIN_SIDE or max(bw, bh) > longest * 1.42:
+                continue
+            (_, _), (rw, rh), _ = cv2.minAreaRect(contour)
+            short, long = sorted((max(rw, 1.0), max(rh, 1.0)))
+            if short < _MIN_SIDE or long > longest:
+                continue
+            square = short / long
+            fill = min(1.0, (cv2.contourArea(contour) + 0.5 * len(contour)) / (short * long))
+            if square < _MIN_SQUARE or fill < _MIN_FILL:
+                continue
+            strength = float(np.mean(texture[y : y + bh, x : x + bw])) / threshold
+            score = fill * square**0.5 * min(1.0, strength / 4.0)
+            out.append((x, y, x + bw, y + bh, score))
+        return out
+
+
+def find_regions(gray: Gray, *, max_regions: int = 4) -> list[Region]:
+    """`RegionFinder().find(gray, max_regions=...)`: for one image; a camera keeps a finder."""
+    return RegionFinder().find(gray, max_regions=max_regions)
+
+
+def _as_gray(image: npt.NDArray[np.generic]) -> Gray:
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.ndim == 3:
+        if array.shape[2] == 1:
+            array = array[:, :, 0]
+        elif array.shape[2] >= 3 and min(array.shape[:2]) > 0:
+            array = np.asarray(cv2.cvtColor(array[:, :, :3], cv2.COLOR_BGR2GRAY), np.uint8)
+        else:
+            array = array[:, :, 0]
+    elif array.ndim != 2:
+        array = np.zeros((0, 0), np.uint8)
+    return array
+
+
+def _to_region(blob: tuple[float, float, float, float, float], width: int, height: int) -> Region:
+    x0, y0, x1, y1, score = blob
+    margin = max(2.0, _MARGIN * max(x1 - x0, y1 - y0))
+    return Region(
+        max(0, int((x0 - margin) * CELL)),
+        max(0, int((y0 - margin) * CELL)),
+        min(width, int((x1 + margin) * CELL)),
+        min(height, int((y1 + margin) * CELL)),
+        round(score, 4),
+    )
+
+
+def _merge(regions: list[Region]) -> list[Region]:
+    """Overlapping boxes become their union (with the better score); best first."""
+    boxes = list(regions)
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(boxes)):
+            for j in range(i + 1, len(boxes)):
+                a, b = boxes[i], boxes[j]
+                if a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1:
+                    boxes[i] = Region(
+                        min(a.x0, b.x0),
+                        min(a.y0, b.y0),
+                        max(a.x1, b.x1),
+                        max(a.y1, b.y1),
+                        max(a.score, b.score),
+                    )
+                    del boxes[j]
+                    merged = True
+                    break
+            if merged:
+                break
+    return sorted(boxes, key=lambda r: -r.score)
