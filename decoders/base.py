@@ -165,6 +165,12 @@ class DecodeOptions:
     """With `all_formats`, read the other matrix codes even when a Data Matrix was found: for
     documents (files and uploads), where every code of a page is reported; a page is decoded
     once, so the extra read is affordable there, not on every camera frame."""
+    regions: bool = True
+    """After the first pass (on the whole image), find the regions that may hold a code
+    (`decoders.regions`): with none, and no symbol located, stop there (an empty camera frame
+    costs one cheap read); else the other passes (and libdmtx, and for camera frames the other
+    formats' read) look only at those regions and at the symbols located. Images under 256
+    pixels a side are always read whole. Deterministic (no clock): on for files too."""
     try_harder: bool = False
     """Run every pass even when a Data Matrix was found (documents that may hold several)."""
 

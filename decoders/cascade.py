@@ -38,6 +38,7 @@ import numpy.typing as npt
 
 from decoders import libdmtx, zxing
 from decoders.base import Cancel, DecodedSymbol, DecodeOptions, Reading, Unreadable
+from decoders.regions import Region, RegionFinder
 
 Gray = npt.NDArray[np.uint8]
 Clock = Callable[[], float]
@@ -312,6 +313,7 @@ class Decoder:
         self.options = options or DecodeOptions()
         self._clock = clock
         self._buffers = _Buffers()
+        self._regions = RegionFinder()
         self.last_passes: list[str] = []
         """The passes the last `decode` ran, in order (for benchmarks and debugging)."""
 
@@ -365,52 +367,119 @@ class Decoder:
 
         candidates: list[zxing.Corners] = []
         seen: list[libdmtx.Corners] = []  # regions libdmtx found but could not decode
+        # where the passes after the first look: the whole image, or (`options.regions`, on an
+        # image large enough for it to pay) the regions that may hold a code
+        targets: list[tuple[int, int, int, int]] | None = None
+        regions: list[tuple[int, int, int, int]] = []
         for index, name in enumerate(options.passes):
             if index and has_datamatrix() and not options.try_harder:
                 break
             if index and (out_of_time() or cancelled()):
                 break
+            if index and targets is None:
+                targets, regions = self._targets(gray, candidates)
+                if not targets:
+                    break  # nothing looks like a code, nothing was located: nothing to read
             if name == "refine":
                 found += self._refine(gray, candidates, lambda: out_of_time() or cancelled())
                 passes.append(name)
                 continue
-            prepared = PASSES[name](gray, self._buffers)
-            symbols, located = zxing.decode_with_candidates(
-                prepared.image,
-                formats=zxing.DATAMATRIX,
-                binarizer=prepared.binarizer,
-                try_invert=False,
-                scale=prepared.scale,
-                label=f"zxing+{name}",
-            )
-            found += symbols
-            candidates += located
+            for box in targets or [(0, 0, gray.shape[1], gray.shape[0])]:
+                if box != (0, 0, gray.shape[1], gray.shape[0]):
+                    if found and has_datamatrix() and not options.try_harder:
+                        break
+                    if out_of_time() or cancelled():
+                        break
+                symbols, located = self._read(gray, name, box)
+                found += symbols
+                candidates += located
             passes.append(name)
         if cancelled():
             return done()
+        if targets is None:  # one pass only, or none
+            targets, regions = self._targets(gray, candidates)
+        whole = targets == [(0, 0, gray.shape[1], gray.shape[0])]
         if options.all_formats and (options.other_formats_too or not has_datamatrix()):
             # is there another code (a QR code...) to tell the user about? On a large page
             # whose Data Matrix codes were read, a half-size read finds the large QR codes of
-            # printed pages at a fifth of the cost (measured on the A4 test card: 15 ms, 85)
-            image, scale = gray, 1.0
-            if has_datamatrix() and max(gray.shape) > 2000:
-                image = np.asarray(
-                    cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA), np.uint8
+            # printed pages at a fifth of the cost (measured on the A4 test card: 15 ms, 85).
+            # Camera frames (not `other_formats_too`) look only where a region is.
+            if options.other_formats_too or whole:
+                image, scale = gray, 1.0
+                if has_datamatrix() and max(gray.shape) > 2000:
+                    image = np.asarray(
+                        cv2.resize(gray, None, fx=0.5, fy=0.5, interpolation=cv2.INTER_AREA),
+                        np.uint8,
+                    )
+                    scale = 0.5
+                found += zxing.decode(
+                    image, formats=zxing.OTHER_MATRIX, try_invert=False, scale=scale
                 )
-                scale = 0.5
-            found += zxing.decode(image, formats=zxing.OTHER_MATRIX, try_invert=False, scale=scale)
-            passes.append("other_formats")
-        if options.libdmtx and not has_datamatrix() and not out_of_time():
+                passes.append("other_formats")
+            elif regions:
+                for x0, y0, x1, y1 in regions:
+                    found += zxing.decode(
+                        np.ascontiguousarray(gray[y0:y1, x0:x1]),
+                        formats=zxing.OTHER_MATRIX,
+                        try_invert=False,
+                        offset=(x0, y0),
+                    )
+                passes.append("other_formats")
+        if options.libdmtx and targets and not has_datamatrix() and not out_of_time():
             # libdmtx on the places a code may be only, from fixed seed pixels: its work is
             # bounded by the crops, not by a clock (see decoders/libdmtx.py)
-            for x0, y0, x1, y1 in _libdmtx_crops(candidates, gray.shape):
+            for x0, y0, x1, y1 in _libdmtx_crops(candidates, [] if whole else regions, gray.shape):
                 if cancelled() or out_of_time():
                     break
-                symbols, regions = libdmtx.decode_seeded(gray[y0:y1, x0:x1], offset=(x0, y0))
+                symbols, unread = libdmtx.decode_seeded(gray[y0:y1, x0:x1], offset=(x0, y0))
                 found += symbols
-                seen += regions
+                seen += unread
             passes.append("libdmtx")
         return done()
+
+    def _targets(
+        self, gray: Gray, candidates: list[zxing.Corners]
+    ) -> tuple[list[tuple[int, int, int, int]], list[tuple[int, int, int, int]]]:
+        """Where the passes after the first look, and the region finder's regions: the whole
+        image when `options.regions` is off or the image is small (under `_WHOLE_BELOW` pixels
+        a side, where the passes are cheap anyway); else the regions that may hold a code and
+        the symbols the first pass located, each once; none when there are neither."""
+        h, w = gray.shape
+        if not self.options.regions or min(h, w) < _WHOLE_BELOW:
+            return [(0, 0, w, h)], []
+        found = self._regions.find(gray, max_regions=4)
+        if not found and cv2.mean(gray)[0] < _DARK:
+            # a dim frame with little noise: the finder sees it again through `gamma`'s curve
+            seen = self._buffers.get("regions_gamma", gray.shape)
+            cv2.LUT(gray, self._buffers.gamma_lut, dst=seen)
+            found = self._regions.find(seen, max_regions=4)
+        regions = [_grow(r, _REGION_GROWTH, w, h) for r in found]
+        targets = list(regions)
+        for corners in candidates:
+            box = _crop_box(corners, gray.shape)
+            if not any(_contains(other, box) for other in targets):
+                targets.append(box)
+        return targets, regions
+
+    def _read(
+        self, gray: Gray, name: str, box: tuple[int, int, int, int]
+    ) -> tuple[list[DecodedSymbol], list[zxing.Corners]]:
+        """Pass `name` on the part `box` of `gray` (positions in `gray`'s pixels)."""
+        x0, y0, x1, y1 = box
+        image = gray
+        if box != (0, 0, gray.shape[1], gray.shape[0]):
+            image = np.ascontiguousarray(gray[y0:y1, x0:x1])
+            self._buffers.new_image()
+        prepared = PASSES[name](image, self._buffers)
+        return zxing.decode_with_candidates(
+            prepared.image,
+            formats=zxing.DATAMATRIX,
+            binarizer=prepared.binarizer,
+            try_invert=False,
+            scale=prepared.scale,
+            offset=(x0, y0),
+            label=f"zxing+{name}",
+        )
 
     def _refine(
         self, gray: Gray, candidates: list[zxing.Corners], out_of_time: Callable[[], bool]
@@ -456,6 +525,24 @@ class Decoder:
         raise TypeError(f"images must be H×W, H×W×3 (BGR) or H×W×4 (BGRA), not {image.shape}")
 
 
+def _grow(region: Region, growth: float, w: int, h: int) -> tuple[int, int, int, int]:
+    """`region`'s box, `growth` of its size wider on each side, within the image."""
+    dx = round(region.width * growth)
+    dy = round(region.height * growth)
+    return (
+        max(region.x0 - dx, 0),
+        max(region.y0 - dy, 0),
+        min(region.x1 + dx, w),
+        min(region.y1 + dy, h),
+    )
+
+
+def _contains(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
+    """Does box `a` hold the centre of box `b`?"""
+    cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+    return a[0] <= cx < a[2] and a[1] <= cy < a[3]
+
+
 def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
@@ -483,16 +570,25 @@ def _unreadable(
 
 
 _LIBDMTX_MAX_CROPS = 2
+_WHOLE_BELOW = 256
+# the region finder's boxes are a little tight on dim, noisy frames (where the texture of the
+# code's edge modules is under its threshold): the crops are this much of their size wider
+_REGION_GROWTH = 0.15
+# a frame darker than this on average (a dim room) where the region finder found nothing is
+# given to it again through the log curve of `gamma` (dark modules under little noise then
+# have the texture it looks for; under much noise the curve would hide them: raw first)
+_DARK = 60.0  # pixels: an image smaller on a side is read whole, never in regions
 
 
 def _libdmtx_crops(
-    candidates: list[zxing.Corners], shape: tuple[int, ...]
+    candidates: list[zxing.Corners],
+    regions: list[tuple[int, int, int, int]],
+    shape: tuple[int, ...],
 ) -> list[tuple[int, int, int, int]]:
-    """The places libdmtx looks at: the symbols zxing-cpp located (with a margin), one crop per
-    place, at most `_LIBDMTX_MAX_CROPS`."""
+    """The places libdmtx looks at: the symbols zxing-cpp located (with a margin), then the
+    region finder's regions, one crop per place, at most `_LIBDMTX_MAX_CROPS`."""
     crops: list[tuple[int, int, int, int]] = []
-    for corners in candidates:
-        box = _crop_box(corners, shape)
+    for box in [_crop_box(c, shape) for c in candidates] + regions:
         if any(_overlap(box, other) for other in crops):
             continue
         crops.append(box)

@@ -146,3 +146,49 @@ def test_the_background_is_computed_again_for_each_new_image() -> None:
     assert payload in [s.data for s in decoder.decode(dark)]
     assert payload in [s.data for s in decoder.decode(bgr)]
     assert decoder.last_passes == ["flatten", "tophat"]
+
+
+# --- regions ------------------------------------------------------------------------------
+
+
+def empty_frame(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    card = synthetic.card(np.full((40, 40), 230, np.uint8), rng)
+    return synthetic.place(card, synthetic.FRAME_720P, rng)
+
+
+def test_an_empty_frame_stops_after_the_first_read() -> None:
+    """Nothing looks like a code, nothing was located: one cheap read, then stop (camera
+    frames); a document still gets its other formats' read."""
+    for seed in range(3):
+        camera = Decoder(DecodeOptions(time_budget_ms=40))
+        reading = camera.read(empty_frame(seed))
+        assert (reading.symbols, reading.unreadable, reading.passes) == ([], [], ["fixed"])
+        document = Decoder(DecodeOptions(other_formats_too=True))
+        assert document.read(empty_frame(seed)).passes == ["fixed", "other_formats"]
+
+
+def test_passes_on_regions_read_what_the_whole_frame_reads_at_the_same_place() -> None:
+    """A code the first read misses is read by the later passes on its region's crop, and its
+    corners are given in the frame's pixels, as a whole-frame read gives them."""
+    image, payload = sample("shadow", 0)
+    frame = np.zeros((720, 1280), np.uint8)
+    frame[100:580, 500:1140] = image
+    options = DecodeOptions(libdmtx=False, all_formats=False)
+    decoder = Decoder(options)
+    [in_regions] = decoder.decode(frame)
+    assert decoder.last_passes[-1] != "fixed"  # read by a later pass, on a crop
+    [whole] = Decoder(DecodeOptions(libdmtx=False, all_formats=False, regions=False)).decode(frame)
+    assert in_regions.data == whole.data == payload
+    for (ax, ay), (bx, by) in zip(in_regions.position, whole.position, strict=True):
+        assert abs(ax - bx) <= 3 and abs(ay - by) <= 3
+
+
+def test_a_qr_code_on_a_camera_frame_is_reported_from_its_region() -> None:
+    qr = synthetic.qrcode("https://example.org/carte", 4)
+    frame = empty_frame(4)
+    frame[300 : 300 + qr.shape[0], 600 : 600 + qr.shape[1]] = qr[:, :, None]
+    [symbol] = Decoder(DecodeOptions(time_budget_ms=40)).decode(frame)
+    assert symbol.format == "QRCode"
+    xs = [x for x, _ in symbol.position]
+    assert min(xs) >= 590 and max(xs) <= 610 + qr.shape[1]
