@@ -372,21 +372,31 @@ class Decoder:
         targets: list[tuple[int, int, int, int]] | None = None
         regions: list[tuple[int, int, int, int]] = []
         for index, name in enumerate(options.passes):
-            if index and has_datamatrix() and not options.try_harder:
-                break
             if index and (out_of_time() or cancelled()):
                 break
+            done_here = index and has_datamatrix() and not options.try_harder
+            if done_here and not options.other_formats_too:
+                break  # a camera frame stops at its first Data Matrix
             if index and targets is None:
                 targets, regions = self._targets(gray, candidates)
                 if not targets:
                     break  # nothing looks like a code, nothing was located: nothing to read
+            if done_here and not (targets and self._unread(targets, found)):
+                break  # a document goes on in the regions where no Data Matrix was read yet
             if name == "refine":
                 found += self._refine(gray, candidates, lambda: out_of_time() or cancelled())
                 passes.append(name)
                 continue
-            for box in targets or [(0, 0, gray.shape[1], gray.shape[0])]:
+            boxes = targets or [(0, 0, gray.shape[1], gray.shape[0])]
+            if index and has_datamatrix() and not options.try_harder:
+                boxes = self._unread(boxes, found)
+            for box in boxes:
                 if box != (0, 0, gray.shape[1], gray.shape[0]):
-                    if found and has_datamatrix() and not options.try_harder:
+                    if (
+                        has_datamatrix()
+                        and not options.try_harder
+                        and not options.other_formats_too
+                    ):
                         break
                     if out_of_time() or cancelled():
                         break
@@ -436,6 +446,14 @@ class Decoder:
                 seen += unread
             passes.append("libdmtx")
         return done()
+
+    @staticmethod
+    def _unread(
+        boxes: list[tuple[int, int, int, int]], found: list[DecodedSymbol]
+    ) -> list[tuple[int, int, int, int]]:
+        """The boxes that hold no Data Matrix read so far."""
+        read = [_box(s.position) for s in found if s.format == "DataMatrix" and s.position]
+        return [b for b in boxes if not any(_contains(b, r) for r in read)]
 
     def _targets(
         self, gray: Gray, candidates: list[zxing.Corners]

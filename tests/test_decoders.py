@@ -356,3 +356,38 @@ def damaged_code(module_px: int) -> np.ndarray:
     h, w = code.shape
     code[h // 4 : h - h // 4, w // 4 : w - w // 4] = 255
     return np.pad(code, 40, constant_values=255)
+
+
+@pytest.mark.skipif(not libdmtx.AVAILABLE, reason="libdmtx0b is not installed")
+def test_libdmtx_reports_the_region_it_found_but_could_not_decode() -> None:
+    image = damaged_code(4)
+    symbols, unread = libdmtx.decode_seeded(image)
+    assert symbols == []
+    [corners] = unread
+    xs = [x for x, _ in corners]
+    ys = [y for _, y in corners]
+    assert min(xs) >= 30 and max(xs) <= image.shape[1] - 30  # the symbol, not the quiet zone
+    assert min(ys) >= 30 and max(ys) <= image.shape[0] - 30
+    # a crop of it gives the same place in the caller's pixels
+    crop_symbols, crop_unread = libdmtx.decode_seeded(image[20:, 10:], offset=(10, 20))
+    assert crop_symbols == []
+    for (a, b), (c, d) in zip(crop_unread[0], corners, strict=True):
+        assert abs(a - c) <= 3 and abs(b - d) <= 3
+
+
+@pytest.mark.skipif(not libdmtx.AVAILABLE, reason="libdmtx0b is not installed")
+def test_unreadable_is_one_place_for_both_engines_and_none_where_a_code_was_read() -> None:
+    """zxing-cpp located it and libdmtx found its region: one `Unreadable` for the place."""
+    reading = Decoder().read(damaged_code(4))
+    assert reading.passes[-1] == "libdmtx"
+    assert [u.evidence for u in reading.unreadable] == ["zxing"]
+    # libdmtx's evidence alone (zxing-cpp's candidates not given) is kept as such
+    from decoders.cascade import _unreadable
+
+    [corners] = libdmtx.decode_seeded(damaged_code(4))[1]
+    assert [u.evidence for u in _unreadable([], [corners, corners], [], 1)] == ["libdmtx"]
+    read = DecodedSymbol(b"x", "]d1", "DataMatrix", position=corners)
+    assert _unreadable([], [corners], [read], 1) == []
+    # a clean code: read, nothing unreadable
+    clean = Decoder().read(np.pad(synthetic.datamatrix(TAGGED, 4), 40, constant_values=255))
+    assert clean.symbols and clean.unreadable == []

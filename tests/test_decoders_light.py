@@ -192,3 +192,15 @@ def test_a_qr_code_on_a_camera_frame_is_reported_from_its_region() -> None:
     assert symbol.format == "QRCode"
     xs = [x for x, _ in symbol.position]
     assert min(xs) >= 590 and max(xs) <= 610 + qr.shape[1]
+
+
+def test_the_corpus_empty_frames_read_nothing_and_report_nothing_unreadable() -> None:
+    from tests.helpers import corpus
+
+    camera = Decoder(DecodeOptions(time_budget_ms=40))
+    files = Decoder(DecodeOptions(other_formats_too=True))
+    for index in range(12):
+        image = corpus.sample("empty", index).image
+        for decoder in (camera, files):
+            reading = decoder.read(image)
+            assert (reading.symbols, reading.unreadable) == ([], []), index
