@@ -51,6 +51,12 @@ class _Prepared:
     binarizer: str = "local_average"
 
 
+# log(1 + x/4), scaled to 0-255: 8 becomes 70, 32 becomes 139, 128 becomes 218 (`gamma`)
+_GAMMA_LUT = np.array(
+    [round(255 * np.log1p(i / 4) / np.log1p(255 / 4)) for i in range(256)], np.uint8
+)
+
+
 class _Buffers:
     """Arrays reused from one image to the next while the image size stays the same."""
 
@@ -59,10 +65,7 @@ class _Buffers:
         # OpenCV's CLAHE object keeps state: one per decoder, so decoders may run in threads
         self.clahe = cv2.createCLAHE(clipLimit=3.0, tileGridSize=(8, 8))
         self.kernel5 = np.ones((5, 5), np.uint8)
-        # log(1 + x/4), scaled to 0-255: 8 becomes 70, 32 becomes 139, 128 becomes 218
-        self.gamma_lut = np.array(
-            [round(255 * np.log1p(i / 4) / np.log1p(255 / 4)) for i in range(256)], np.uint8
-        )
+        self.gamma_lut = _GAMMA_LUT
         self.background_of: Gray | None = None
         """The image `background` was computed for (`_background`)."""
 
@@ -158,6 +161,25 @@ def _adaptive_upscale(gray: Gray, buf: _Buffers) -> _Prepared:
         up.image, 255, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY, 51, 5, dst=out
     )
     return _Prepared(out, scale=up.scale, binarizer="bool_cast")
+
+
+def _upscale_gamma(gray: Gray, buf: _Buffers) -> _Prepared:
+    """Small modules under a hard shadow: 3x bicubic first, then `gamma`'s curve (no blur: the
+    enlargement has smoothed the noise already)."""
+    h, w = gray.shape
+    up = buf.get("upscale_gamma", (h * 3, w * 3))
+    cv2.resize(gray, (w * 3, h * 3), dst=up, interpolation=cv2.INTER_CUBIC)
+    cv2.LUT(up, buf.gamma_lut, dst=up)
+    return _Prepared(up, scale=3.0)
+
+
+def _gamma_global(gray: Gray, buf: _Buffers) -> _Prepared:
+    """`gamma`'s curve, `upscale`, then zxing-cpp's global histogram binariser (a dim code
+    under a veil of glare, where a local threshold follows the veil)."""
+    curved = buf.get("gamma_global_curve", gray.shape)
+    cv2.LUT(gray, buf.gamma_lut, dst=curved)
+    up = _upscale(curved, buf, "gamma_global")
+    return _Prepared(up.image, scale=up.scale, binarizer="global_histogram")
 
 
 _BACKGROUND_SHRINK = 4
@@ -259,6 +281,8 @@ PASSES: dict[str, Callable[[Gray, _Buffers], _Prepared]] = {
     "equalize_upscale": _then_upscale(_equalize, "equalize_upscale"),
     "gamma_upscale": _then_upscale(_gamma, "gamma_upscale"),
     "adaptive_upscale": _adaptive_upscale,
+    "upscale_gamma": _upscale_gamma,
+    "gamma_global": _gamma_global,
 }
 REFINE = "refine"
 # `refine` is not a transform of the whole image: it takes a closer look at the symbols zxing-cpp
@@ -451,9 +475,9 @@ class Decoder:
     def _unread(
         boxes: list[tuple[int, int, int, int]], found: list[DecodedSymbol]
     ) -> list[tuple[int, int, int, int]]:
-        """The boxes that hold no Data Matrix read so far."""
+        """The boxes that overlap no Data Matrix read so far."""
         read = [_box(s.position) for s in found if s.format == "DataMatrix" and s.position]
-        return [b for b in boxes if not any(_contains(b, r) for r in read)]
+        return [b for b in boxes if not any(_overlap(b, r) for r in read)]
 
     def _targets(
         self, gray: Gray, candidates: list[zxing.Corners]
