@@ -50,9 +50,6 @@ DEFAULT_PASSES = (
     "upscale_gamma",
     "gamma_global",
     "adaptive_upscale",
-    "equalize_upscale",
-    "adaptive",
-    "sharpen",
 )
 
 

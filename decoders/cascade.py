@@ -462,7 +462,10 @@ class Decoder:
         if options.libdmtx and targets and not has_datamatrix() and not out_of_time():
             # libdmtx on the places a code may be only, from fixed seed pixels: its work is
             # bounded by the crops, not by a clock (see decoders/libdmtx.py)
-            for x0, y0, x1, y1 in _libdmtx_crops(candidates, [] if whole else regions, gray.shape):
+            # camera frames: only where zxing-cpp located a symbol (a crop of a textured desk
+            # can cost libdmtx 70 ms, more than a frame's budget); files: the regions too
+            near = [] if whole or budget is not None else regions
+            for x0, y0, x1, y1 in _libdmtx_crops(candidates, near, gray.shape):
                 if cancelled() or out_of_time():
                     break
                 symbols, unread = libdmtx.decode_seeded(gray[y0:y1, x0:x1], offset=(x0, y0))
