@@ -536,8 +536,11 @@ def uneven_frame(
     payload: bytes, kind: str, rng: np.random.Generator, *, module_px: int | None = None
 ) -> Shot:
     """A 1280x720 BGR frame of a card held in front of a webcam under the light of `kind`
-    (one of `UNEVEN`, or "clean": geometry only, or "mixed": `random_degradation`)."""
-    module_px = module_px or int(rng.choice([2, 3, 3, 4, 4, 5]))
+    (one of `UNEVEN`, or "clean": geometry only, or "mixed": `random_degradation`). Modules
+    of 2-5 pixels; 3-5 under combined uneven light (2-pixel modules blurred, noisy, shaded and
+    with a glare spot are beyond any reader)."""
+    sizes = [3, 3, 4, 4, 5] if kind == "uneven_combo" else [2, 3, 3, 4, 4, 5]
+    module_px = module_px or int(rng.choice(sizes))
     code = datamatrix(payload, module_px)
     if kind == "clean":
         d = Degradation(
