@@ -43,8 +43,11 @@ Gray = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
 
 CELL = 4  # pixels a side of a cell of the reduced map (two 2x area reductions)
+_LARGE = 4_000_000  # pixels: a larger image (a scanned page) is first halved
 _SMALL = 8 * CELL  # an image smaller than this on a side is one region, the whole image
 _OPEN = 5  # cells: blobs thinner than this are lines, not codes
+_CLOSE = 3  # cells: gaps narrower than this inside a blob are closed first (a large code's
+#   solid alignment bars)
 _MIN_SIDE = 7.0  # cells: the short side of a code's blob (a 14-module code, 2-pixel modules)
 _MAX_SIDE = 0.8  # of the image's short side: a larger textured blob is a cloth, a keyboard
 _MIN_SQUARE = 0.4  # short side / long side of the blob's rotated rectangle
@@ -52,7 +55,9 @@ _MIN_FILL = 0.45  # blob pixels / rotated rectangle area
 _THRESHOLD = 4.0  # texture above the median by this many times the noise's spread
 _STEPS = 4.0  # the texture's median and spread are found to 1/_STEPS
 _MIN_SPREAD = 0.35  # the noise's spread in a clean image (mean absolute difference)
-_MARGIN = 0.2  # of the blob's side, added on each side of its box (at least 2 cells)
+_MARGIN = 0.15  # of the blob's side, added on each side of its box (at least 2 cells)
+_FAINT = 0.5  # of the threshold: texture a blob's box grows over
+_ANISOTROPY = 0.5  # texture = least - this x (most - least) of the four directions
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +89,8 @@ class RegionFinder:
         self._bytes: dict[str, Gray] = {}
         self._floats: dict[str, Floats] = {}
         self._open = cv2.getStructuringElement(cv2.MORPH_RECT, (_OPEN, _OPEN))
+        self._thin = cv2.getStructuringElement(cv2.MORPH_RECT, (3, 3))
+        self._close = cv2.getStructuringElement(cv2.MORPH_RECT, (_CLOSE, _CLOSE))
 
     def _u8(self, name: str, shape: tuple[int, int]) -> Gray:
         array = self._bytes.get(name)
@@ -108,9 +115,15 @@ class RegionFinder:
             return []
         if height < _SMALL or width < _SMALL:
             return [Region(0, 0, width, height, 0.0)]
-        texture = self._texture(image)
+        reduce = 1
+        work = image
+        if height * width > _LARGE:  # a page at 300 dpi: modules of 4 pixels or more
+            reduce = 2
+            work = self._u8("reduced", (height // 2, width // 2))
+            cv2.resize(image, (width // 2, height // 2), dst=work, interpolation=cv2.INTER_AREA)
+        texture = self._texture(work)
         blobs = self._blobs(texture)
-        regions = [_to_region(b, width, height) for b in blobs]
+        regions = [_to_region(b, CELL * reduce, width, height) for b in blobs]
         return _merge(regions)[:max_regions]
 
     def _texture(self, image: Gray) -> Floats:
@@ -128,16 +141,21 @@ class RegionFinder:
         return fine
 
     def _directional(self, img: Gray, name: str, cells: tuple[int, int]) -> Floats:
-        """The mean absolute difference of neighbouring pixels per cell, along the direction
-        where it is least of four: across, down and the two diagonals. A straight edge is
-        nearly parallel to one of them, a code (two families of edges at right angles) to none.
+        """Texture in all directions per cell: the mean absolute difference of neighbouring
+        pixels over 3 x 3 cells, along four directions (across, down, the two diagonals), as
+        2 x least - most. Two families of edges at right angles (a code, at any rotation) give
+        nearly the same in all four; a straight edge, or parallel ones (a border, a shadow's
+        edge, lines of text), almost nothing along itself: 2 x least - most <= 0.
         """
         big_h, big_w = img.shape
         h, w = cells
         diff = self._u8(name + "diff", (big_h, big_w))
         shrunk = self._u8(name + "shrunk", (big_h // 2, big_w // 2))
         each = self._u8(name + "each", (h, w))
-        least = self._u8(name + "least", (h, w))
+        as_float = self._f32(name + "float", (h, w))
+        smooth = self._f32(name + "smooth", (h, w))
+        least = self._f32(name + "least", (h, w))
+        most = self._f32(name + "most", (h, w))
         shifts = (
             (img[:, 1:], img[:, :-1]),
             (img[1:], img[:-1]),
@@ -148,18 +166,20 @@ class RegionFinder:
             diff[-1] = 0
             diff[:, -1] = 0
             cv2.absdiff(a, b, dst=diff[: a.shape[0], : a.shape[1]])
-            target = each if index else least
             if big_h // 2 == h:
-                cv2.resize(diff, (w, h), dst=target, interpolation=cv2.INTER_AREA)
+                cv2.resize(diff, (w, h), dst=each, interpolation=cv2.INTER_AREA)
             else:
                 cv2.resize(diff, (big_w // 2, big_h // 2), dst=shrunk, interpolation=cv2.INTER_AREA)
-                cv2.resize(shrunk, (w, h), dst=target, interpolation=cv2.INTER_AREA)
+                cv2.resize(shrunk, (w, h), dst=each, interpolation=cv2.INTER_AREA)
+            as_float[:] = each
             if index:
-                cv2.min(least, each, dst=least)
-        out = self._f32(name + "float", (h, w))
-        smooth = self._f32(name + "smooth", (h, w))
-        out[:] = least
-        cv2.blur(out, (3, 3), dst=smooth)
+                cv2.blur(as_float, (3, 3), dst=smooth)
+                cv2.min(least, smooth, dst=least)
+                cv2.max(most, smooth, dst=most)
+            else:
+                cv2.blur(as_float, (3, 3), dst=least)
+                most[:] = least
+        cv2.addWeighted(least, 1.0 + _ANISOTROPY, most, -_ANISOTROPY, 0.0, dst=smooth)
         return smooth
 
     def _standing(self, texture: Floats, name: str) -> Floats:
@@ -181,6 +201,7 @@ class RegionFinder:
         threshold = _THRESHOLD
         mask = self._u8("mask", (h, w))
         np.greater(texture, threshold, out=mask.view(np.bool_))
+        cv2.morphologyEx(mask, cv2.MORPH_CLOSE, self._close, dst=mask)
         cv2.morphologyEx(mask, cv2.MORPH_OPEN, self._open, dst=mask)
         contours, _ = cv2.findContours(mask, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         longest = _MAX_SIDE * min(h, w)
@@ -197,10 +218,31 @@ class RegionFinder:
             fill = min(1.0, (cv2.contourArea(contour) + 0.5 * len(contour)) / (short * long))
             if square < _MIN_SQUARE or fill < _MIN_FILL:
                 continue
-            strength = float(np.mean(texture[y : y + bh, x : x + bw])) / threshold
+            strength = max(0.0, float(np.mean(texture[y : y + bh, x : x + bw]))) / threshold
             score = fill * square**0.5 * min(1.0, strength / 4.0)
-            out.append((x, y, x + bw, y + bh, score))
+            out.append((*self._grown(texture, x, y, x + bw, y + bh), score))
         return out
+
+    def _grown(self, texture: Floats, x0: int, y0: int, x1: int, y1: int) -> tuple[int, ...]:
+        """The blob's box grown over the fainter texture around it (the part of a code in a
+        shadow, under a glare's halo, or blurred), by at most half its side each way."""
+        h, w = texture.shape
+        reach = max(2, (max(x1 - x0, y1 - y0) + 1) // 2)
+        wx0, wy0 = max(0, x0 - reach), max(0, y0 - reach)
+        wx1, wy1 = min(w, x1 + reach), min(h, y1 + reach)
+        window = texture[wy0:wy1, wx0:wx1]
+        faint = np.ascontiguousarray(window > _THRESHOLD * _FAINT, dtype=np.uint8)
+        faint[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = 1
+        cv2.morphologyEx(faint, cv2.MORPH_OPEN, self._thin, dst=faint)  # not along edges
+        faint[y0 - wy0 : y1 - wy0, x0 - wx0 : x1 - wx0] = 1
+        _, labels, stats, _ = cv2.connectedComponentsWithStats(faint, connectivity=8)
+        sx, sy, sw, sh, _ = (int(v) for v in stats[int(labels[y0 - wy0, x0 - wx0])])
+        return (
+            min(x0, wx0 + sx),
+            min(y0, wy0 + sy),
+            max(x1, wx0 + sx + sw),
+            max(y1, wy0 + sy + sh),
+        )
 
 
 def find_regions(gray: Gray, *, max_regions: int = 4) -> list[Region]:
@@ -224,14 +266,16 @@ def _as_gray(image: npt.NDArray[np.generic]) -> Gray:
     return array
 
 
-def _to_region(blob: tuple[float, float, float, float, float], width: int, height: int) -> Region:
+def _to_region(
+    blob: tuple[float, float, float, float, float], cell: int, width: int, height: int
+) -> Region:
     x0, y0, x1, y1, score = blob
     margin = max(2.0, _MARGIN * max(x1 - x0, y1 - y0))
     return Region(
-        max(0, int((x0 - margin) * CELL)),
-        max(0, int((y0 - margin) * CELL)),
-        min(width, int((x1 + margin) * CELL)),
-        min(height, int((y1 + margin) * CELL)),
+        max(0, int((x0 - margin) * cell)),
+        max(0, int((y0 - margin) * cell)),
+        min(width, int((x1 + margin) * cell)),
+        min(height, int((y1 + margin) * cell)),
         round(score, 4),
     )
 
