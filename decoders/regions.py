@@ -152,7 +152,6 @@ class RegionFinder:
         diff = self._u8(name + "diff", (big_h, big_w))
         shrunk = self._u8(name + "shrunk", (big_h // 2, big_w // 2))
         each = self._u8(name + "each", (h, w))
-        as_float = self._f32(name + "float", (h, w))
         smooth = self._f32(name + "smooth", (h, w))
         least = self._f32(name + "least", (h, w))
         most = self._f32(name + "most", (h, w))
@@ -171,13 +170,12 @@ class RegionFinder:
             else:
                 cv2.resize(diff, (big_w // 2, big_h // 2), dst=shrunk, interpolation=cv2.INTER_AREA)
                 cv2.resize(shrunk, (w, h), dst=each, interpolation=cv2.INTER_AREA)
-            as_float[:] = each
             if index:
-                cv2.blur(as_float, (3, 3), dst=smooth)
+                cv2.boxFilter(each, cv2.CV_32F, (3, 3), dst=smooth)
                 cv2.min(least, smooth, dst=least)
                 cv2.max(most, smooth, dst=most)
             else:
-                cv2.blur(as_float, (3, 3), dst=least)
+                cv2.boxFilter(each, cv2.CV_32F, (3, 3), dst=least)
                 most[:] = least
         cv2.addWeighted(least, 1.0 + _ANISOTROPY, most, -_ANISOTROPY, 0.0, dst=smooth)
         return smooth
