@@ -7,28 +7,37 @@
 
     find_regions(gray)                         # the same, once (a new finder each call)
 
-How it works, on a copy a quarter the size (cells of 4 x 4 pixels: 320 x 180 for a 720p
-frame, 620 x 877 for an A4 page at 300 dpi):
+How it works. Images over 4 Mpx (a page at 300 dpi, modules of 4 pixels or more) are first
+halved; then everything is judged on cells of 4 x 4 pixels (320 x 180 for a 720p frame):
 
-1. Texture in both directions. The absolute differences of neighbouring pixels, across
-   (|dx|) and down (|dy|), are taken at full resolution (so that 2-pixel modules count), then
-   averaged per cell (two 2x area reductions). A Data Matrix has dense edges in both
-   directions at any rotation; text lines, the card's border and a shadow's edge have them
-   along a line, a smooth desk hardly at all. The cell's texture is min(mean |dx|, mean |dy|).
-2. Relative to the image's own noise: the median cell texture (sensor noise, the desk's
-   grain) is taken off, and the threshold is a little above it, so that a dim, noisy frame
-   (low light), a washed-out one (glare) and a half-shadowed one keep their code: nothing is
-   compared with an absolute brightness or contrast.
-3. Shape. The texture map, smoothed over 3 x 3 cells and thresholded, is opened with a 5 x 5
-   square: lines (edges of a card, of a shadow, of a text bar) go, compact blobs stay. Each
-   blob left is measured by its smallest enclosing rotated rectangle: a code is roughly
-   square (any angle, some perspective), fills its rectangle, is neither tiny nor most of
-   the image (a woven cloth or a keyboard fills the frame).
-4. Score in [0, 1]: fill x squareness x strength (texture above the threshold), so real codes
-   come before blank cards and text. Boxes get a margin (the quiet zone and a little more),
-   are clipped to the image, merged when they overlap, best first.
+1. Texture in all directions. The absolute differences of neighbouring pixels along four
+   directions (across, down, the two diagonals) are averaged per cell (2x area reductions)
+   and over 3 x 3 cells, at full resolution (2-pixel modules) and at half resolution (less
+   noise for large modules). A Data Matrix, at any rotation, has two families of edges at
+   right angles: about the same texture along all four. A straight edge (a card's border, a
+   shadow's edge) or parallel ones (lines of text) have almost none along themselves. The
+   cell's texture is least - 0.5 x (most - least) of the four.
+2. Relative to the image's own noise: each scale's texture less its median, over the
+   median's distance to its 5th percentile (sensor noise, JPEG, the desk's grain make most of
+   an image); the better scale counts. Nothing is compared with an absolute brightness or
+   contrast, so a dim noisy frame, a glare's halo and a half in shadow keep their code.
+3. Shape. Cells 4 noise spreads above the median are closed (3 x 3, a large code's solid
+   alignment bars) and opened (5 x 5: lines go, compact blobs stay). A blob is kept when its
+   smallest rotated rectangle is square-ish (sides within 0.4) and well filled (0.45), at least
+   7 cells (28 pixels) a side and at most 0.8 of the image's short side: a woven cloth or a
+   keyboard filling the frame is not a code (so an image that is all code, a tight crop, gets
+   no region: read such images whole).
+4. The blob's box grows over the fainter texture around it (half the threshold, lines
+   removed; at most half its side each way: the part of a code in shadow), gets a margin of
+   0.15 of its side (at least 2 cells) for the quiet zone, is clipped to the image, and merged
+   with the boxes it overlaps. Score in [0, 1]: fill x sqrt(squareness) x strength (the mean
+   texture over 16 noise spreads, capped), best first. Cards without a code and pages of text
+   may give a region, most often with a lower score than a real code; a bare or textured desk
+   gives none.
 
-Measured (benchmarks/regions.py, docs/benchmarks.md): see the module `benchmarks.regions`.
+An image under 32 pixels on a side is one region, the whole image, score 0.
+
+Measured (benchmarks/regions.py, one core, docs/benchmarks.md "Region finder"): MEASURED
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ _STEPS = 4.0  # the texture's median and spread are found to 1/_STEPS
 _MIN_SPREAD = 0.35  # the noise's spread in a clean image (mean absolute difference)
 _MARGIN = 0.15  # of the blob's side, added on each side of its box (at least 2 cells)
 _FAINT = 0.5  # of the threshold: texture a blob's box grows over
+_KEEP = 0.6  # of an overlapping weaker box: cut it when that keeps this much, else merge
 _ANISOTROPY = 0.5  # texture = least - this x (most - least) of the four directions
 
 
@@ -136,11 +146,11 @@ class RegionFinder:
         half = self._u8("half", (big_h // 2, big_w // 2))
         cv2.resize(img, (big_w // 2, big_h // 2), dst=half, interpolation=cv2.INTER_AREA)
         fine = self._standing(self._directional(img, "fine", (h, w)), "fine")
-        coarse = self._standing(self._directional(half, "coarse", (h, w)), "coarse")
+        coarse = self._standing(self._directional(half, "coarse", (h, w), 5), "coarse")
         cv2.max(fine, coarse, dst=fine)
         return fine
 
-    def _directional(self, img: Gray, name: str, cells: tuple[int, int]) -> Floats:
+    def _directional(self, img: Gray, name: str, cells: tuple[int, int], window: int = 3) -> Floats:
         """Texture in all directions per cell: the mean absolute difference of neighbouring
         pixels over 3 x 3 cells, along four directions (across, down, the two diagonals), as
         2 x least - most. Two families of edges at right angles (a code, at any rotation) give
@@ -171,11 +181,11 @@ class RegionFinder:
                 cv2.resize(diff, (big_w // 2, big_h // 2), dst=shrunk, interpolation=cv2.INTER_AREA)
                 cv2.resize(shrunk, (w, h), dst=each, interpolation=cv2.INTER_AREA)
             if index:
-                cv2.boxFilter(each, cv2.CV_32F, (3, 3), dst=smooth)
+                cv2.boxFilter(each, cv2.CV_32F, (window, window), dst=smooth)
                 cv2.min(least, smooth, dst=least)
                 cv2.max(most, smooth, dst=most)
             else:
-                cv2.boxFilter(each, cv2.CV_32F, (3, 3), dst=least)
+                cv2.boxFilter(each, cv2.CV_32F, (window, window), dst=least)
                 most[:] = least
         cv2.addWeighted(least, 1.0 + _ANISOTROPY, most, -_ANISOTROPY, 0.0, dst=smooth)
         return smooth
@@ -279,25 +289,46 @@ def _to_region(
 
 
 def _merge(regions: list[Region]) -> list[Region]:
-    """Overlapping boxes become their union (with the better score); best first."""
-    boxes = list(regions)
-    merged = True
-    while merged:
-        merged = False
+    """Boxes that do not overlap, best first. Of two overlapping boxes, the weaker loses the
+    overlap (cut on the side that keeps most of it) when that keeps most of it, else both
+    become their union (with the better score): two pieces of one code stay together, and a
+    code's box is not swallowed by a neighbouring block of text."""
+    boxes = sorted(regions, key=lambda r: -r.score)
+    changed = True
+    while changed:
+        changed = False
         for i in range(len(boxes)):
             for j in range(i + 1, len(boxes)):
                 a, b = boxes[i], boxes[j]
-                if a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1:
+                if not (a.x0 < b.x1 and b.x0 < a.x1 and a.y0 < b.y1 and b.y0 < a.y1):
+                    continue
+                cut = _cut(b, a)
+                if cut is not None and cut.width * cut.height >= _KEEP * b.width * b.height:
+                    boxes[j] = cut
+                else:
                     boxes[i] = Region(
                         min(a.x0, b.x0),
                         min(a.y0, b.y0),
                         max(a.x1, b.x1),
                         max(a.y1, b.y1),
-                        max(a.score, b.score),
+                        a.score,
                     )
                     del boxes[j]
-                    merged = True
-                    break
-            if merged:
+                changed = True
+                break
+            if changed:
                 break
     return sorted(boxes, key=lambda r: -r.score)
+
+
+def _cut(weak: Region, strong: Region) -> Region | None:
+    """`weak` without its overlap with `strong`, cut along one side (the largest such box)."""
+    w = weak
+    options = [
+        Region(w.x0, w.y0, min(w.x1, strong.x0), w.y1, w.score),
+        Region(max(w.x0, strong.x1), w.y0, w.x1, w.y1, w.score),
+        Region(w.x0, w.y0, w.x1, min(w.y1, strong.y0), w.score),
+        Region(w.x0, max(w.y0, strong.y1), w.x1, w.y1, w.score),
+    ]
+    kept = [o for o in options if o.x1 > o.x0 and o.y1 > o.y0]
+    return max(kept, key=lambda o: o.width * o.height) if kept else None
