@@ -12,11 +12,11 @@ halved; then everything is judged on cells of 4 x 4 pixels (320 x 180 for a 720p
 
 1. Texture in all directions. The absolute differences of neighbouring pixels along four
    directions (across, down, the two diagonals) are averaged per cell (2x area reductions)
-   and over 3 x 3 cells, at full resolution (2-pixel modules) and at half resolution (less
-   noise for large modules). A Data Matrix, at any rotation, has two families of edges at
-   right angles: about the same texture along all four. A straight edge (a card's border, a
-   shadow's edge) or parallel ones (lines of text) have almost none along themselves. The
-   cell's texture is least - 0.5 x (most - least) of the four.
+   and over a window, at full resolution over 3 x 3 cells (2-pixel modules) and at half
+   resolution over 5 x 5 cells (large modules, less noise). A Data Matrix, at any rotation,
+   has two families of edges at right angles: about the same texture along all four. A
+   straight edge (a card's border, a shadow's edge) or parallel ones (lines of text) have
+   almost none along themselves. The cell's texture is least - 0.5 x (most - least) of the four.
 2. Relative to the image's own noise: each scale's texture less its median, over the
    median's distance to its 5th percentile (sensor noise, JPEG, the desk's grain make most of
    an image); the better scale counts. Nothing is compared with an absolute brightness or
@@ -29,15 +29,25 @@ halved; then everything is judged on cells of 4 x 4 pixels (320 x 180 for a 720p
    no region: read such images whole).
 4. The blob's box grows over the fainter texture around it (half the threshold, lines
    removed; at most half its side each way: the part of a code in shadow), gets a margin of
-   0.15 of its side (at least 2 cells) for the quiet zone, is clipped to the image, and merged
-   with the boxes it overlaps. Score in [0, 1]: fill x sqrt(squareness) x strength (the mean
+   0.15 of its side (at least 2 cells) for the quiet zone, and is clipped to the image. Of
+   two overlapping boxes the weaker is cut off the better one when that keeps 60 % of it,
+   else they are merged. Score in [0, 1]: fill x sqrt(squareness) x strength (the mean
    texture over 16 noise spreads, capped), best first. Cards without a code and pages of text
    may give a region, most often with a lower score than a real code; a bare or textured desk
    gives none.
 
 An image under 32 pixels on a side is one region, the whole image, score 0.
 
-Measured (benchmarks/regions.py, one core, docs/benchmarks.md "Region finder"): MEASURED
+Measured with benchmarks/regions.py (seed 2026, 100 frames of each kind of
+tests/helpers/corpus.py, one core of an AMD EPYC, OpenCV on one thread, load about 2):
+1.9 ms mean, 2.3 ms p95 per 1280x720 frame (5.5 ms for an A4 page at 300 dpi); the code
+inside a returned region for 599 of 600 degraded frames (99.8 %; clean, mixed, low light,
+glare spot, hard shadow, combinations; the miss is a dim, noisy low-light frame whose code is
+found only in part), inside the first region for 99.7 %, and 74 of 74 codes of A4 pages; the
+region is about 2.3 times the symbol's box; 0.96 regions a frame. Frames without a code:
+none for a bare or textured desk, a region for 2 cards of 25 and for most pages of text
+(0.28 a frame), scores at most 0.35, while 93 % of the codes score more (78 % over 0.7;
+the dim ones less). Full-resolution Canny and contours, in the same run: 47 % of the codes.
 """
 
 from __future__ import annotations
