@@ -202,10 +202,14 @@ class RegionFinder:
 
     def _standing(self, texture: Floats, name: str) -> Floats:
         """`texture` less its median, over the median's distance to its 5th percentile (the
-        spread of the noise and grain that make most of an image), in place."""
+        spread of the noise and grain that make most of an image), in place. Allocates
+        nothing the size of the map (a histogram, not `np.bincount`)."""
         quantised = self._u8(name + "quantised", texture.shape)
+        # |texture| x _STEPS in bytes. Cells along lines, below 0, count as above: the spread
+        # is then not widened by pages full of lines (measured: a page's codes are missed if
+        # they widen it)
         cv2.convertScaleAbs(texture, dst=quantised, alpha=_STEPS)
-        counts = np.bincount(quantised.ravel(), minlength=256).cumsum()
+        counts = cv2.calcHist([quantised], [0], None, [256], [0, 256]).ravel().cumsum()
         total = int(counts[-1])
         median = float(np.searchsorted(counts, total // 2)) / _STEPS
         low = float(np.searchsorted(counts, total // 20)) / _STEPS
