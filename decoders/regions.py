@@ -40,7 +40,8 @@ An image under 32 pixels on a side is one region, the whole image, score 0.
 
 Measured with benchmarks/regions.py (seed 2026, 100 frames of each kind of
 tests/helpers/corpus.py, one core of an AMD EPYC, OpenCV on one thread, load about 2):
-1.9 ms mean, 2.3 ms p95 per 1280x720 frame (5.5 ms for an A4 page at 300 dpi); the code
+1.9 ms mean, 2.3 ms p95 per 1280x720 frame (5.5 ms for an A4 page at 300 dpi; on a busier
+machine 3.5 ms mean, 7 ms p95 of wall clock for 2.3 ms of CPU); the code
 inside a returned region for 599 of 600 degraded frames (99.8 %; clean, mixed, low light,
 glare spot, hard shadow, combinations; the miss is a dim, noisy low-light frame whose code is
 found only in part), inside the first region for 99.7 %, and 74 of 74 codes of A4 pages; the
