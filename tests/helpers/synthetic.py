@@ -536,8 +536,11 @@ def uneven_frame(
     payload: bytes, kind: str, rng: np.random.Generator, *, module_px: int | None = None
 ) -> Shot:
     """A 1280x720 BGR frame of a card held in front of a webcam under the light of `kind`
-    (one of `UNEVEN`, or "clean": geometry only, or "mixed": `random_degradation`)."""
-    module_px = module_px or int(rng.choice([2, 3, 3, 4, 4, 5]))
+    (one of `UNEVEN`, or "clean": geometry only, or "mixed": `random_degradation`). Modules
+    of 2-5 pixels; 3-5 under combined uneven light (2-pixel modules blurred, noisy, shaded and
+    with a glare spot are beyond any reader)."""
+    sizes = [3, 3, 4, 4, 5] if kind == "uneven_combo" else [2, 3, 3, 4, 4, 5]
+    module_px = module_px or int(rng.choice(sizes))
     code = datamatrix(payload, module_px)
     if kind == "clean":
         d = Degradation(
@@ -631,10 +634,11 @@ def empty_frame(kind: str, rng: np.random.Generator) -> Shot:
 
 
 def _printed_page(
-    payloads: list[bytes], rng: np.random.Generator
+    payloads: list[bytes], rng: np.random.Generator, *, margin: int = 0
 ) -> tuple[Image, list[Corners], int]:
     """`a4_page`'s page before it is scanned: text lines and the codes, their corners, and the
-    smallest module (pixels)."""
+    smallest module (pixels). `margin`: modules of blank paper around each code besides its
+    one-module quiet zone (0: the text lines may run up to the quiet zone)."""
     h, w = A4_300DPI
     page = np.full((h, w), 250, dtype=np.uint8)
     for row in range(40):
@@ -649,6 +653,8 @@ def _printed_page(
         code = datamatrix(payload, module)
         y0 = 400 + index * (code.shape[0] + 250) + int(rng.integers(0, 200))
         x0 = int(rng.integers(w // 2, w - code.shape[1] - 150))
+        m = margin * module
+        page[max(y0 - m, 0) : y0 + code.shape[0] + m, max(x0 - m, 0) : x0 + code.shape[1] + m] = 250
         page[y0 : y0 + code.shape[0], x0 : x0 + code.shape[1]] = code
         corners.append(symbol_corners(code) + np.array([x0, y0], np.float32))
     return page, corners, smallest
@@ -658,9 +664,10 @@ def a4_uneven(payloads: list[bytes], rng: np.random.Generator) -> Shot:
     """An A4 page at 300 dpi (3508 x 2480, grayscale) under uneven light: scanned with a fold's
     shadow across a code and a lamp's fall-off, or photographed by a phone (the page at a
     slant on a dark desk, a lamp's fall-off, a hard shadow across a code or a glare spot on
-    it, noise and JPEG)."""
+    it, noise and JPEG). The codes have 3 modules of blank paper around them, as printed
+    attestations do."""
     h, w = A4_300DPI
-    page, corners, module = _printed_page(payloads, rng)
+    page, corners, module = _printed_page(payloads, rng, margin=3)
     target = int(rng.integers(0, len(corners)))
     phone = bool(rng.random() < 0.5)
     if not phone:
@@ -689,16 +696,17 @@ def a4_uneven(payloads: list[bytes], rng: np.random.Generator) -> Shot:
         spot = rng.random() < 0.5
         d = Degradation(
             perspective=0.04,
-            gradient=float(rng.uniform(0.3, 0.6)),
+            gradient=float(rng.uniform(0.2, 0.45)),
             blur=float(rng.choice([0.7, 1.0, 1.5])),
-            noise=float(rng.choice([3, 6, 10])),
+            noise=float(rng.choice([3, 5, 8])),
             jpeg=int(rng.choice([90, 80, 60])),
         )
         if spot:
             d = replace(d, spot=glare_spot(rng).spot)
-        else:
+        else:  # under the lamp's fall-off, a shadow of 40-60 %
             dark = hard_shadow(rng, module * scale)
-            d = replace(d, shadow=dark.shadow, shadow_edge=dark.shadow_edge)
+            depth = min(dark.shadow, float(rng.uniform(0.4, 0.6)))
+            d = replace(d, shadow=depth, shadow_edge=dark.shadow_edge)
     moved = [map_points(np.asarray(matrix, np.float64), c) for c in corners]
     image = degrade(page, d, rng, code=moved[target])
     smallest = min(
