@@ -32,7 +32,7 @@ import io
 import threading
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -89,9 +89,11 @@ def read_pages_from_bytes(
 def decode_file(
     path: Path, options: DecodeOptions | None = None, decoder: Decoder | None = None
 ) -> list[DecodedSymbol]:
-    """Every code of every page of a file. Raises `DecodeError` (codes found before are lost:
-    iterate `read_pages` yourself to keep them, as `scanner_agent.file_decoding` does)."""
-    decoder = decoder or Decoder(options)
+    """Every code of every page of a file, without a time budget (a `time_budget_ms` of
+    `options` is dropped; a `decoder` given must have none). Raises `DecodeError` (codes found
+    before are lost: iterate `read_pages` yourself to keep them, as
+    `scanner_agent.file_decoding` does)."""
+    decoder = file_decoder(options, decoder)
     return [
         s
         for page in read_pages(path, decoder.options)
@@ -103,9 +105,23 @@ def decode_bytes(
     data: bytes, name: str, options: DecodeOptions | None = None, decoder: Decoder | None = None
 ) -> list[DecodedSymbol]:
     """`decode_file` for an upload held in memory."""
-    decoder = decoder or Decoder(options)
+    decoder = file_decoder(options, decoder)
     pages = read_pages_from_bytes(data, name, decoder.options)
     return [s for page in pages for s in decoder.decode(page.image, page.number)]
+
+
+def file_decoder(options: DecodeOptions | None, decoder: Decoder | None = None) -> Decoder:
+    """The decoder for a file: `decoder`, or a new one of `options` without a time budget.
+    Files are decoded deterministically (every pass runs, whatever the machine's load): a
+    `decoder` with a `time_budget_ms` (a camera's) raises ValueError."""
+    if decoder is None:
+        return Decoder(replace(options or DecodeOptions(), time_budget_ms=None))
+    if decoder.options.time_budget_ms is not None:
+        raise ValueError(
+            "files are decoded without a time budget: give a Decoder whose options have "
+            "time_budget_ms=None (scanner_agent.file_decoding.for_documents)"
+        )
+    return decoder
 
 
 def _read(path: Path) -> bytes:

@@ -93,7 +93,8 @@ def decode_path(
     options: DecodeOptions | None = None,
     decoder: Decoder | None = None,
 ) -> FileReport:
-    """Decode and parse every code of the file at `path`."""
+    """Decode and parse every code of the file at `path`. Files have no time budget: `options`
+    go through `for_documents`; a `decoder` given must have been built so (ValueError)."""
     from decoders import read_pages  # noqa: PLC0415 - decoders load on the first decode
 
     return _report(str(path), lambda opts: read_pages(path, opts), context, at, options, decoder)
@@ -166,10 +167,11 @@ def _read(
     decoder: Decoder | None,
     cancel: Cancel | None = None,
 ) -> SymbolsRead:
-    from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
+    from decoders.documents import file_decoder  # noqa: PLC0415 - loaded on the first decode
 
     start = time.perf_counter()
-    decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
+    # no time budget, whatever the caller gives: the same file, the same result at any load
+    decoder = file_decoder(for_documents(options or DecodeOptions()), decoder)
     symbols: list[DecodedSymbol] = []
     error: FileError | None = None
     read: Iterator[Page] | None = None
