@@ -178,7 +178,7 @@ def _read(
     try:
         read = pages(decoder.options)
         for page in read:
-            symbols.extend(decoder.decode(page.image, page.number, cancel))
+            symbols.extend(page.read(decoder, cancel).symbols)
             if cancel is not None and cancel.is_set():  # before the next page is rendered
                 error = FileError(
                     code=CANCELLED,

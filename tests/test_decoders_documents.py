@@ -186,7 +186,8 @@ def test_image_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseCon
 
 def test_pdf_page_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseContext) -> None:
     path = tmp_path / "a4.pdf"
-    page(A).convert("RGB").save(path, "PDF", resolution=72)  # 700 x 500 points
+    # a scan of 1400 x 1000 pixels at 300 dpi: rendered at its native 300 dpi, 1.4 Mpx
+    page(A, (1400, 1000)).convert("RGB").save(path, "PDF", resolution=300)
     report = decode_path(path, context, TODAY, DecodeOptions(max_pixels=1_000_000, pdf_dpi=300))
     assert report.error is not None
     assert report.error.code == "image_too_large"
