@@ -245,3 +245,18 @@ def test_an_upload_is_decoded_without_the_cameras_time_budget(
     assert response.status_code == 200
     assert len(response.json()["codes"]) == 1
     assert [o.time_budget_ms for o in built] == [None]  # every pass, whatever the load
+
+
+def test_an_upload_whose_code_is_seen_but_not_read_says_where(client: TestClient):
+    from tests.helpers.files import unreadable_card
+
+    out = io.BytesIO()
+    unreadable_card().save(out, "PNG")
+    response = client.post("/v1/decode", files={"file": ("dim.png", out.getvalue(), "image/png")})
+    assert response.status_code == 200
+    report = response.json()
+    assert (report["codes"], report["error"]) == ([], None)
+    [seen] = report["unreadable"]
+    assert seen["page"] == 1 and len(seen["position"]) == 4
+    good = client.post("/v1/decode", files={"file": ("mail.png", _png_of(VALID), "image/png")})
+    assert good.json()["unreadable"] == []
