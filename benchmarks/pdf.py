@@ -2,7 +2,7 @@
 `decoders.documents` (a scanned page at its image's resolution, a vector page first at a draft
 resolution and again at 300 dpi only when that reads no Data Matrix), side by side in one run.
 
-    .venv/bin/python benchmarks/pdf.py                   # 6 pages of each kind
+    .venv/bin/python benchmarks/pdf.py                   # 6 pages of each kind, drafts 150 and 200
     taskset -c 0 .venv/bin/python benchmarks/pdf.py --pages 3 --drafts 150 200
 
 Kinds: A4 pages scanned at 150, 200 and 300 dpi (tests/helpers/synthetic.py's `a4_page`:

@@ -20,7 +20,7 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
 PDF pages are rendered at the resolution their code needs, not more (`pdf_dpi`, 300, is the
 most): a scanned page (its content images only) at the native resolution of its image,
 min(pdf_dpi, the image's effective dpi), since rendering finer only interpolates; a page drawn
-with vectors (text, paths: a PDF made by an insurer's site) first at `PDF_DRAFT_DPI`, where
+with vectors (text, paths: a PDF made by an insurer's site) first at `PDF_DRAFT_DPI` (200), where
 its code's modules are already sharp, and again at `pdf_dpi` only when that rendering yields no
 Data Matrix. Either kind is rendered again at `pdf_dpi` when a code was seen but not read.
 `Page.read(decoder)` decodes a page that way (`Page.finer` is the page at `pdf_dpi`).
@@ -58,9 +58,10 @@ IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
 _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
-PDF_DRAFT_DPI = 150
-"""The first rendering of a PDF page drawn with vectors: its code's modules (0.25 mm and up)
-are sharp at any resolution, and 150 dpi reads them at a quarter of the pixels of 300
+PDF_DRAFT_DPI = 200
+"""The first rendering of a PDF page drawn with vectors: its code's modules are sharp at any
+resolution; at 200 dpi a 0.25 mm module is 2 pixels, read at once (at 150 dpi, 1.5 pixels:
+a third of such pages had to be rendered again), for 44 % of the pixels of 300 dpi
 (benchmarks/pdf.py, docs/benchmarks.md "PDF pages")."""
 PDF_MIN_DPI = 50
 """The least a scanned page is rendered at, whatever its image's resolution."""

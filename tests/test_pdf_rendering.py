@@ -101,7 +101,7 @@ def test_a_vector_page_is_read_at_the_draft_resolution(renders: list[float]) -> 
 def test_a_vector_page_without_a_readable_code_is_rendered_again_at_pdf_dpi(
     renders: list[float],
 ) -> None:
-    # 0.2 mm modules: 1.2 pixels at 150 dpi (seen, not read), 2.4 at 300 (read)
+    # 0.2 mm modules: 1.6 pixels at the draft 200 dpi (seen, not read), 2.4 at 300 (read)
     data = vector_pdf([[VectorCode(A, 150, 40, 0.2)], []])
     assert _read(data) == [(1, A)]
     assert renders == [PDF_DRAFT_DPI, 300, PDF_DRAFT_DPI, 300]  # the empty page too
