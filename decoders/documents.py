@@ -17,6 +17,14 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
     too_many_pages      a PDF or multi-page TIFF of more than `DecodeOptions.max_pages` pages
                         (the count is read first: no page of it is rendered)
 
+PDF pages are rendered at the resolution their code needs, not more (`pdf_dpi`, 300, is the
+most): a scanned page (its content images only) at the native resolution of its image,
+min(pdf_dpi, the image's effective dpi), since rendering finer only interpolates; a page drawn
+with vectors (text, paths: a PDF made by an insurer's site) first at `PDF_DRAFT_DPI` (200), where
+its code's modules are already sharp, and again at `pdf_dpi` only when that rendering yields no
+Data Matrix. Either kind is rendered again at `pdf_dpi` when a code was seen but not read.
+`Page.read(decoder)` decodes a page that way (`Page.finer` is the page at `pdf_dpi`).
+
 Pages are read lazily: `read_pages` yields them one by one, so a long PDF never sits in
 memory at once, and an error on page 7 comes after pages 1-6 were yielded. A PDF is opened by
 the first `next` (its errors, `too_many_pages` included, come then); an image at the call.
@@ -29,10 +37,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import threading
 import warnings
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +49,7 @@ import numpy.typing as npt
 import pypdfium2 as pdfium
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
-from decoders.base import DecodedSymbol, DecodeOptions
+from decoders.base import Cancel, DecodedSymbol, DecodeOptions, Reading
 from decoders.cascade import Decoder
 from decoders.errors import DecodeError
 
@@ -49,6 +58,14 @@ IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
 _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
+PDF_DRAFT_DPI = 200
+"""The first rendering of a PDF page drawn with vectors: its code's modules are sharp at any
+resolution; at 200 dpi a 0.25 mm module is 2 pixels, read at once (at 150 dpi, 1.5 pixels:
+a third of such pages had to be rendered again), for 44 % of the pixels of 300 dpi
+(benchmarks/pdf.py, docs/benchmarks.md "PDF pages")."""
+PDF_MIN_DPI = 50
+"""The least a scanned page is rendered at, whatever its image's resolution."""
+_MAX_OBJECTS_LOOKED_AT = 2000
 
 PDFIUM_LOCK = threading.RLock()
 """pdfium (pypdfium2) is not thread-safe: every call into it, from opening a document to closing
@@ -59,10 +76,31 @@ the garbage collector without a deadlock."""
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One page (or the only picture) of a file: 1-based `number`, grayscale pixels."""
+    """One page (or the only picture) of a file: 1-based `number`, grayscale pixels.
+
+    A PDF page says the resolution it was rendered at (`dpi`; None for an image) and, when
+    that was below `pdf_dpi`, offers `finer`: the same page rendered at `pdf_dpi` (call it
+    before asking for the next page: the document is closed after the last). `read` uses it."""
 
     number: int
     image: npt.NDArray[np.uint8]
+    dpi: float | None = None
+    finer: Callable[[], Page] | None = None
+    vector: bool = False
+    """Drawn with vectors (text, paths), not only images: a code may be there even when this
+    rendering reads none."""
+
+    def read(self, decoder: Decoder, cancel: Cancel | None = None) -> Reading:
+        """The codes of this page (`decoder.read`). A PDF page rendered below `pdf_dpi` is read
+        again from its `finer` rendering when this one shows a code it cannot read, or, drawn
+        with vectors, yields no Data Matrix; the finer reading is the page's."""
+        reading = decoder.read(self.image, self.number, cancel)
+        if self.finer is None or (cancel is not None and cancel.is_set()):
+            return reading
+        datamatrix = any(s.format == "DataMatrix" for s in reading.symbols)
+        if reading.unreadable or (self.vector and not datamatrix):
+            return decoder.read(self.finer().image, self.number, cancel)
+        return reading
 
 
 def read_pages(path: Path, options: DecodeOptions | None = None) -> Iterator[Page]:
@@ -89,23 +127,35 @@ def read_pages_from_bytes(
 def decode_file(
     path: Path, options: DecodeOptions | None = None, decoder: Decoder | None = None
 ) -> list[DecodedSymbol]:
-    """Every code of every page of a file. Raises `DecodeError` (codes found before are lost:
-    iterate `read_pages` yourself to keep them, as `scanner_agent.file_decoding` does)."""
-    decoder = decoder or Decoder(options)
-    return [
-        s
-        for page in read_pages(path, decoder.options)
-        for s in decoder.decode(page.image, page.number)
-    ]
+    """Every code of every page of a file, without a time budget (a `time_budget_ms` of
+    `options` is dropped; a `decoder` given must have none). Raises `DecodeError` (codes found
+    before are lost: iterate `read_pages` yourself to keep them, as
+    `scanner_agent.file_decoding` does)."""
+    decoder = file_decoder(options, decoder)
+    return [s for page in read_pages(path, decoder.options) for s in page.read(decoder).symbols]
 
 
 def decode_bytes(
     data: bytes, name: str, options: DecodeOptions | None = None, decoder: Decoder | None = None
 ) -> list[DecodedSymbol]:
     """`decode_file` for an upload held in memory."""
-    decoder = decoder or Decoder(options)
+    decoder = file_decoder(options, decoder)
     pages = read_pages_from_bytes(data, name, decoder.options)
-    return [s for page in pages for s in decoder.decode(page.image, page.number)]
+    return [s for page in pages for s in page.read(decoder).symbols]
+
+
+def file_decoder(options: DecodeOptions | None, decoder: Decoder | None = None) -> Decoder:
+    """The decoder for a file: `decoder`, or a new one of `options` without a time budget.
+    Files are decoded deterministically (every pass runs, whatever the machine's load): a
+    `decoder` with a `time_budget_ms` (a camera's) raises ValueError."""
+    if decoder is None:
+        return Decoder(replace(options or DecodeOptions(), time_budget_ms=None))
+    if decoder.options.time_budget_ms is not None:
+        raise ValueError(
+            "files are decoded without a time budget: give a Decoder whose options have "
+            "time_budget_ms=None (scanner_agent.file_decoding.for_documents)"
+        )
+    return decoder
 
 
 def _read(path: Path) -> bytes:
@@ -261,34 +311,106 @@ def _pdf_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]
 def _render(
     document: pdfium.PdfDocument, count: int, name: str, options: DecodeOptions
 ) -> Iterator[Page]:
-    scale = options.pdf_dpi / _PDF_POINTS_PER_INCH
+    is_open = [True]
     try:
         for index in range(count):
             number = index + 1
             # the lock is held while pdfium works, never while the page is decoded or waits
             # for its consumer: other threads' PDFs render between two pages of this one
             with PDFIUM_LOCK:
-                pixels = _render_page(document, index, number, scale, name, options)
-            yield Page(number, pixels)
+                dpi, vector, finest = _plan(document, index, number, name, options)
+                pixels = _render_page(document, index, number, dpi, name, options)
+            finer = None
+            if finest > dpi:
+                finer = _finer(document, index, number, finest, name, options, is_open)
+            yield Page(number, pixels, dpi, finer, vector)
     finally:
         with PDFIUM_LOCK:
+            is_open[0] = False
             document.close()
+
+
+def _finer(
+    document: pdfium.PdfDocument,
+    index: int,
+    number: int,
+    dpi: float,
+    name: str,
+    options: DecodeOptions,
+    is_open: list[bool],
+) -> Callable[[], Page]:
+    def render() -> Page:
+        with PDFIUM_LOCK:
+            if not is_open[0]:
+                raise RuntimeError(f"{name}: page {number} asked for after the document closed")
+            return Page(number, _render_page(document, index, number, dpi, name, options), dpi)
+
+    return render
+
+
+def _plan(
+    document: pdfium.PdfDocument, index: int, number: int, name: str, options: DecodeOptions
+) -> tuple[float, bool, float]:
+    """How to render page `index`: (first dpi, drawn with vectors, finest dpi worth it). The
+    finest is `pdf_dpi`, less when the page would be over `max_pixels` there (then the page is
+    not rendered finer than what fits). Call with `PDFIUM_LOCK` held."""
+    page = _page(document, index, number, name)
+    try:
+        width, height = page.get_size()
+        vector, native = _content(page)
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf") from None
+    finally:
+        page.close()
+    if native is not None:  # scanned: its image's resolution is the most that helps
+        first = float(min(options.pdf_dpi, max(PDF_MIN_DPI, math.ceil(native - 0.01))))
+    else:
+        first = float(min(options.pdf_dpi, PDF_DRAFT_DPI))
+    # the finest rendering that fits max_pixels (the first one is checked as it always was)
+    fits = math.sqrt(options.max_pixels / max(width * height, 1.0)) * _PDF_POINTS_PER_INCH
+    finest = float(min(options.pdf_dpi, math.floor(fits)))
+    return first, vector, finest
+
+
+def _content(page: pdfium.PdfPage) -> tuple[bool, float | None]:
+    """(drawn with vectors, the effective dpi of its finest image when it holds images only)."""
+    native: float | None = None
+    for seen, item in enumerate(page.get_objects()):
+        if seen >= _MAX_OBJECTS_LOOKED_AT:
+            return True, None  # a busy page: treat it as drawn
+        if item.type == pdfium.raw.FPDF_PAGEOBJ_FORM:
+            continue  # its content comes next
+        if item.type != pdfium.raw.FPDF_PAGEOBJ_IMAGE:
+            return True, None
+        assert isinstance(item, pdfium.PdfImage)
+        px_width, px_height = item.get_px_size()
+        a, b, c, d, _, _ = item.get_matrix().get()  # the unit square to the page, in points
+        for pixels, points in ((px_width, math.hypot(a, b)), (px_height, math.hypot(c, d))):
+            if points > 0:
+                dpi = pixels * _PDF_POINTS_PER_INCH / points
+                native = dpi if native is None else max(native, dpi)
+    return False, native
+
+
+def _page(document: pdfium.PdfDocument, index: int, number: int, name: str) -> pdfium.PdfPage:
+    try:
+        return document[index]
+    except pdfium.PdfiumError as exc:
+        raise DecodeError(f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf") from None
 
 
 def _render_page(
     document: pdfium.PdfDocument,
     index: int,
     number: int,
-    scale: float,
+    dpi: float,
     name: str,
     options: DecodeOptions,
 ) -> npt.NDArray[np.uint8]:
-    """Page `index` rendered to grayscale pixels of our own (pdfium's memory is released
-    before this returns). Call with `PDFIUM_LOCK` held."""
-    try:
-        page = document[index]
-    except pdfium.PdfiumError as exc:
-        raise DecodeError(f"{name}: page {number} cannot be read ({exc})", "corrupt_pdf") from None
+    """Page `index` rendered at `dpi` to grayscale pixels of our own (pdfium's memory is
+    released before this returns). Call with `PDFIUM_LOCK` held."""
+    scale = dpi / _PDF_POINTS_PER_INCH
+    page = _page(document, index, number, name)
     try:
         width, height = page.get_size()
         if page.get_rotation() % 180:

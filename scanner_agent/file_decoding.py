@@ -5,10 +5,14 @@ share.
     report.codes[0].attestation.valid
 
 Every code found gets a `CodeReport`, attestation or not: a QR code comes back refused with
-`wrong_symbology`, a GS1 DataMatrix with `gs1_code`. A file that cannot be read gets
-`error` (a stable code from `decoders.documents` and a message naming the file) and keeps the
-codes of the pages read before the problem. A file with no code: `codes == []`,
-`error is None`. Never raises for a bad file.
+`wrong_symbology`, a GS1 DataMatrix with `gs1_code`. A place that looks like a Data Matrix but
+that no pass could read gets an `UnreadableReport` in `unreadable` (scan it again, better). A
+file that cannot be read gets `error` (a stable code from `decoders.documents` and a message
+naming the file) and keeps the codes of the pages read before the problem. A file with no code:
+`codes == []`, `error is None`. Never raises for a bad file.
+
+Files have no time budget (`for_documents`): every pass runs, so the same file gives the same
+result on an idle and on a saturated machine.
 
 `POST /v1/decode` reads the symbols only (`read_upload`), hands them to the agent's pipeline
 (which parses and stores each as a scan of source `upload`), then makes the same report of them
@@ -26,14 +30,14 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel
 
-from decoders.base import Cancel, DecodedSymbol, DecodeOptions
+from decoders.base import Cancel, DecodedSymbol, DecodeOptions, Unreadable
 from scanner_agent.attestation import Attestation
 from scanner_agent.config import Settings
 from scanner_agent.errors import DecodeError
@@ -57,11 +61,24 @@ class FileError(BaseModel):
     message: str
 
 
+class UnreadableReport(BaseModel):
+    """A place that looks like a Data Matrix but that no pass could read (the code is there,
+    too small, blurred or badly lit: the file should be scanned again, better)."""
+
+    page: int
+    """1-based; 1 for a single image."""
+    position: list[tuple[int, int]]
+    """Its four corners (top-left, top-right, bottom-right, bottom-left), in pixels of the
+    page as decoded (a PDF page as rendered: see `Page.dpi` in decoders.documents)."""
+
+
 class FileReport(BaseModel):
     file: str
     codes: list[CodeReport]
     error: FileError | None
     ms: float
+    unreadable: list[UnreadableReport] = []
+    """The codes seen but not read, in page order."""
 
 
 def decode_options(settings: Settings) -> DecodeOptions:
@@ -93,7 +110,8 @@ def decode_path(
     options: DecodeOptions | None = None,
     decoder: Decoder | None = None,
 ) -> FileReport:
-    """Decode and parse every code of the file at `path`."""
+    """Decode and parse every code of the file at `path`. Files have no time budget: `options`
+    go through `for_documents`; a `decoder` given must have been built so (ValueError)."""
     from decoders import read_pages  # noqa: PLC0415 - decoders load on the first decode
 
     return _report(str(path), lambda opts: read_pages(path, opts), context, at, options, decoder)
@@ -128,6 +146,8 @@ class SymbolsRead:
     symbols: list[DecodedSymbol]
     error: FileError | None
     ms: float
+    unreadable: list[Unreadable] = field(default_factory=list)
+    """The places that look like a Data Matrix but could not be read (`Reading.unreadable`)."""
 
     def report(self, attestations: Sequence[Attestation]) -> FileReport:
         """The file report, given each symbol's attestation (in the same order)."""
@@ -140,7 +160,12 @@ class SymbolsRead:
             )
             for symbol, attestation in zip(self.symbols, attestations, strict=True)
         ]
-        return FileReport(file=self.file, codes=codes, error=self.error, ms=self.ms)
+        unreadable = [
+            UnreadableReport(page=u.page, position=list(u.position)) for u in self.unreadable
+        ]
+        return FileReport(
+            file=self.file, codes=codes, error=self.error, ms=self.ms, unreadable=unreadable
+        )
 
 
 def read_upload(
@@ -166,17 +191,21 @@ def _read(
     decoder: Decoder | None,
     cancel: Cancel | None = None,
 ) -> SymbolsRead:
-    from decoders import Decoder  # noqa: PLC0415 - loaded on the first decode
+    from decoders.documents import file_decoder  # noqa: PLC0415 - loaded on the first decode
 
     start = time.perf_counter()
-    decoder = decoder or Decoder(for_documents(options or DecodeOptions()))
+    # no time budget, whatever the caller gives: the same file, the same result at any load
+    decoder = file_decoder(for_documents(options or DecodeOptions()), decoder)
     symbols: list[DecodedSymbol] = []
+    unreadable: list[Unreadable] = []
     error: FileError | None = None
     read: Iterator[Page] | None = None
     try:
         read = pages(decoder.options)
         for page in read:
-            symbols.extend(decoder.decode(page.image, page.number, cancel))
+            reading = page.read(decoder, cancel)
+            symbols.extend(reading.symbols)
+            unreadable.extend(reading.unreadable)
             if cancel is not None and cancel.is_set():  # before the next page is rendered
                 error = FileError(
                     code=CANCELLED,
@@ -190,7 +219,7 @@ def _read(
         if close is not None:
             close()  # a PDF left after a cancel is closed now, not when collected
     ms = round((time.perf_counter() - start) * 1000, 1)
-    return SymbolsRead(name, symbols, error, ms)
+    return SymbolsRead(name, symbols, error, ms, unreadable)
 
 
 CANCELLED = "decode_cancelled"

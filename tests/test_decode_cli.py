@@ -47,7 +47,8 @@ def test_json_lines_for_a_folder_with_a_bad_file(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert [Path(line["file"]).name for line in lines] == ["a.png", "blank.png", "z.txt"]
     first, blank, text = lines
-    assert set(first) == {"file", "codes", "error", "ms"}
+    assert set(first) == {"file", "codes", "error", "ms", "unreadable"}
+    assert first["unreadable"] == []
     [code] = first["codes"]
     assert set(code) == {"page", "payload_b64", "symbology", "attestation"}
     assert base64.b64decode(code["payload_b64"]) == A
@@ -132,3 +133,26 @@ def test_a_document_over_the_page_limit_is_reported_too_many_pages(tmp_path: Pat
     assert reports["a.png"]["error"] is None and len(reports["a.png"]["codes"]) == 1
     assert reports["b.tiff"]["error"]["code"] == "too_many_pages"
     assert reports["b.tiff"]["codes"] == []
+
+
+def test_a_code_seen_but_not_read_is_said_in_french_and_in_the_json(tmp_path: Path) -> None:
+    from tests.helpers.files import unreadable_card
+
+    write_card(tmp_path / "a.png", A)
+    unreadable_card().save(tmp_path / "b.png")
+    result = cli("--json", "--at", "2026-03-01", str(tmp_path))
+    assert result.returncode == 0, result.stderr  # every file was read
+    a, b = [json.loads(line) for line in result.stdout.splitlines()]
+    assert (len(a["codes"]), a["unreadable"]) == (1, [])
+    assert (b["codes"], b["error"]) == ([], None)
+    [seen] = b["unreadable"]
+    assert seen["page"] == 1
+    assert len(seen["position"]) == 4 and all(len(p) == 2 for p in seen["position"])
+    readable = cli("--at", "2026-03-01", str(tmp_path))
+    lines = readable.stdout.splitlines()
+    assert lines[1] == (
+        f"{tmp_path / 'b.png'} page 1 : code détecté mais illisible : "
+        "rescannez en meilleure qualité (300 dpi)"
+    )
+    assert "no code found" not in readable.stdout
+    assert lines[-1].endswith("; 1 code(s) seen but not read")

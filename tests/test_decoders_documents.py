@@ -186,7 +186,8 @@ def test_image_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseCon
 
 def test_pdf_page_over_the_pixel_limit_is_refused(tmp_path: Path, context: ParseContext) -> None:
     path = tmp_path / "a4.pdf"
-    page(A).convert("RGB").save(path, "PDF", resolution=72)  # 700 x 500 points
+    # a scan of 1400 x 1000 pixels at 300 dpi: rendered at its native 300 dpi, 1.4 Mpx
+    page(A, (1400, 1000)).convert("RGB").save(path, "PDF", resolution=300)
     report = decode_path(path, context, TODAY, DecodeOptions(max_pixels=1_000_000, pdf_dpi=300))
     assert report.error is not None
     assert report.error.code == "image_too_large"
@@ -442,3 +443,33 @@ def test_a_cancelled_read_stops_before_the_next_page(
     assert read.error is not None and read.error.code == CANCELLED
     assert "long.pdf" in read.error.message
     assert closed == [True]  # the document is closed at once, not when collected
+
+
+# --- codes seen but not read --------------------------------------------------------------
+
+
+def test_a_code_seen_but_not_read_is_reported_with_its_page_and_place(
+    tmp_path: Path, context: ParseContext
+) -> None:
+    from scanner_agent.file_decoding import read_upload
+    from tests.helpers.files import unreadable_card
+
+    path = tmp_path / "mail.tiff"
+    first, *rest = [page(A), unreadable_card(), page(None)]
+    first.save(path, "TIFF", save_all=True, append_images=rest)
+    report = decode_path(path, context, TODAY)
+    assert report.error is None
+    assert pages_of(report) == [(1, A)]
+    [seen] = report.unreadable
+    assert seen.page == 2
+    xs = [x for x, _ in seen.position]
+    ys = [y for _, y in seen.position]
+    # where the card's code is: its right part, its lower part
+    width, height = unreadable_card().size
+    assert len(seen.position) == 4
+    assert width * 0.5 < min(xs) < max(xs) < width and height * 0.2 < min(ys) < max(ys) < height
+    body = report.model_dump(mode="json")
+    assert body["unreadable"] == [{"page": 2, "position": [list(p) for p in seen.position]}]
+    read = read_upload(path.read_bytes(), "mail.tiff")
+    assert [(u.page, u.position) for u in read.unreadable] == [(2, tuple(seen.position))]
+    assert decode_path(tmp_path / "missing.png", context, TODAY).unreadable == []

@@ -4,7 +4,10 @@ The file is read into symbols (`scanner_agent.file_decoding`, which loads the de
 first upload), then each symbol goes through the agent's pipeline as a frame of device `upload`
 (parsed with the pipeline's reference date, recorded by the scans service like any device's
 scan). The answer is the file report of `scanner-agent decode --json`, each code with the id of
-its scan (`scan_id`).
+its scan (`scan_id`), and `unreadable`: the places that look like a Data Matrix but could not
+be read (`{page, position}`; the file should be scanned again, better). Files are decoded
+without a time budget (`file_decoding.for_documents`): the same file, the same answer at any
+load.
 
 Long work is bounded: the decode runs on a worker of the state's `DecodePool`
 (`[decoder] max_concurrent_uploads`, one by default; when every worker is busy the upload is
@@ -59,7 +62,8 @@ router = APIRouter(
     responses={
         200: {
             "description": "The file report: the codes found, each with its attestation and the "
-            "id of the scan it was stored as (`scan_id`), and `error` when a later page could "
+            "id of the scan it was stored as (`scan_id`), `unreadable` (each code seen but not "
+            "read: its page and four corners in pixels), and `error` when a later page could "
             "not be read. A file that cannot be read at all is a 422 whose error code says why "
             "(not_an_image, corrupt_pdf, encrypted_pdf...)",
             "content": {

@@ -4,8 +4,11 @@
 
 Folders are walked recursively (hidden files skipped; every other file is tried, and one that
 is no image or PDF is reported as such). With `--json`, one JSON line per file on stdout:
-`{"file", "codes": [{"page", "payload_b64", "symbology", "attestation"}], "error", "ms"}`;
-without, one line per code (member number masked) and a summary. A progress bar goes to
+`{"file", "codes": [{"page", "payload_b64", "symbology", "attestation"}], "error", "ms",
+"unreadable": [{"page", "position"}]}` (`unreadable`: the codes seen but not read, each place's
+corners in pixels); without, one line per code (member number masked), one per code seen but
+not read ("page 2 : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"),
+and a summary. A progress bar goes to
 stderr, only when stderr is a terminal.
 
 Each code's line starts with its decision for `--at` ("COUVERTE le 01/03/2026", "À VÉRIFIER",
@@ -31,6 +34,9 @@ if TYPE_CHECKING:
     from scanner_agent.file_decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
+UNREADABLE_LINE = (
+    "page {page} : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -100,7 +106,7 @@ def _lines(report: FileReport) -> list[str]:
 
     if report.error:
         return [f"{report.file}: ERROR {report.error.code}: {report.error.message}"]
-    if not report.codes:
+    if not report.codes and not report.unreadable:
         return [f"{report.file}: no code found"]
     lines = []
     for code in report.codes:
@@ -114,6 +120,7 @@ def _lines(report: FileReport) -> list[str]:
             )
         else:
             lines.append(f"{where}: {loud_headline(result)}: {', '.join(result.error_codes())}")
+    lines += [f"{report.file} {UNREADABLE_LINE.format(page=u.page)}" for u in report.unreadable]
     return lines
 
 
@@ -124,9 +131,11 @@ def _summary(reports: list[FileReport]) -> str:
     decisions = [c.attestation.decision for r in reports for c in r.codes]
     failed = sum(1 for r in reports if r.error)
     empty = sum(1 for r in reports if not r.codes and not r.error)
+    seen = sum(len(r.unreadable) for r in reports)
     return (
         f"{len(reports)} file(s): {codes} code(s) ({tally(decisions)}); "
         f"{empty} file(s) without code, {failed} unreadable"
+        + (f"; {seen} code(s) seen but not read" if seen else "")
     )
 
 

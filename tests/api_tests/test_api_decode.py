@@ -224,3 +224,39 @@ def test_the_decode_pool_is_closed_when_the_agent_stops(
         pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
     with pytest.raises(RuntimeError):  # the executor takes no further work once closed
         pool.submit(lambda: None)
+
+
+def test_an_upload_is_decoded_without_the_cameras_time_budget(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+):
+    import decoders.documents
+
+    built: list[Any] = []
+    real = decoders.documents.Decoder
+
+    def recorded(options: Any = None, **kwargs: Any) -> Any:
+        decoder = real(options, **kwargs)
+        built.append(decoder.options)
+        return decoder
+
+    monkeypatch.setattr(decoders.documents, "Decoder", recorded)
+    assert client.app.state.api.settings.decoder.time_budget_ms == 40  # type: ignore[attr-defined]
+    response = client.post("/v1/decode", files={"file": ("mail.png", _png_of(VALID), "image/png")})
+    assert response.status_code == 200
+    assert len(response.json()["codes"]) == 1
+    assert [o.time_budget_ms for o in built] == [None]  # every pass, whatever the load
+
+
+def test_an_upload_whose_code_is_seen_but_not_read_says_where(client: TestClient):
+    from tests.helpers.files import unreadable_card
+
+    out = io.BytesIO()
+    unreadable_card().save(out, "PNG")
+    response = client.post("/v1/decode", files={"file": ("dim.png", out.getvalue(), "image/png")})
+    assert response.status_code == 200
+    report = response.json()
+    assert (report["codes"], report["error"]) == ([], None)
+    [seen] = report["unreadable"]
+    assert seen["page"] == 1 and len(seen["position"]) == 4
+    good = client.post("/v1/decode", files={"file": ("mail.png", _png_of(VALID), "image/png")})
+    assert good.json()["unreadable"] == []
