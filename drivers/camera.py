@@ -1,9 +1,14 @@
 """Webcams and video sources through OpenCV's `VideoCapture`.
 
 `source` is a camera index (`0`), a device path (`/dev/video0`), or a video file / stream URL.
-Each read grabs one frame and decodes it with the image decoders (`decoders.decode_image`,
-injectable); the chunk handed to the framer is the list of symbols found, and the camera's
-framer (`SymbolTracker`) makes a code held in view one scan, not one per frame.
+Each read grabs one frame and reads it with one `decoders.Decoder` (`Decoder.read`), made at
+the first open from the driver's `DecodeOptions` (the `[decoder]` section of the configuration,
+with its `time_budget_ms`: a frame has a budget, a file does not) and kept, with its buffers,
+for the life of the driver, across reads and reopenings. `decode=` replaces it (tests): any
+callable from a frame to a `decoders.base.Reading`. The chunk handed to the framer is the
+frame's `Reading` (the symbols read, the places that look like a Data Matrix but could not be
+read), and the camera's framer (`SymbolTracker`) makes a code held in view one scan, not one
+per frame.
 
 Frames are taken at most `fps` times a second. A live camera that stops giving frames is lost
 (and reopened by the device manager); a video file that ends is exhausted.
@@ -20,21 +25,23 @@ from typing import TYPE_CHECKING, Any
 from drivers.errors import DeviceError, DeviceLost, DeviceNotFound
 
 if TYPE_CHECKING:
-    from decoders.base import DecodedSymbol
+    from decoders.base import DecodeOptions, Reading
 
-DecodeFunction = Callable[[Any], "list[DecodedSymbol]"]
+DecodeFunction = Callable[[Any], "Reading"]
+"""What reads one frame: a frame (an image array) in, its `Reading` out (`Decoder.read`)."""
 
 # A camera that gives no frame this many times in a row is considered gone.
 _MAX_FAILED_GRABS = 5
 
 
-def default_decode() -> DecodeFunction:
-    """`decoders.decode_image`, imported when a camera is first opened."""
+def default_decode(options: DecodeOptions | None = None) -> DecodeFunction:
+    """`Decoder(options).read`: one decoder and its buffers, imported when a camera is first
+    opened (the agent's start and a configuration without camera never load OpenCV)."""
     try:
-        from decoders.cascade import decode_image  # noqa: PLC0415
+        from decoders.cascade import Decoder  # noqa: PLC0415
     except ImportError as exc:
         raise DeviceError(f"the image decoders are not available ({exc})") from exc
-    decode: DecodeFunction = decode_image
+    decode: DecodeFunction = Decoder(options).read
     return decode
 
 
@@ -69,8 +76,12 @@ class CameraDriver:
         decode: DecodeFunction | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        decoder_options: DecodeOptions | None = None,
     ) -> None:
         self.params = params
+        self.decoder_options = decoder_options
+        """What the driver's one decoder is made with (when `decode` is not given)."""
         self._decode = decode
         self._clock = clock
         self._sleep = sleep
@@ -94,8 +105,8 @@ class CameraDriver:
     def open(self) -> None:
         import cv2  # noqa: PLC0415 - OpenCV loads only when a camera is used
 
-        if self._decode is None:
-            self._decode = default_decode()
+        if self._decode is None:  # once: the same decoder serves every frame, every opening
+            self._decode = default_decode(self.decoder_options)
         source, self._is_file = _source(self.params.source)
         if isinstance(source, str) and source.startswith("/dev/") and not os.path.exists(source):
             raise DeviceNotFound(f"camera {source}: no such device")
@@ -120,7 +131,7 @@ class CameraDriver:
         self._failures = 0
         self._next_at = self._clock()
 
-    def read(self, timeout: float) -> list[DecodedSymbol] | None:
+    def read(self, timeout: float) -> Reading | None:
         capture = self._capture
         if capture is None or self._decode is None:
             raise DeviceLost(f"camera {self.params.source} is not open")

@@ -11,7 +11,10 @@ even with an unexpected exception, never stops another.
 `build_driver(config)` is where the core's configuration meets the drivers: it maps a device's
 settings onto the driver's own parameters (`SerialParams`, `HidPosParams`, ...) and pairs the
 driver with the framer its settings ask for, in a `DriverSetup[ChunkT]` (mypy checks that the
-driver's chunks are what the framer takes). Drivers never see the configuration models.
+driver's chunks are what the framer takes). Drivers never see the configuration models. A
+camera gets the `DecodeOptions` of the `[decoder]` section (`decoder_options=`, with the
+camera's `time_budget_ms`): its driver keeps one decoder made with them for the life of the
+stream. The agent builds its devices with `camera_factory(options)`.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ from scanner_agent.pipeline import FRAME_INCOMPLETE, DeviceStates, Incoming, Pip
 from scanner_agent.scan import DeviceProblem, DeviceState, Diagnostic, Source
 
 if TYPE_CHECKING:
-    from decoders.base import DecodedSymbol
+    from decoders.base import DecodeOptions, Reading
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +86,16 @@ class DriverSetup(Generic[ChunkT]):
 DriverFactory = Callable[[DeviceConfig], DriverSetup]
 
 
-def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) -> DriverSetup:
-    """The driver and framer a device configuration asks for. `decode` (cameras only) replaces
-    the image decoders, which otherwise load when the camera is first opened."""
+def build_driver(
+    config: DeviceConfig,
+    *,
+    decode: DecodeFunction | None = None,
+    decoder_options: DecodeOptions | None = None,
+) -> DriverSetup:
+    """The driver and framer a device configuration asks for. Cameras only: `decoder_options`
+    (the `[decoder]` section, `scanner_agent.file_decoding.decode_options`) is what the camera's
+    one decoder is made with, when it is first opened; `decode` replaces that decoder (any
+    callable from a frame to a `Reading`)."""
     if isinstance(config, SerialDevice):
         c = config
         return DriverSetup[bytes](
@@ -106,8 +116,8 @@ def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) 
         )
     if isinstance(config, CameraDevice):
         cam = config
-        camera: DriverSetup[list[DecodedSymbol]] = DriverSetup(
-            CameraDriver(camera_params(cam), decode=decode),
+        camera: DriverSetup[Reading] = DriverSetup(
+            CameraDriver(camera_params(cam), decode=decode, decoder_options=decoder_options),
             lambda: SymbolTracker(cam.gone_after_s),
             "camera",
         )
@@ -121,6 +131,15 @@ def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) 
             "demo",
         )
     raise DeviceError(f"unknown device type {config.type!r}")  # pragma: no cover
+
+
+def camera_factory(decoder_options: DecodeOptions) -> DriverFactory:
+    """`build_driver` with the cameras' decoder options (the agent's default factory)."""
+
+    def factory(config: DeviceConfig) -> DriverSetup:
+        return build_driver(config, decoder_options=decoder_options)
+
+    return factory
 
 
 def _replay_setup(c: ReplayDevice) -> DriverSetup[bytes]:

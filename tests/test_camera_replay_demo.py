@@ -6,14 +6,15 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 import pytest
 import zxingcpp
 
-from decoders.base import DecodedSymbol
+import decoders.cascade
+from decoders.base import DecodedSymbol, Reading
 from drivers.camera import CameraDriver, CameraParams
 from drivers.demo import sample_payloads
 from drivers.replay import RecordingError, read_recording
@@ -38,12 +39,14 @@ from tests.helpers.devices import (
 from tests.helpers.samples import LONG, TODAY, VALID, VALID_PIPE
 
 
-def zxing_decode(frame: Any) -> list[DecodedSymbol]:
-    """What `decoders.decode_image` does, minus its pre-processing: zxing-cpp on the frame."""
-    return [
-        DecodedSymbol(r.bytes, r.symbology_identifier, r.format.name, decoder="zxing-cpp")
-        for r in zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.DataMatrix)
-    ]
+def zxing_decode(frame: Any) -> Reading:
+    """What `Decoder.read` does, minus its pre-processing: zxing-cpp on the frame."""
+    return Reading(
+        [
+            DecodedSymbol(r.bytes, r.symbology_identifier, r.format.name, decoder="zxing-cpp")
+            for r in zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.DataMatrix)
+        ]
+    )
 
 
 def code_frame(payload: bytes | None, size: tuple[int, int] = (640, 480)) -> np.ndarray:
@@ -123,8 +126,83 @@ def test_camera_driver_paces_frames_and_ends_with_the_file(tmp_path: Path) -> No
     while not driver.exhausted:
         reads.append(driver.read(1.0))
     driver.close()
-    assert [len(r) for r in reads if r is not None] == [1, 1, 1, 1]
+    assert [len(r.symbols) for r in reads if r is not None] == [1, 1, 1, 1]
     assert now[0] == pytest.approx(0.4)  # four frames at 10 fps, plus the end of the file
+
+
+class CountingDecoder(decoders.cascade.Decoder):
+    """The real decoder, counting the instances made and the frames each one read."""
+
+    made: ClassVar[list[CountingDecoder]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames = 0
+        CountingDecoder.made.append(self)
+
+    def read(self, image: Any, page: int = 1, cancel: Any = None) -> Reading:
+        self.frames += 1
+        return super().read(image, page, cancel)
+
+
+def test_one_decoder_made_with_the_configured_options_serves_the_whole_stream(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner_agent.config import Settings
+
+    monkeypatch.setattr(decoders.cascade, "Decoder", CountingDecoder)
+    monkeypatch.setattr(CountingDecoder, "made", [])
+    video = write_video(tmp_path / "v.avi", [(None, 3), (VALID_PIPE, 6), (None, 3)])
+    settings = Settings.model_validate(
+        {
+            "decoder": {"time_budget_ms": 17, "passes": ["fixed", "local"], "libdmtx": False},
+            "devices": [{"id": "cam", "type": "camera", "source": str(video), "fps": 120}],
+        }
+    )
+    agent = Agent(settings, context=context, today=lambda: TODAY, storage=False)
+    sub = agent.bus.subscribe("test", maxsize=10_000)
+    agent.start()
+    try:
+        assert next_scan(sub).attestation.amc_number == "774734488"
+        wait_until(lambda: agent.device("cam").state == "stopped")
+    finally:
+        agent.stop()
+    (decoder,) = CountingDecoder.made  # one decoder, not one per frame
+    assert decoder.frames == 12  # every frame of the file, through that one decoder
+    options = decoder.options
+    assert (options.time_budget_ms, options.passes, options.libdmtx) == (
+        17,
+        ("fixed", "local"),
+        False,
+    )
+
+
+def test_the_cameras_decoder_is_kept_when_it_is_reopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decoders.base import DecodeOptions
+    from scanner_agent.config import CameraDevice
+
+    monkeypatch.setattr(decoders.cascade, "Decoder", CountingDecoder)
+    monkeypatch.setattr(CountingDecoder, "made", [])
+    video = write_video(tmp_path / "v.avi", [(VALID_PIPE, 2)])
+    config = CameraDevice(id="cam", type="camera", source=str(video))
+    options = DecodeOptions(time_budget_ms=25)
+    driver = build_driver(config, decoder_options=options).driver
+    now = [0.0]
+    driver._clock = lambda: now[0]  # type: ignore[attr-defined]
+    driver._sleep = lambda s: now.__setitem__(0, now[0] + s)  # type: ignore[attr-defined]
+    read = []
+    for _ in range(2):  # opened, read to its end, closed, opened again (a camera lost)
+        driver.open()
+        while not driver.exhausted:
+            chunk = driver.read(1.0)
+            if chunk is not None:
+                read.append(chunk)
+        driver.close()
+    assert [len(r.symbols) for r in read] == [1, 1, 1, 1]
+    (decoder,) = CountingDecoder.made
+    assert (decoder.frames, decoder.options) == (4, options)
 
 
 def test_missing_camera_is_not_found(tmp_path: Path) -> None:

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+from decoders.base import DecodedSymbol, Reading  # cheap: no numpy, no OpenCV
 from scanner_agent.framing.frame import Frame
-
-if TYPE_CHECKING:
-    from decoders.base import DecodedSymbol  # the camera's chunks; decoders load with a camera
 
 
 @dataclass(slots=True)
@@ -22,6 +19,8 @@ class _InView:
 class SymbolTracker:
     """Symbols decoded from successive camera frames to frames: one per appearance.
 
+    Each chunk is one frame's `Reading` (or, equally, the list of its symbols).
+
     A code counts when it comes into view; while it stays (seen again within `gone_after_s`),
     it is the same scan. Gone for longer, it counts again when it comes back.
     """
@@ -29,9 +28,10 @@ class SymbolTracker:
     gone_after_s: float = 1.0
     _seen: dict[tuple[bytes, str | None], _InView] = field(default_factory=dict)
 
-    def feed(self, chunk: Sequence[DecodedSymbol], now: float) -> list[Frame]:
+    def feed(self, chunk: Reading | Sequence[DecodedSymbol], now: float) -> list[Frame]:
         out = self.poll(now)
-        for symbol in chunk:
+        symbols = chunk.symbols if isinstance(chunk, Reading) else chunk
+        for symbol in symbols:
             key = (symbol.data, symbol.symbology)
             state = self._seen.get(key)
             if state is None:

@@ -8,12 +8,15 @@ decoding; `camera_checks` judges what it measured.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner_agent.config import CameraDevice, Settings
 from scanner_agent.selftest.device_reading import Observed
 from scanner_agent.selftest.options import DecodeFunction
 from scanner_agent.selftest.report import Check, check
+
+if TYPE_CHECKING:
+    from decoders.base import Reading
 
 
 class FrameProbe:
@@ -25,7 +28,7 @@ class FrameProbe:
         self.shape: tuple[int, ...] | None = None
         self.decode_ms: list[float] = []
 
-    def __call__(self, frame: Any) -> list[Any]:
+    def __call__(self, frame: Any) -> Reading:
         self.frames += 1
         self.shape = tuple(frame.shape)  # a camera frame is an image array
         start = time.perf_counter()
@@ -40,7 +43,7 @@ def camera_decoder(settings: Settings) -> DecodeFunction:
     from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
 
     decoder = Decoder(decode_options(settings))
-    decode: DecodeFunction = decoder.decode
+    decode: DecodeFunction = decoder.read
     return decode
 
 

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from decoders.base import Reading
 from scanner_agent.config import CameraDevice, DeviceConfig, Settings
 from scanner_agent.framing import Frame
 from scanner_agent.inventory import take_inventory
@@ -105,8 +106,8 @@ def _guarded(
         return finish(report)
 
 
-def _no_decode(frame: Any) -> list[Any]:  # pragma: no cover - only cameras decode
-    return []
+def _no_decode(frame: Any) -> Reading:  # pragma: no cover - only cameras decode
+    return Reading([])
 
 
 def _never(scans: list[tuple[Frame, Scan]]) -> bool:
