@@ -10,14 +10,28 @@ frame's `Reading` (the symbols read, the places that look like a Data Matrix but
 read), and the camera's framer (`SymbolTracker`) makes a code held in view one scan, not one
 per frame.
 
-Frames are taken at most `fps` times a second. A live camera that stops giving frames is lost
-(and reopened by the device manager); a video file that ends is exhausted.
+Frames are dropped, never queued, when decoding is slower than the camera: the next frame read
+is always the newest one. A live camera is asked for `fps` frames a second and a one-frame
+buffer (what the decoder had no time for is overwritten in the camera's buffer); its frames
+are taken at most `fps` times a second. A video file (a replay of a desk) plays like a live
+camera at its own rate: frame `i` is due `i / file_fps` seconds after the file was opened, and
+when decoding is late, the frames whose successor is already due are grabbed without being
+decoded (`frames_skipped`), so that the next decode is of the frame of now, not of a backlog.
+
+`frame_counts()` says what the driver did with its frames, for the whole life of the driver
+(across reopenings): frames read, decoded and skipped, the total decode time, and the rate of
+decoding and the mean decode time over the last few seconds (`FrameCounts`). Time is the
+injected `clock`, so tests make a decoder "take" a given time without sleeping.
+
+A live camera that stops giving frames is lost (and reopened by the device manager); a video
+file that ends is exhausted.
 """
 
 from __future__ import annotations
 
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -32,6 +46,27 @@ DecodeFunction = Callable[[Any], "Reading"]
 
 # A camera that gives no frame this many times in a row is considered gone.
 _MAX_FAILED_GRABS = 5
+# The recent decode rate and mean time are over the decodes of the last this many seconds...
+RECENT_S = 5.0
+# ... and at most this many of them.
+_RECENT_MAX = 120
+
+
+@dataclass(frozen=True, slots=True)
+class FrameCounts:
+    """What a camera did with its frames since its driver was made (across reopenings)."""
+
+    read: int = 0
+    """Frames taken from the camera or the file: `decoded + skipped`."""
+    decoded: int = 0
+    skipped: int = 0
+    """Frames taken but not decoded, because decoding was late and their time had passed
+    (a file; a live camera's own one-frame buffer drops those before they are taken)."""
+    decode_ms_total: float = 0.0
+    recent_fps: float | None = None
+    """Frames decoded a second over the last `RECENT_S` seconds (None: fewer than two)."""
+    recent_ms: float | None = None
+    """Mean decode time of those frames, milliseconds (None: none)."""
 
 
 def default_decode(options: DecodeOptions | None = None) -> DecodeFunction:
@@ -91,7 +126,14 @@ class CameraDriver:
         self._exhausted = False
         self._next_at = 0.0
         self._failures = 0
+        self._file_fps = params.fps
+        self._file_started = 0.0
+        self._file_index = 0
         self.frames_read = 0
+        self.frames_decoded = 0
+        self.frames_skipped = 0
+        self.decode_ms_total = 0.0
+        self._recent: deque[tuple[float, float]] = deque(maxlen=_RECENT_MAX)
 
     @property
     def description(self) -> str:
@@ -125,11 +167,15 @@ class CameraDriver:
             capture.set(cv2.CAP_PROP_FRAME_HEIGHT, self.params.height)
             capture.set(cv2.CAP_PROP_FPS, self.params.fps)
             capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # the newest frame, not a stale one
+        else:
+            rate = float(capture.get(cv2.CAP_PROP_FPS) or 0.0)
+            self._file_fps = rate if 0 < rate <= 1000 else self.params.fps
         self._capture = capture
         self._cv2 = cv2
         self._exhausted = False
         self._failures = 0
-        self._next_at = self._clock()
+        self._next_at = self._file_started = self._clock()
+        self._file_index = 0
 
     def read(self, timeout: float) -> Reading | None:
         capture = self._capture
@@ -138,6 +184,23 @@ class CameraDriver:
         if self._exhausted:
             self._sleep(min(timeout, 0.05))
             return None
+        frame = self._file_frame(timeout) if self._is_file else self._live_frame(timeout)
+        if frame is None:
+            return None
+        if frame.ndim == 3:
+            # decoders binarize luminance anyway; converting here once is 3-5x cheaper than
+            # letting them do it (see docs/benchmarks.md, "Devices and pipeline")
+            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2GRAY)
+        started = self._clock()
+        reading = self._decode(frame)
+        ms = max(0.0, (self._clock() - started) * 1000)
+        self.frames_decoded += 1
+        self.decode_ms_total += ms
+        self._recent.append((started, ms))
+        return reading
+
+    def _live_frame(self, timeout: float) -> Any | None:
+        """The camera's newest frame, at most `fps` times a second; None when none yet."""
         wait = self._next_at - self._clock()
         if wait > timeout:
             self._sleep(max(0.0, timeout))
@@ -145,22 +208,63 @@ class CameraDriver:
         if wait > 0:
             self._sleep(wait)
         self._next_at = max(self._next_at + 1 / self.params.fps, self._clock())
-        ok, frame = capture.read()
+        ok, frame = self._capture.read()
         if not ok or frame is None:
-            if self._is_file:
-                self._exhausted = True
-                return None
             self._failures += 1
             if self._failures >= _MAX_FAILED_GRABS:
                 raise DeviceLost(f"camera {self.params.source} stopped giving frames")
             return None
         self._failures = 0
         self.frames_read += 1
-        if frame.ndim == 3:
-            # decoders binarize luminance anyway; converting here once is 3-5x cheaper than
-            # letting them do it (see docs/benchmarks.md, "Devices and pipeline")
-            frame = self._cv2.cvtColor(frame, self._cv2.COLOR_BGR2GRAY)
-        return self._decode(frame)
+        return frame
+
+    def _due(self, index: int) -> float:
+        return self._file_started + index / self._file_fps
+
+    def _file_frame(self, timeout: float) -> Any | None:
+        """The file's frame of now, played at the file's own rate: waits for the next frame's
+        time; when decoding made it late, grabs without decoding every frame whose successor
+        is already due (skipped), then reads the one of now. None at the end of the file."""
+        wait = self._due(self._file_index) - self._clock()
+        if wait > timeout:
+            self._sleep(max(0.0, timeout))
+            return None
+        if wait > 0:
+            self._sleep(wait)
+        now = self._clock()
+        capture = self._capture
+        while self._due(self._file_index + 1) <= now:
+            if not capture.grab():
+                self._exhausted = True
+                return None
+            self._file_index += 1
+            self.frames_read += 1
+            self.frames_skipped += 1
+        ok, frame = capture.read()
+        if not ok or frame is None:
+            self._exhausted = True
+            return None
+        self._file_index += 1
+        self.frames_read += 1
+        return frame
+
+    def frame_counts(self) -> FrameCounts:
+        """Frames read, decoded and skipped so far; the recent decode rate and time."""
+        recent = list(self._recent)
+        if recent:
+            newest = recent[-1][0]
+            recent = [(at, ms) for at, ms in recent if newest - at <= RECENT_S]
+        fps = None
+        if len(recent) >= 2 and recent[-1][0] > recent[0][0]:
+            fps = (len(recent) - 1) / (recent[-1][0] - recent[0][0])
+        return FrameCounts(
+            read=self.frames_read,
+            decoded=self.frames_decoded,
+            skipped=self.frames_skipped,
+            decode_ms_total=self.decode_ms_total,
+            recent_fps=None if fps is None else round(fps, 2),
+            recent_ms=round(sum(ms for _, ms in recent) / len(recent), 3) if recent else None,
+        )
 
     def close(self) -> None:
         capture, self._capture = self._capture, None

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypeVar
 
 from drivers.base import Driver
-from drivers.camera import CameraDriver, CameraParams, DecodeFunction
+from drivers.camera import CameraDriver, CameraParams, DecodeFunction, FrameCounts
 from drivers.demo import DemoDriver, DemoParams
 from drivers.hid_keyboard import HidKeyboardDriver, HidKeyboardParams
 from drivers.hid_pos import HidPosDriver, HidPosParams
@@ -81,6 +81,8 @@ class DriverSetup(Generic[ChunkT]):
     make_framer: Callable[[], Framer[ChunkT]]
     source: Source
     layout: str | None = None
+    frame_counts: Callable[[], FrameCounts] | None = None
+    """Cameras: what the driver did with its frames, copied into the device's counters."""
 
 
 DriverFactory = Callable[[DeviceConfig], DriverSetup]
@@ -116,10 +118,12 @@ def build_driver(
         )
     if isinstance(config, CameraDevice):
         cam = config
+        driver = CameraDriver(camera_params(cam), decode=decode, decoder_options=decoder_options)
         camera: DriverSetup[Reading] = DriverSetup(
-            CameraDriver(camera_params(cam), decode=decode, decoder_options=decoder_options),
+            driver,
             lambda: SymbolTracker(cam.gone_after_s),
             "camera",
+            frame_counts=driver.frame_counts,
         )
         return camera
     if isinstance(config, ReplayDevice):
@@ -233,6 +237,7 @@ class DeviceReader(Generic[ChunkT]):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._framer: Framer[ChunkT] | None = None
+        self._frames_shown: FrameCounts | None = None
         self.opens = 0
         self.incomplete = 0
         """How many codes the device going away has cut off (each dropped, never a scan)."""
@@ -315,11 +320,27 @@ class DeviceReader(Generic[ChunkT]):
             frames = framer.feed(chunk, now) if chunk is not None else framer.poll(now)
             if frames:
                 self._submit(frames)
+            if self.setup.frame_counts is not None:
+                self._show_frame_counts(self.setup.frame_counts())
             if driver.exhausted:
                 self._flush()
                 return True
         self._flush()
         return False
+
+    def _show_frame_counts(self, counts: FrameCounts) -> None:
+        if counts == self._frames_shown:
+            return
+        self._frames_shown = counts
+        self.states.set_counters(
+            self.device_id,
+            frames_read=counts.read,
+            frames_decoded=counts.decoded,
+            frames_skipped=counts.skipped,
+            decode_ms_total=round(counts.decode_ms_total, 3),
+            decode_fps=counts.recent_fps,
+            decode_ms_mean=counts.recent_ms,
+        )
 
     def _close(self, driver: Driver[ChunkT]) -> None:
         try:

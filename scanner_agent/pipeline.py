@@ -142,6 +142,16 @@ class DeviceStates:
             if seen is not None:
                 counters.last_seen = seen
 
+    def set_counters(self, device_id: str, **values: float | int | None) -> None:
+        """Set counters to the values a driver keeps itself (a camera's frames read, decoded
+        and skipped, its decode times); not published (read with the device's status)."""
+        with self._lock:
+            status = self._statuses.get(device_id)
+            if status is None:
+                return
+            for name, value in values.items():
+                setattr(status.counters, name, value)
+
     def diagnose(self, device_id: str, diagnostic: Diagnostic) -> bool:
         """Add a diagnostic (once; a newer one with the same code replaces it) and publish.
         Returns False when the device already had exactly this one."""

@@ -59,6 +59,20 @@ class DeviceCounters(BaseModel):
     frames_dropped: int = 0
     reconnects: int = 0
     last_seen: datetime | None = None
+    frames_read: int = 0
+    """Cameras: frames taken from the camera or the video file (`frames_decoded +
+    frames_skipped`)."""
+    frames_decoded: int = 0
+    """Cameras: frames read by the decoder."""
+    frames_skipped: int = 0
+    """Cameras: frames taken but not decoded because decoding was slower than the camera (the
+    newest frame is decoded, never a backlog)."""
+    decode_ms_total: float = 0.0
+    """Cameras: time spent decoding frames, milliseconds."""
+    decode_fps: float | None = None
+    """Cameras: frames decoded a second over the last few seconds (null until two were)."""
+    decode_ms_mean: float | None = None
+    """Cameras: mean decode time of a frame over the last few seconds, milliseconds."""
 
 
 class DeviceProblem(BaseModel):

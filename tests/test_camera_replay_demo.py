@@ -127,7 +127,90 @@ def test_camera_driver_paces_frames_and_ends_with_the_file(tmp_path: Path) -> No
         reads.append(driver.read(1.0))
     driver.close()
     assert [len(r.symbols) for r in reads if r is not None] == [1, 1, 1, 1]
-    assert now[0] == pytest.approx(0.4)  # four frames at 10 fps, plus the end of the file
+    # a file plays at its own rate (30 fps), like a live camera: four frames, then its end
+    assert now[0] == pytest.approx(4 / 30)
+    assert (driver.frames_read, driver.frames_decoded, driver.frames_skipped) == (4, 4, 0)
+
+
+def numbered_video(path: Path, frames: int, fps: float) -> Path:
+    """A MJPG AVI at `fps` whose frame `i` is a flat grey of level `10 + 14 * i`."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (160, 120))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((120, 160, 3), 10 + 14 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def play(video: Path, decode_s: float) -> tuple[CameraDriver, list[int], float]:
+    """The file played by the driver on a clock of its own, with a decoder that takes
+    `decode_s` seconds of that clock per frame: the driver, the numbers of the frames decoded,
+    and the time at the end."""
+    now = [0.0]
+    decoded: list[int] = []
+
+    def slow_decode(frame: Any) -> Reading:
+        decoded.append(round((float(frame.mean()) - 10) / 14))
+        now[0] += decode_s
+        return Reading([])
+
+    driver = CameraDriver(
+        CameraParams(source=str(video), fps=30),
+        decode=slow_decode,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + max(0.0, s)),
+    )
+    driver.open()
+    while not driver.exhausted:
+        driver.read(1.0)
+    driver.close()
+    return driver, decoded, now[0]
+
+
+def test_frames_are_skipped_not_queued_when_decoding_is_slower_than_the_file(
+    tmp_path: Path,
+) -> None:
+    video = numbered_video(tmp_path / "n.avi", 16, fps=8)  # a frame every 125 ms
+    driver, decoded, _ = play(video, decode_s=0.25)  # decoding takes two frames' time
+    # the frame of now is decoded each time, never the backlog: every other frame
+    assert decoded == [0, 2, 4, 6, 8, 10, 12, 14]
+    counts = driver.frame_counts()
+    assert (counts.read, counts.decoded, counts.skipped) == (16, 8, 8)
+    assert counts.read == counts.decoded + counts.skipped
+    assert counts.decode_ms_total == pytest.approx(8 * 250)
+    assert counts.recent_fps == pytest.approx(4.0)  # 8 decoded in 1.75 s of starts
+    assert counts.recent_ms == pytest.approx(250)
+
+
+def test_a_file_decoded_faster_than_it_plays_is_played_at_its_own_rate(tmp_path: Path) -> None:
+    video = numbered_video(tmp_path / "n.avi", 16, fps=8)
+    driver, decoded, end = play(video, decode_s=0.01)
+    assert decoded == list(range(16))  # every frame, in order
+    assert (driver.frames_skipped, driver.frames_decoded) == (0, 16)
+    assert end == pytest.approx(16 / 8)  # paced at 8 fps (the end found when frame 16 was due)
+    assert driver.frame_counts().recent_fps == pytest.approx(8.0)
+
+
+def test_a_cameras_frame_counts_reach_its_status_and_the_metrics(
+    tmp_path: Path, start_agent: Any
+) -> None:
+    from api.metrics import device_families, render
+
+    video = write_video(tmp_path / "v.avi", [(None, 4), (VALID_PIPE, 8)])
+    agent, sub = start_agent({"id": "cam", "type": "camera", "source": str(video), "fps": 30})
+    next_scan(sub)
+    wait_until(lambda: agent.device("cam").state == "stopped")
+    counters = agent.device("cam").counters
+    assert counters.frames_read == 12
+    assert counters.frames_decoded + counters.frames_skipped == 12
+    assert counters.frames_decoded >= 1
+    assert counters.decode_ms_mean is not None
+    text = render(device_families(agent.devices()))
+    decoded = 'scanner_agent_camera_frames_total{device="cam",outcome="decoded"} '
+    skipped = 'scanner_agent_camera_frames_total{device="cam",outcome="skipped"} '
+    assert decoded + str(counters.frames_decoded) in text
+    assert skipped + str(counters.frames_skipped) in text
+    assert 'scanner_agent_camera_decode_seconds_total{device="cam"}' in text
 
 
 class CountingDecoder(decoders.cascade.Decoder):

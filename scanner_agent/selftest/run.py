@@ -77,7 +77,8 @@ def device_report(
     report.measurements["read_s"] = round(seen.elapsed_s, 3)
     report.measurements["codes"] = len(seen.scans)
     if probe is not None and isinstance(config, CameraDevice):
-        checks, measured = camera_checks(config, probe, seen)
+        counts = setup.frame_counts() if setup.frame_counts is not None else None
+        checks, measured = camera_checks(config, probe, seen, counts)
         report.checks.extend(checks)
         report.measurements.update(measured)
     report.checks.extend(traffic_checks(config, seen, interactive))
