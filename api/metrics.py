@@ -3,7 +3,7 @@
 The counting is done in the core (`scanner_agent.metrics.EventCounts`, its own bus
 subscriber); this module only renders: scans by device and outcome, device errors, decode
 times (`counts_families`), and what is read when scraped: reconnects and the cameras' frames
-decoded and skipped and decode time and rate (the devices' counters),
+decoded and skipped, decode time and rate, codes seen but unreadable (the devices' counters),
 storage state and backlog, events lost by slow subscribers, connected event streams, the AMC
 referential's size, age and loads (`referential_families`).
 """
@@ -120,6 +120,11 @@ def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:
         "gauge",
         "Camera frames decoded a second over the last few seconds, by device.",
     )
+    unreadable = Family(
+        "scanner_agent_unreadable_codes_total",
+        "counter",
+        "Times a camera saw a code it could not read (code_unreadable events), by device.",
+    )
     for device in devices:
         counters = device.counters
         reconnects.add(counters.reconnects, device=device.id)
@@ -130,9 +135,10 @@ def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:
         frames.add(counters.frames_decoded, device=device.id, outcome="decoded")
         frames.add(counters.frames_skipped, device=device.id, outcome="skipped")
         decode_s.add(counters.decode_ms_total / 1000, device=device.id)
+        unreadable.add(counters.unreadable_codes, device=device.id)
         if counters.decode_fps is not None:
             rate.add(counters.decode_fps, device=device.id)
-    return [reconnects, dropped, up, frames, decode_s, rate]
+    return [reconnects, dropped, up, frames, decode_s, rate, unreadable]
 
 
 def referential_families(status: ReferentialStatus) -> list[Family]:

@@ -73,6 +73,25 @@ class DeviceCounters(BaseModel):
     """Cameras: frames decoded a second over the last few seconds (null until two were)."""
     decode_ms_mean: float | None = None
     """Cameras: mean decode time of a frame over the last few seconds, milliseconds."""
+    unreadable_codes: int = 0
+    """Cameras: times a code was seen but could not be read (`code_unreadable` events)."""
+
+
+UNREADABLE_MESSAGE = "code détecté mais illisible : rapprochez / éclairez"
+"""What the desk is told when a camera sees a code it cannot read (`code_unreadable`)."""
+
+
+class CodeUnreadable(BaseModel):
+    """The JSON of a `code_unreadable` event (`GET /v1/events`): a camera sees a place that looks
+    like a Data Matrix but cannot read it. Keys are stable: `device_id`, `at` (UTC), `message`
+    (French, for the desk), `positions` (each place's corners in the frame, pixels)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    at: datetime
+    message: str = UNREADABLE_MESSAGE
+    positions: list[list[tuple[int, int]]] = Field(default_factory=list)
 
 
 class DeviceProblem(BaseModel):

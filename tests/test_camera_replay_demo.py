@@ -19,7 +19,7 @@ from drivers.camera import CameraDriver, CameraParams
 from drivers.demo import sample_payloads
 from drivers.replay import RecordingError, read_recording
 from scanner_agent.agent import Agent
-from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
+from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription, UnreadableEvent
 from scanner_agent.config import DeviceConfig
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.framing import Frame
@@ -509,3 +509,26 @@ def test_logs_never_hold_the_member_number(
         pipeline.process(Incoming("d", "serial", Frame(VALID, "]d1", 1.0)))
     assert "12345678" not in caplog.text
     assert "••••••78" in caplog.text
+
+
+def test_a_code_seen_but_unreadable_is_published_and_counted_never_a_scan(
+    context: ParseContext,
+) -> None:
+    pipeline, sub = make_pipeline(
+        context, wall_clock=lambda: 1_800_000_000.0, monotonic=lambda: 500.0
+    )
+    place = ((10, 10), (50, 10), (50, 50), (10, 50))
+    sighting = Frame(b"", None, received_at=499.5, unreadable=(place,))
+    assert pipeline.process(Incoming("d", "camera", sighting)) is None
+    assert pipeline.process(Incoming("d", "camera", Frame(VALID_PIPE, "]d1", 499.75)))
+    first = wait_for(sub, lambda e: True, timeout=1)
+    assert isinstance(first, UnreadableEvent)
+    assert (first.device_id, first.positions) == ("d", (place,))
+    assert first.at == datetime.fromtimestamp(1_799_999_999.5, UTC)
+    second = wait_for(sub, lambda e: True, timeout=1)
+    assert isinstance(second, ScanEvent)  # in the order the device saw them
+    assert second.seq > first.seq
+    status = pipeline.states.get("d")
+    assert status is not None
+    counters = status.counters
+    assert (counters.unreadable_codes, counters.good_scans, counters.refused_scans) == (1, 1, 0)
