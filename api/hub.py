@@ -7,7 +7,10 @@ reconnecting client missed. It remembers only the last `replay_events` device ch
 last `replay_events` claims and releases of this run, for the same purpose.
 
 Events: `scan` (a `Scan`), `device` (a `DeviceStatus`), `claim` (a `ClaimState`: a scan was
-claimed, or released when `claimed_by` is null).
+claimed, or released when `claimed_by` is null), `code_unreadable` (a `CodeUnreadable`: a
+camera sees a code it cannot read; `device_id`, `at`, `message`, `positions`). A
+`code_unreadable` is advice of the moment: it is never replayed to a client that reconnects
+(a stale "move the card" would mislead), and `/v1/scans/next` waiters ignore it.
 
 `/v1/scans/next` waiters: without a client name, every waiter gets the next scan; with one
 (`?claim=`), each waiter tries to claim each next scan for its client (`ScanService.claim`,
@@ -44,9 +47,17 @@ from dataclasses import dataclass
 
 from starlette.concurrency import run_in_threadpool
 
-from scanner_agent.bus import ClaimEvent, DeviceEvent, Event, EventBus, ScanEvent, Subscription
+from scanner_agent.bus import (
+    ClaimEvent,
+    DeviceEvent,
+    Event,
+    EventBus,
+    ScanEvent,
+    Subscription,
+    UnreadableEvent,
+)
 from scanner_agent.claims import AlreadyClaimed, Claim, ClaimState, ScanNotFound
-from scanner_agent.scan import Scan
+from scanner_agent.scan import CodeUnreadable, Scan
 from scanner_agent.scans import ScanService
 from scanner_agent.storage import StorageError
 
@@ -156,6 +167,13 @@ class Hub:
                 scan_id=event.scan_id, claimed_by=event.claimed_by, claimed_at=event.claimed_at
             )
             return sse(event_id, "claim", state.model_dump_json())
+        if isinstance(event, UnreadableEvent):
+            notice = CodeUnreadable(
+                device_id=event.device_id,
+                at=event.at,
+                positions=[list(place) for place in event.positions],
+            )
+            return sse(event_id, "code_unreadable", notice.model_dump_json())
         return sse(event_id, "device", event.status.model_dump_json())
 
     # --- long-poll ---

@@ -2,7 +2,8 @@
 
 The counting is done in the core (`scanner_agent.metrics.EventCounts`, its own bus
 subscriber); this module only renders: scans by device and outcome, device errors, decode
-times (`counts_families`), and what is read when scraped: reconnects (the devices' counters),
+times (`counts_families`), and what is read when scraped: reconnects and the cameras' frames
+decoded and skipped, decode time and rate, codes seen but unreadable (the devices' counters),
 storage state and backlog, events lost by slow subscribers, connected event streams, the AMC
 referential's size, age and loads (`referential_families`).
 """
@@ -103,11 +104,41 @@ def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:
         "Frames a device produced that were lost.",
     )
     up = Family("scanner_agent_device_connected", "gauge", "1 when the device is connected.")
+    frames = Family(
+        "scanner_agent_camera_frames_total",
+        "counter",
+        "Camera frames taken, by device and outcome (decoded, or skipped: decoding was slower "
+        "than the camera and the newest frame was decoded instead).",
+    )
+    decode_s = Family(
+        "scanner_agent_camera_decode_seconds_total",
+        "counter",
+        "Time spent decoding camera frames, by device.",
+    )
+    rate = Family(
+        "scanner_agent_camera_decode_fps",
+        "gauge",
+        "Camera frames decoded a second over the last few seconds, by device.",
+    )
+    unreadable = Family(
+        "scanner_agent_unreadable_codes_total",
+        "counter",
+        "Times a camera saw a code it could not read (code_unreadable events), by device.",
+    )
     for device in devices:
-        reconnects.add(device.counters.reconnects, device=device.id)
-        dropped.add(device.counters.frames_dropped, device=device.id)
+        counters = device.counters
+        reconnects.add(counters.reconnects, device=device.id)
+        dropped.add(counters.frames_dropped, device=device.id)
         up.add(1 if device.state == "connected" else 0, device=device.id)
-    return [reconnects, dropped, up]
+        if device.type != "camera":
+            continue
+        frames.add(counters.frames_decoded, device=device.id, outcome="decoded")
+        frames.add(counters.frames_skipped, device=device.id, outcome="skipped")
+        decode_s.add(counters.decode_ms_total / 1000, device=device.id)
+        unreadable.add(counters.unreadable_codes, device=device.id)
+        if counters.decode_fps is not None:
+            rate.add(counters.decode_fps, device=device.id)
+    return [reconnects, dropped, up, frames, decode_s, rate, unreadable]
 
 
 def referential_families(status: ReferentialStatus) -> list[Family]:

@@ -14,7 +14,8 @@ codes, and the device manager (`scanner_agent.devices`) runs the read loop.
 or a video file) sets `exhausted`; the loop then flushes its framer and stops it.
 
 Every driver satisfies `Driver[ChunkT]`, where `ChunkT` is what one `read` returns: `bytes`
-for serial, HID POS, keyboard, replay and demo; `list[DecodedSymbol]` for the camera. The
+for serial, HID POS, keyboard, replay and demo; a `decoders.base.Reading` (one frame's
+symbols and unreadable places) for the camera. The
 protocol is structural (no base class to inherit) and `runtime_checkable`;
 `tests/test_driver_protocol.py` checks every driver against it, statically (mypy) and at run
 time. The exceptions are those of `drivers.errors`.

@@ -31,7 +31,8 @@ from datetime import UTC, date, datetime
 from scanner_agent.attestation import Attestation
 from scanner_agent.bus import EventBus
 from scanner_agent.config import Settings
-from scanner_agent.devices import DeviceManager, DriverFactory, build_driver
+from scanner_agent.devices import DeviceManager, DriverFactory, camera_factory
+from scanner_agent.file_decoding import decode_options
 from scanner_agent.framing import Frame
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
@@ -56,7 +57,8 @@ class Agent:
     """Owns the bus, the scans service and the device readers. Thread-safe to query while
     running.
 
-    `driver_factory` (how a device configuration becomes a driver and framer) and `today` (the
+    `driver_factory` (how a device configuration becomes a driver and framer; by default
+    `build_driver` with the `[decoder]` options for cameras) and `today` (the
     reference date of validity; default: today in `parser.timezone`) are injectable, for tests
     and tools; so is `scans` (by default the service of `settings`, with its store unless
     `storage` is False).
@@ -68,7 +70,7 @@ class Agent:
         bus: EventBus | None = None,
         context: ParseContext | None = None,
         *,
-        driver_factory: DriverFactory = build_driver,
+        driver_factory: DriverFactory | None = None,
         today: Callable[[], date] | None = None,
         scans: ScanService | None = None,
         storage: bool = True,
@@ -96,6 +98,8 @@ class Agent:
             for d in settings.devices
         }
         self.states = DeviceStates(self.bus, self._statuses.values())
+        if driver_factory is None:
+            driver_factory = camera_factory(decode_options(settings))
         self._driver_factory = driver_factory
         self._today = today
         self.pipeline: Pipeline | None = None

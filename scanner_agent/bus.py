@@ -4,6 +4,7 @@
     sub = bus.subscribe("sse", maxsize=256)        # before or after the loop starts
     bus.publish(ScanEvent(scan))                   # from any thread; never blocks
     bus.publish(ClaimEvent(scan_id, "desk-2", at)) # a scan was claimed (or released: None)
+    bus.publish(UnreadableEvent("cam", at, places)) # a camera sees a code it cannot read
     event = await sub.aget(timeout=5)              # asyncio side
     event = sub.get(timeout=5)                     # thread side (storage writer)
 
@@ -53,7 +54,21 @@ class ClaimEvent:
     seq: int = 0
 
 
-Event = Union[ScanEvent, DeviceEvent, ClaimEvent]  # noqa: UP007 - a runtime alias, used in isinstance checks
+@dataclass(frozen=True, slots=True)
+class UnreadableEvent:
+    """A camera sees a place that looks like a Data Matrix but no pass could read it (too far,
+    blurred, badly lit): the desk should move the card or light it rather than wait. Only the
+    device, the time (UTC) and where the places are in the frame (`positions`: corners in
+    pixels): never personal data. Published by the pipeline, at most every few seconds per
+    device (`scanner_agent.framing.camera.SymbolTracker` says when)."""
+
+    device_id: str
+    at: datetime
+    positions: tuple[tuple[tuple[int, int], ...], ...] = ()
+    seq: int = 0
+
+
+Event = Union[ScanEvent, DeviceEvent, ClaimEvent, UnreadableEvent]  # noqa: UP007 - a runtime alias, used in isinstance checks
 
 
 class Subscription:
@@ -187,6 +202,10 @@ class EventBus:
             elif isinstance(event, ClaimEvent):
                 stamped = ClaimEvent(
                     event.scan_id, event.claimed_by, event.claimed_at, next(self._seq)
+                )
+            elif isinstance(event, UnreadableEvent):
+                stamped = UnreadableEvent(
+                    event.device_id, event.at, event.positions, next(self._seq)
                 )
             else:
                 stamped = DeviceEvent(event.status, next(self._seq))

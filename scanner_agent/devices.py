@@ -11,7 +11,10 @@ even with an unexpected exception, never stops another.
 `build_driver(config)` is where the core's configuration meets the drivers: it maps a device's
 settings onto the driver's own parameters (`SerialParams`, `HidPosParams`, ...) and pairs the
 driver with the framer its settings ask for, in a `DriverSetup[ChunkT]` (mypy checks that the
-driver's chunks are what the framer takes). Drivers never see the configuration models.
+driver's chunks are what the framer takes). Drivers never see the configuration models. A
+camera gets the `DecodeOptions` of the `[decoder]` section (`decoder_options=`, with the
+camera's `time_budget_ms`): its driver keeps one decoder made with them for the life of the
+stream. The agent builds its devices with `camera_factory(options)`.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic
 from typing_extensions import TypeVar
 
 from drivers.base import Driver
-from drivers.camera import CameraDriver, CameraParams, DecodeFunction
+from drivers.camera import CameraDriver, CameraParams, DecodeFunction, FrameCounts
 from drivers.demo import DemoDriver, DemoParams
 from drivers.hid_keyboard import HidKeyboardDriver, HidKeyboardParams
 from drivers.hid_pos import HidPosDriver, HidPosParams
@@ -56,7 +59,7 @@ from scanner_agent.pipeline import FRAME_INCOMPLETE, DeviceStates, Incoming, Pip
 from scanner_agent.scan import DeviceProblem, DeviceState, Diagnostic, Source
 
 if TYPE_CHECKING:
-    from decoders.base import DecodedSymbol
+    from decoders.base import DecodeOptions, Reading
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +81,23 @@ class DriverSetup(Generic[ChunkT]):
     make_framer: Callable[[], Framer[ChunkT]]
     source: Source
     layout: str | None = None
+    frame_counts: Callable[[], FrameCounts] | None = None
+    """Cameras: what the driver did with its frames, copied into the device's counters."""
 
 
 DriverFactory = Callable[[DeviceConfig], DriverSetup]
 
 
-def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) -> DriverSetup:
-    """The driver and framer a device configuration asks for. `decode` (cameras only) replaces
-    the image decoders, which otherwise load when the camera is first opened."""
+def build_driver(
+    config: DeviceConfig,
+    *,
+    decode: DecodeFunction | None = None,
+    decoder_options: DecodeOptions | None = None,
+) -> DriverSetup:
+    """The driver and framer a device configuration asks for. Cameras only: `decoder_options`
+    (the `[decoder]` section, `scanner_agent.file_decoding.decode_options`) is what the camera's
+    one decoder is made with, when it is first opened; `decode` replaces that decoder (any
+    callable from a frame to a `Reading`)."""
     if isinstance(config, SerialDevice):
         c = config
         return DriverSetup[bytes](
@@ -106,10 +118,12 @@ def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) 
         )
     if isinstance(config, CameraDevice):
         cam = config
-        camera: DriverSetup[list[DecodedSymbol]] = DriverSetup(
-            CameraDriver(camera_params(cam), decode=decode),
+        driver = CameraDriver(camera_params(cam), decode=decode, decoder_options=decoder_options)
+        camera: DriverSetup[Reading] = DriverSetup(
+            driver,
             lambda: SymbolTracker(cam.gone_after_s),
             "camera",
+            frame_counts=driver.frame_counts,
         )
         return camera
     if isinstance(config, ReplayDevice):
@@ -121,6 +135,15 @@ def build_driver(config: DeviceConfig, *, decode: DecodeFunction | None = None) 
             "demo",
         )
     raise DeviceError(f"unknown device type {config.type!r}")  # pragma: no cover
+
+
+def camera_factory(decoder_options: DecodeOptions) -> DriverFactory:
+    """`build_driver` with the cameras' decoder options (the agent's default factory)."""
+
+    def factory(config: DeviceConfig) -> DriverSetup:
+        return build_driver(config, decoder_options=decoder_options)
+
+    return factory
 
 
 def _replay_setup(c: ReplayDevice) -> DriverSetup[bytes]:
@@ -214,6 +237,7 @@ class DeviceReader(Generic[ChunkT]):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._framer: Framer[ChunkT] | None = None
+        self._frames_shown: FrameCounts | None = None
         self.opens = 0
         self.incomplete = 0
         """How many codes the device going away has cut off (each dropped, never a scan)."""
@@ -296,11 +320,27 @@ class DeviceReader(Generic[ChunkT]):
             frames = framer.feed(chunk, now) if chunk is not None else framer.poll(now)
             if frames:
                 self._submit(frames)
+            if self.setup.frame_counts is not None:
+                self._show_frame_counts(self.setup.frame_counts())
             if driver.exhausted:
                 self._flush()
                 return True
         self._flush()
         return False
+
+    def _show_frame_counts(self, counts: FrameCounts) -> None:
+        if counts == self._frames_shown:
+            return
+        self._frames_shown = counts
+        self.states.set_counters(
+            self.device_id,
+            frames_read=counts.read,
+            frames_decoded=counts.decoded,
+            frames_skipped=counts.skipped,
+            decode_ms_total=round(counts.decode_ms_total, 3),
+            decode_fps=counts.recent_fps,
+            decode_ms_mean=counts.recent_ms,
+        )
 
     def _close(self, driver: Driver[ChunkT]) -> None:
         try:

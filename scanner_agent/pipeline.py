@@ -14,6 +14,11 @@ back to their device. When the queue is full the frame is not lost silently: the
 parses and delivers, in arrival order. `take` processes one frame at once in the calling thread
 (an uploaded file's symbols) and returns its scan.
 
+A camera's sighting of a code it cannot read (`Frame.unreadable`, already rate-limited by the
+camera's framer, which sees every frame) is not a scan: `process` counts it in the device's
+`unreadable_codes` and publishes an `UnreadableEvent` (device, time, positions), in order
+with the device's scans.
+
 `DeviceStates` holds every device's `DeviceStatus` (state, last error, counters, diagnostics);
 the device manager and the pipeline both update it, and every change of state or diagnostic is
 published as a `DeviceEvent`.
@@ -31,7 +36,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from scanner_agent.attestation import Attestation, ErrorCode, Issue, ParseWarning, WarningCode
-from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent
+from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, UnreadableEvent
 from scanner_agent.framing import Frame, make_frame
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import (
@@ -141,6 +146,16 @@ class DeviceStates:
             setattr(counters, counter, getattr(counters, counter) + 1)
             if seen is not None:
                 counters.last_seen = seen
+
+    def set_counters(self, device_id: str, **values: float | int | None) -> None:
+        """Set counters to the values a driver keeps itself (a camera's frames read, decoded
+        and skipped, its decode times); not published (read with the device's status)."""
+        with self._lock:
+            status = self._statuses.get(device_id)
+            if status is None:
+                return
+            for name, value in values.items():
+                setattr(status.counters, name, value)
 
     def diagnose(self, device_id: str, diagnostic: Diagnostic) -> bool:
         """Add a diagnostic (once; a newer one with the same code replaces it) and publish.
@@ -256,8 +271,12 @@ class Pipeline:
         return scan
 
     def process(self, item: Incoming, *, dedupe: bool = True) -> Scan | None:
-        """Parse one frame and deliver its scan; None for a suppressed duplicate."""
+        """Parse one frame and deliver its scan; None for a suppressed duplicate (and for a
+        camera's sighting of a code it cannot read, published as an `UnreadableEvent`)."""
         frame = item.frame
+        if frame.unreadable:
+            self._unreadable(item)
+            return None
         if dedupe and self._duplicate(item):
             self.duplicates += 1
             log.debug("duplicate scan from %s suppressed", item.device_id)
@@ -312,6 +331,12 @@ class Pipeline:
             f" (member {attestation.masked().member_number})" if attestation.member_number else "",
         )
         return scan
+
+    def _unreadable(self, item: Incoming) -> None:
+        at = max(self.wall_time(item.frame.received_at), self._last_at.get(item.device_id, _EPOCH))
+        self.states.count(item.device_id, "unreadable_codes")
+        self.bus.publish(UnreadableEvent(item.device_id, at, item.frame.unreadable))
+        log.info("device %s: a code was seen but could not be read", item.device_id)
 
     def wall_time(self, monotonic_at: float) -> datetime:
         """The UTC time of a monotonic stamp. The offset between the two clocks is read at most

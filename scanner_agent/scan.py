@@ -59,6 +59,39 @@ class DeviceCounters(BaseModel):
     frames_dropped: int = 0
     reconnects: int = 0
     last_seen: datetime | None = None
+    frames_read: int = 0
+    """Cameras: frames taken from the camera or the video file (`frames_decoded +
+    frames_skipped`)."""
+    frames_decoded: int = 0
+    """Cameras: frames read by the decoder."""
+    frames_skipped: int = 0
+    """Cameras: frames taken but not decoded because decoding was slower than the camera (the
+    newest frame is decoded, never a backlog)."""
+    decode_ms_total: float = 0.0
+    """Cameras: time spent decoding frames, milliseconds."""
+    decode_fps: float | None = None
+    """Cameras: frames decoded a second over the last few seconds (null until two were)."""
+    decode_ms_mean: float | None = None
+    """Cameras: mean decode time of a frame over the last few seconds, milliseconds."""
+    unreadable_codes: int = 0
+    """Cameras: times a code was seen but could not be read (`code_unreadable` events)."""
+
+
+UNREADABLE_MESSAGE = "code détecté mais illisible : rapprochez / éclairez"
+"""What the desk is told when a camera sees a code it cannot read (`code_unreadable`)."""
+
+
+class CodeUnreadable(BaseModel):
+    """The JSON of a `code_unreadable` event (`GET /v1/events`): a camera sees a place that looks
+    like a Data Matrix but cannot read it. Keys are stable: `device_id`, `at` (UTC), `message`
+    (French, for the desk), `positions` (each place's corners in the frame, pixels)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    device_id: str
+    at: datetime
+    message: str = UNREADABLE_MESSAGE
+    positions: list[list[tuple[int, int]]] = Field(default_factory=list)
 
 
 class DeviceProblem(BaseModel):

@@ -6,19 +6,20 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
 import pytest
 import zxingcpp
 
-from decoders.base import DecodedSymbol
+import decoders.cascade
+from decoders.base import DecodedSymbol, Reading
 from drivers.camera import CameraDriver, CameraParams
 from drivers.demo import sample_payloads
 from drivers.replay import RecordingError, read_recording
 from scanner_agent.agent import Agent
-from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription
+from scanner_agent.bus import DeviceEvent, EventBus, ScanEvent, Subscription, UnreadableEvent
 from scanner_agent.config import DeviceConfig
 from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.framing import Frame
@@ -38,12 +39,14 @@ from tests.helpers.devices import (
 from tests.helpers.samples import LONG, TODAY, VALID, VALID_PIPE
 
 
-def zxing_decode(frame: Any) -> list[DecodedSymbol]:
-    """What `decoders.decode_image` does, minus its pre-processing: zxing-cpp on the frame."""
-    return [
-        DecodedSymbol(r.bytes, r.symbology_identifier, r.format.name, decoder="zxing-cpp")
-        for r in zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.DataMatrix)
-    ]
+def zxing_decode(frame: Any) -> Reading:
+    """What `Decoder.read` does, minus its pre-processing: zxing-cpp on the frame."""
+    return Reading(
+        [
+            DecodedSymbol(r.bytes, r.symbology_identifier, r.format.name, decoder="zxing-cpp")
+            for r in zxingcpp.read_barcodes(frame, formats=zxingcpp.BarcodeFormat.DataMatrix)
+        ]
+    )
 
 
 def code_frame(payload: bytes | None, size: tuple[int, int] = (640, 480)) -> np.ndarray:
@@ -123,8 +126,166 @@ def test_camera_driver_paces_frames_and_ends_with_the_file(tmp_path: Path) -> No
     while not driver.exhausted:
         reads.append(driver.read(1.0))
     driver.close()
-    assert [len(r) for r in reads if r is not None] == [1, 1, 1, 1]
-    assert now[0] == pytest.approx(0.4)  # four frames at 10 fps, plus the end of the file
+    assert [len(r.symbols) for r in reads if r is not None] == [1, 1, 1, 1]
+    # a file plays at its own rate (30 fps), like a live camera: four frames, then its end
+    assert now[0] == pytest.approx(4 / 30)
+    assert (driver.frames_read, driver.frames_decoded, driver.frames_skipped) == (4, 4, 0)
+
+
+def numbered_video(path: Path, frames: int, fps: float) -> Path:
+    """A MJPG AVI at `fps` whose frame `i` is a flat grey of level `10 + 14 * i`."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"MJPG"), fps, (160, 120))
+    assert writer.isOpened()
+    for i in range(frames):
+        writer.write(np.full((120, 160, 3), 10 + 14 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def play(video: Path, decode_s: float) -> tuple[CameraDriver, list[int], float]:
+    """The file played by the driver on a clock of its own, with a decoder that takes
+    `decode_s` seconds of that clock per frame: the driver, the numbers of the frames decoded,
+    and the time at the end."""
+    now = [0.0]
+    decoded: list[int] = []
+
+    def slow_decode(frame: Any) -> Reading:
+        decoded.append(round((float(frame.mean()) - 10) / 14))
+        now[0] += decode_s
+        return Reading([])
+
+    driver = CameraDriver(
+        CameraParams(source=str(video), fps=30),
+        decode=slow_decode,
+        clock=lambda: now[0],
+        sleep=lambda s: now.__setitem__(0, now[0] + max(0.0, s)),
+    )
+    driver.open()
+    while not driver.exhausted:
+        driver.read(1.0)
+    driver.close()
+    return driver, decoded, now[0]
+
+
+def test_frames_are_skipped_not_queued_when_decoding_is_slower_than_the_file(
+    tmp_path: Path,
+) -> None:
+    video = numbered_video(tmp_path / "n.avi", 16, fps=8)  # a frame every 125 ms
+    driver, decoded, _ = play(video, decode_s=0.25)  # decoding takes two frames' time
+    # the frame of now is decoded each time, never the backlog: every other frame
+    assert decoded == [0, 2, 4, 6, 8, 10, 12, 14]
+    counts = driver.frame_counts()
+    assert (counts.read, counts.decoded, counts.skipped) == (16, 8, 8)
+    assert counts.read == counts.decoded + counts.skipped
+    assert counts.decode_ms_total == pytest.approx(8 * 250)
+    assert counts.recent_fps == pytest.approx(4.0)  # 8 decoded in 1.75 s of starts
+    assert counts.recent_ms == pytest.approx(250)
+
+
+def test_a_file_decoded_faster_than_it_plays_is_played_at_its_own_rate(tmp_path: Path) -> None:
+    video = numbered_video(tmp_path / "n.avi", 16, fps=8)
+    driver, decoded, end = play(video, decode_s=0.01)
+    assert decoded == list(range(16))  # every frame, in order
+    assert (driver.frames_skipped, driver.frames_decoded) == (0, 16)
+    assert end == pytest.approx(16 / 8)  # paced at 8 fps (the end found when frame 16 was due)
+    assert driver.frame_counts().recent_fps == pytest.approx(8.0)
+
+
+def test_a_cameras_frame_counts_reach_its_status_and_the_metrics(
+    tmp_path: Path, start_agent: Any
+) -> None:
+    from api.metrics import device_families, render
+
+    video = write_video(tmp_path / "v.avi", [(None, 4), (VALID_PIPE, 8)])
+    agent, sub = start_agent({"id": "cam", "type": "camera", "source": str(video), "fps": 30})
+    next_scan(sub)
+    wait_until(lambda: agent.device("cam").state == "stopped")
+    counters = agent.device("cam").counters
+    assert counters.frames_read == 12
+    assert counters.frames_decoded + counters.frames_skipped == 12
+    assert counters.frames_decoded >= 1
+    assert counters.decode_ms_mean is not None
+    text = render(device_families(agent.devices()))
+    decoded = 'scanner_agent_camera_frames_total{device="cam",outcome="decoded"} '
+    skipped = 'scanner_agent_camera_frames_total{device="cam",outcome="skipped"} '
+    assert decoded + str(counters.frames_decoded) in text
+    assert skipped + str(counters.frames_skipped) in text
+    assert 'scanner_agent_camera_decode_seconds_total{device="cam"}' in text
+
+
+class CountingDecoder(decoders.cascade.Decoder):
+    """The real decoder, counting the instances made and the frames each one read."""
+
+    made: ClassVar[list[CountingDecoder]] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.frames = 0
+        CountingDecoder.made.append(self)
+
+    def read(self, image: Any, page: int = 1, cancel: Any = None) -> Reading:
+        self.frames += 1
+        return super().read(image, page, cancel)
+
+
+def test_one_decoder_made_with_the_configured_options_serves_the_whole_stream(
+    tmp_path: Path, context: ParseContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner_agent.config import Settings
+
+    monkeypatch.setattr(decoders.cascade, "Decoder", CountingDecoder)
+    monkeypatch.setattr(CountingDecoder, "made", [])
+    video = write_video(tmp_path / "v.avi", [(None, 3), (VALID_PIPE, 6), (None, 3)])
+    settings = Settings.model_validate(
+        {
+            "decoder": {"time_budget_ms": 17, "passes": ["fixed", "local"], "libdmtx": False},
+            "devices": [{"id": "cam", "type": "camera", "source": str(video), "fps": 120}],
+        }
+    )
+    agent = Agent(settings, context=context, today=lambda: TODAY, storage=False)
+    sub = agent.bus.subscribe("test", maxsize=10_000)
+    agent.start()
+    try:
+        assert next_scan(sub).attestation.amc_number == "774734488"
+        wait_until(lambda: agent.device("cam").state == "stopped")
+    finally:
+        agent.stop()
+    (decoder,) = CountingDecoder.made  # one decoder, not one per frame
+    assert decoder.frames == 12  # every frame of the file, through that one decoder
+    options = decoder.options
+    assert (options.time_budget_ms, options.passes, options.libdmtx) == (
+        17,
+        ("fixed", "local"),
+        False,
+    )
+
+
+def test_the_cameras_decoder_is_kept_when_it_is_reopened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from decoders.base import DecodeOptions
+    from scanner_agent.config import CameraDevice
+
+    monkeypatch.setattr(decoders.cascade, "Decoder", CountingDecoder)
+    monkeypatch.setattr(CountingDecoder, "made", [])
+    video = write_video(tmp_path / "v.avi", [(VALID_PIPE, 2)])
+    config = CameraDevice(id="cam", type="camera", source=str(video))
+    options = DecodeOptions(time_budget_ms=25)
+    driver = build_driver(config, decoder_options=options).driver
+    now = [0.0]
+    driver._clock = lambda: now[0]  # type: ignore[attr-defined]
+    driver._sleep = lambda s: now.__setitem__(0, now[0] + s)  # type: ignore[attr-defined]
+    read = []
+    for _ in range(2):  # opened, read to its end, closed, opened again (a camera lost)
+        driver.open()
+        while not driver.exhausted:
+            chunk = driver.read(1.0)
+            if chunk is not None:
+                read.append(chunk)
+        driver.close()
+    assert [len(r.symbols) for r in read] == [1, 1, 1, 1]
+    (decoder,) = CountingDecoder.made
+    assert (decoder.frames, decoder.options) == (4, options)
 
 
 def test_missing_camera_is_not_found(tmp_path: Path) -> None:
@@ -348,3 +509,26 @@ def test_logs_never_hold_the_member_number(
         pipeline.process(Incoming("d", "serial", Frame(VALID, "]d1", 1.0)))
     assert "12345678" not in caplog.text
     assert "••••••78" in caplog.text
+
+
+def test_a_code_seen_but_unreadable_is_published_and_counted_never_a_scan(
+    context: ParseContext,
+) -> None:
+    pipeline, sub = make_pipeline(
+        context, wall_clock=lambda: 1_800_000_000.0, monotonic=lambda: 500.0
+    )
+    place = ((10, 10), (50, 10), (50, 50), (10, 50))
+    sighting = Frame(b"", None, received_at=499.5, unreadable=(place,))
+    assert pipeline.process(Incoming("d", "camera", sighting)) is None
+    assert pipeline.process(Incoming("d", "camera", Frame(VALID_PIPE, "]d1", 499.75)))
+    first = wait_for(sub, lambda e: True, timeout=1)
+    assert isinstance(first, UnreadableEvent)
+    assert (first.device_id, first.positions) == ("d", (place,))
+    assert first.at == datetime.fromtimestamp(1_799_999_999.5, UTC)
+    second = wait_for(sub, lambda e: True, timeout=1)
+    assert isinstance(second, ScanEvent)  # in the order the device saw them
+    assert second.seq > first.seq
+    status = pipeline.states.get("d")
+    assert status is not None
+    counters = status.counters
+    assert (counters.unreadable_codes, counters.good_scans, counters.refused_scans) == (1, 1, 0)

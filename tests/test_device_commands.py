@@ -144,3 +144,20 @@ def test_recording_writer_keeps_the_hid_descriptor(tmp_path: Path) -> None:
     assert recording.protocol == "hid_pos"
     assert recording.descriptor == b"\x05\x8c\x09\x02"
     assert recording.chunks == ((0.0, b"\x02\x03]d1ABC"), (0.0042, b"\x02\x00"))
+
+
+def test_watch_prints_a_code_seen_but_unreadable() -> None:
+    from datetime import UTC, datetime
+
+    from scanner_agent.bus import UnreadableEvent
+    from scanner_agent.commands.watch import render, render_json
+
+    event = UnreadableEvent("cam", datetime(2026, 3, 1, 9, 0, tzinfo=UTC), (((1, 2), (3, 4)),))
+    assert render(event) == "device cam: code détecté mais illisible : rapprochez / éclairez"
+    assert json.loads(render_json(event)) == {
+        "event": "code_unreadable",
+        "device_id": "cam",
+        "at": "2026-03-01T09:00:00Z",
+        "message": "code détecté mais illisible : rapprochez / éclairez",
+        "positions": [[[1, 2], [3, 4]]],
+    }

@@ -13,11 +13,12 @@ import dataclasses
 import importlib
 import inspect
 import pkgutil
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 import drivers
+from decoders.base import Reading
 from drivers.base import Driver
 from drivers.camera import CameraDriver, CameraParams
 from drivers.demo import DemoDriver, DemoParams
@@ -29,12 +30,9 @@ from drivers.serial import SerialDriver, SerialParams
 from scanner_agent.config import Settings
 from scanner_agent.devices import build_driver
 
-if TYPE_CHECKING:
-    from decoders.base import DecodedSymbol
 
-
-def no_decode(image: Any) -> list[DecodedSymbol]:
-    return []
+def no_decode(image: Any) -> Reading:
+    return Reading([])
 
 
 def typed_drivers() -> dict[str, Driver[object]]:
@@ -43,7 +41,7 @@ def typed_drivers() -> dict[str, Driver[object]]:
     serial: Driver[bytes] = SerialDriver(SerialParams(port="loop://"))
     hid_pos: Driver[bytes] = HidPosDriver(HidPosParams(vid="0c2e"))
     keyboard: Driver[bytes] = HidKeyboardDriver(HidKeyboardParams(vid="0c2e", layout="fr"))
-    camera: Driver[list[DecodedSymbol]] = CameraDriver(CameraParams(source=0), decode=no_decode)
+    camera: Driver[Reading] = CameraDriver(CameraParams(source=0), decode=no_decode)
     replay: Driver[bytes] = ReplayDriver(ReplayParams(path="x.jsonl"))
     demo: Driver[bytes] = DemoDriver(DemoParams(interval_s=1.0))
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from decoders.base import DecodedSymbol
+from decoders.base import DecodedSymbol, Reading, Unreadable
 from scanner_agent.framing import (
     DEFAULT_HID_POS_LAYOUT,
     Frame,
@@ -381,6 +381,43 @@ def test_two_codes_in_view_are_two_frames() -> None:
     tracker = SymbolTracker()
     frames = tracker.feed([symbol(b"A"), symbol(b"B")], 0.0)
     assert [f.data for f in frames] == [b"A", b"B"]
+
+
+PLACE = ((10, 10), (50, 10), (50, 50), (10, 50))
+UNREAD = Reading([], [Unreadable(PLACE)])
+SIGHTING = (PLACE,)
+
+
+def sightings(frames: list[Frame]) -> list[float]:
+    assert all(f.data == b"" and f.unreadable == SIGHTING for f in frames)
+    return [f.received_at for f in frames]
+
+
+def test_a_code_seen_but_unreadable_is_said_when_it_appears_then_every_few_seconds() -> None:
+    tracker = SymbolTracker(gone_after_s=1.0, unreadable_repeat_s=3.0)
+    said: list[Frame] = []
+    for i in range(49):  # 6 s at 8 frames a second, the place unread in every frame
+        said += tracker.feed(UNREAD, i / 8)
+    assert sightings(said) == [0.0, 3.0, 6.0]
+    assert said[0] == Frame(b"", None, 0.0, unreadable=SIGHTING)
+    # gone for 2 s, then back: said at once (it appears again), then 3 s later
+    assert tracker.feed(Reading([]), 7.0) == []
+    said = [f for i in range(33) for f in tracker.feed(UNREAD, 8.5 + i / 8)]
+    assert sightings(said) == [8.5, 11.5]
+
+
+def test_an_unreadable_place_is_not_said_while_a_code_just_read_is_in_view() -> None:
+    tracker = SymbolTracker(gone_after_s=1.0, unreadable_repeat_s=3.0)
+    assert [f.data for f in tracker.feed(Reading([symbol(b"CODE")]), 0.0)] == [b"CODE"]
+    # the card moved a little: the same code unreadable in the next frames, the desk has it
+    assert [f for i in range(1, 8) for f in tracker.feed(UNREAD, i / 8)] == []
+    # a frame holding both a code read and an unreadable place: a code was read, nothing said
+    both = Reading([symbol(b"CODE")], [Unreadable(PLACE)])
+    assert tracker.feed(both, 1.0) == []
+    # once the code is out of view (more than gone_after_s), an unreadable place is said
+    assert sightings(tracker.feed(UNREAD, 2.25)) == [2.25]
+    # a list of symbols (no reading) never says anything
+    assert tracker.feed([], 9.0) == []
 
 
 def test_keyboard_drop_forgets_keys_typed_before_enter() -> None:

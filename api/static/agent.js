@@ -126,6 +126,9 @@ export class AgentClient {
  *                           GET /v1/devices then (device changes of a past run are not replayed)
  *   incomplete()            the agent could not replay everything: reload GET /v1/scans
  *   claim(state)            a scan claimed by a desk or released ({scan_id, claimed_by, claimed_at})
+ *   unreadable(notice, id)  a camera sees a code it cannot read ({device_id, at, message,
+ *                           positions}): tell the desk to move the card closer or light it;
+ *                           advice of the moment, never replayed after a reconnection
  *   lost()                  the stream closed; reconnecting (the agent may be away)
  *   down(error)             the agent does not answer (or refuses a ticket); a retry is scheduled
  *   unauthorized(error)     the token was refused: the stream stops until start() again
@@ -206,6 +209,10 @@ export class EventStream {
     source.addEventListener("claim", (event) => {
       handled(event);
       this.on.claim?.(JSON.parse(event.data), event.lastEventId);
+    });
+    source.addEventListener("code_unreadable", (event) => {
+      handled(event);
+      this.on.unreadable?.(JSON.parse(event.data), event.lastEventId);
     });
     source.addEventListener("replay_incomplete", () => this.on.incomplete?.());
     source.addEventListener("error", () => {

@@ -15,6 +15,7 @@ import {
   scanItem,
   selftestReport,
   sentence,
+  unreadableNotice,
 } from "./views.js";
 
 const TOKEN_KEY = "scanner-agent.token";
@@ -22,11 +23,15 @@ const MAX_SCANS = 50; // scans kept on screen, newest first
 const FILES_PER_PAGE = 10;
 const BACK_NOTICE_MS = 4000;
 const COUNTERS_AFTER_MS = 300;
+// How long "code détecté mais illisible" stays without news; the agent says it again every
+// 3 s while the code stays unread, so the message stays up as long as the card does.
+const UNREADABLE_MS = 5000;
 
 const $ = (id) => document.getElementById(id);
 
 const state = {
   devices: new Map(), // id -> DeviceStatus
+  unreadable: new Map(), // device id -> timer of its "code seen but unreadable" message
   scans: [], // newest first
   link: "idle", // idle | connecting | live | down
   wasDown: false,
@@ -62,9 +67,11 @@ const client = new AgentClient({ token: () => storedToken() ?? memoryToken });
 const stream = new EventStream(client, {
   open: ({ resumed }) => onStreamOpen(resumed),
   scan: (scan) => {
+    hideUnreadable(scan.device_id);
     addScan(scan, { announce: true });
     refreshCountersSoon(scan.device_id);
   },
+  unreadable: (notice) => showUnreadable(notice.device_id),
   device: (status) => updateDevice(status),
   claim: (claim) => updateClaim(claim),
   incomplete: () => reloadScans(),
@@ -270,6 +277,29 @@ function refreshCountersSoon(deviceId) {
       if (!(error instanceof AgentError && error.status === 404)) handleApiError(error);
     }
   }, COUNTERS_AFTER_MS));
+}
+
+// --- codes seen but unreadable ---------------------------------------------------------------
+
+/** A camera sees a code it cannot read: say so for that device, until a scan from it arrives
+ * or for a few seconds. */
+function showUnreadable(deviceId) {
+  clearTimeout(state.unreadable.get(deviceId));
+  state.unreadable.set(deviceId, setTimeout(() => hideUnreadable(deviceId), UNREADABLE_MS));
+  renderUnreadable();
+}
+
+function hideUnreadable(deviceId) {
+  if (!state.unreadable.has(deviceId)) return;
+  clearTimeout(state.unreadable.get(deviceId));
+  state.unreadable.delete(deviceId);
+  renderUnreadable();
+}
+
+function renderUnreadable() {
+  const box = $("unreadable");
+  box.replaceChildren(...[...state.unreadable.keys()].map(unreadableNotice));
+  box.hidden = state.unreadable.size === 0;
 }
 
 // --- scans ------------------------------------------------------------------------------------
@@ -527,6 +557,7 @@ function renderLanguage() {
   if (!$("banner").hidden) $("banner").textContent = t(`banner_${$("banner").dataset.kind}`);
   renderVersion();
   renderDevices();
+  renderUnreadable();
   renderScans();
   renderBatch();
   renderSelftest();

@@ -76,6 +76,7 @@ export function deviceCard(status) {
   const counters = status.counters ?? {};
   const problem = status.last_error;
   const counterNames = ["good_scans", "refused_scans", "frames_dropped", "reconnects"];
+  if (status.type === "camera") counterNames.push("frames_decoded", "frames_skipped", "unreadable_codes");
   return h(
     "li",
     { class: "device", dataset: { deviceId: status.id, state } },
@@ -130,6 +131,18 @@ export function deviceCard(status) {
           ),
         )
       : null,
+  );
+}
+
+/** A camera sees a code it cannot read: "<device> : code détecté mais illisible : …". */
+export function unreadableNotice(deviceId) {
+  return h(
+    "p",
+    { class: "unreadable-notice", dataset: { device: deviceId } },
+    h("span", { "aria-hidden": "true" }, "⚠ "),
+    h("strong", {}, deviceId),
+    t("colon"),
+    h("span", { class: "unreadable-message" }, t("code_unreadable")),
   );
 }
 

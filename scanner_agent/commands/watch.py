@@ -69,12 +69,15 @@ def run(args: argparse.Namespace) -> int:
 
 
 def render(event: Event) -> str:
-    from scanner_agent.bus import ClaimEvent, ScanEvent
+    from scanner_agent.bus import ClaimEvent, ScanEvent, UnreadableEvent
+    from scanner_agent.scan import UNREADABLE_MESSAGE
 
     if isinstance(event, ScanEvent):
         return render_scan(event.scan)
     if isinstance(event, ClaimEvent):  # only through the API (`serve`)
         return f"scan {event.scan_id} claimed by {event.claimed_by or '(released)'}"
+    if isinstance(event, UnreadableEvent):
+        return f"device {event.device_id}: {UNREADABLE_MESSAGE}"
     return render_device(event.status)
 
 
@@ -112,7 +115,8 @@ def render_device(status: DeviceStatus) -> str:
 
 
 def render_json(event: Event) -> str:
-    from scanner_agent.bus import ClaimEvent, DeviceEvent, ScanEvent
+    from scanner_agent.bus import ClaimEvent, DeviceEvent, ScanEvent, UnreadableEvent
+    from scanner_agent.scan import CodeUnreadable
 
     if isinstance(event, ScanEvent):
         scan = event.scan.model_copy(update={"attestation": event.scan.attestation.masked()})
@@ -121,5 +125,11 @@ def render_json(event: Event) -> str:
         claim = {"scan_id": event.scan_id, "claimed_by": event.claimed_by}
         at = event.claimed_at.isoformat() if event.claimed_at else None
         return json.dumps({"event": "claim", **claim, "claimed_at": at})
+    if isinstance(event, UnreadableEvent):
+        notice = CodeUnreadable(
+            device_id=event.device_id, at=event.at, positions=[list(p) for p in event.positions]
+        )
+        return json.dumps({"event": "code_unreadable", **notice.model_dump(mode="json")},
+                          ensure_ascii=False)  # fmt: skip
     assert isinstance(event, DeviceEvent)
     return json.dumps({"event": "device", **event.status.model_dump(mode="json")})

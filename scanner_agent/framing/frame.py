@@ -15,6 +15,9 @@ from scanner_agent.aim import split_aim
 
 ChunkT_contra = TypeVar("ChunkT_contra", contravariant=True)
 
+Corners = tuple[tuple[int, int], ...]
+"""Where something is in a camera frame: its corners, in pixels."""
+
 # Bytes that are never the start of a code: line noise, NUL padding, a stray LF of a CR LF
 # suffix when the device is configured for CR. GS (0x1D) is kept: a code that starts with it
 # is a GS1 product code, which the parser must see to refuse it by name.
@@ -34,6 +37,10 @@ class Frame:
     turns it into a wall-clock UTC time. `truncated` frames were cut at `max_frame_bytes`.
     `alternates` holds the same keystrokes read with other keyboard layouts, `(layout, data)`.
     `skipped` counts noise bytes dropped before the code.
+
+    `unreadable` (cameras): not a code but a sighting. A place that looks like a Data Matrix
+    was seen and could not be read (its corners in the frame, one entry per place); `data` is
+    empty. The pipeline publishes it as a `code_unreadable` event, never as a scan.
     """
 
     data: bytes
@@ -42,6 +49,7 @@ class Frame:
     truncated: bool = False
     alternates: tuple[tuple[str, bytes], ...] = ()
     skipped: int = 0
+    unreadable: tuple[Corners, ...] = ()
 
 
 class Framer(Protocol[ChunkT_contra]):

@@ -1,19 +1,24 @@
 """Checks of a camera, measured while it is read: its real frame rate and resolution against
-the configured ones, and the decode time of a frame.
+the configured ones, and the decode time and rate of its frames.
 
-`FrameProbe` wraps the camera's decode function to count frames, keep their size and time
-decoding; `camera_checks` judges what it measured.
+The camera driver counts its frames itself (`drivers.camera.FrameCounts`: read, decoded,
+skipped because decoding was slower than the camera, decode time); `FrameProbe` wraps its
+decode function to keep the frames' size and the slowest decode; `camera_checks` judges both.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from drivers.camera import FrameCounts
 from scanner_agent.config import CameraDevice, Settings
 from scanner_agent.selftest.device_reading import Observed
 from scanner_agent.selftest.options import DecodeFunction
 from scanner_agent.selftest.report import Check, check
+
+if TYPE_CHECKING:
+    from decoders.base import Reading
 
 
 class FrameProbe:
@@ -25,7 +30,7 @@ class FrameProbe:
         self.shape: tuple[int, ...] | None = None
         self.decode_ms: list[float] = []
 
-    def __call__(self, frame: Any) -> list[Any]:
+    def __call__(self, frame: Any) -> Reading:
         self.frames += 1
         self.shape = tuple(frame.shape)  # a camera frame is an image array
         start = time.perf_counter()
@@ -40,27 +45,37 @@ def camera_decoder(settings: Settings) -> DecodeFunction:
     from scanner_agent.file_decoding import decode_options  # noqa: PLC0415
 
     decoder = Decoder(decode_options(settings))
-    decode: DecodeFunction = decoder.decode
+    decode: DecodeFunction = decoder.read
     return decode
 
 
 def camera_checks(
-    config: CameraDevice, probe: FrameProbe, seen: Observed
+    config: CameraDevice, probe: FrameProbe, seen: Observed, counts: FrameCounts | None = None
 ) -> tuple[list[Check], dict[str, Any]]:
-    measurements: dict[str, Any] = {"frames": probe.frames, "seconds": round(seen.elapsed_s, 3)}
-    if probe.frames == 0:
+    """`counts`: the driver's own (frames skipped are known only there); without them, what
+    the probe saw (every frame decoded)."""
+    if counts is None:
+        counts = FrameCounts(probe.frames, probe.frames, 0, sum(probe.decode_ms))
+    frames = counts.read
+    measurements: dict[str, Any] = {"frames": frames, "seconds": round(seen.elapsed_s, 3)}
+    if frames == 0 or not probe.decode_ms:
         return [
             check("camera_no_frames", "fail", f"no frame within {seen.elapsed_s:.1f} s")
         ], measurements
     height, width = (probe.shape or (0, 0))[:2]
-    fps = probe.frames / seen.elapsed_s if seen.elapsed_s > 0 else 0.0
+    elapsed = seen.elapsed_s
+    fps = frames / elapsed if elapsed > 0 else 0.0
+    decode_fps = counts.decoded / elapsed if elapsed > 0 else 0.0
     ms = sorted(probe.decode_ms)
-    mean_ms = sum(ms) / len(ms)
+    mean_ms = counts.decode_ms_total / counts.decoded if counts.decoded else sum(ms) / len(ms)
     measurements.update(
         {
             "width": width,
             "height": height,
             "fps": round(fps, 2),
+            "frames_decoded": counts.decoded,
+            "frames_skipped": counts.skipped,
+            "decode_fps": round(decode_fps, 2),
             "decode_ms_mean": round(mean_ms, 2),
             "decode_ms_max": round(ms[-1], 2),
         }
@@ -92,7 +107,16 @@ def camera_checks(
                 f"{fps:.1f} frames/s, half the configured {config.fps:g} or less",
             )
         )
-    if mean_ms > 1000 / config.fps:
+    if counts.skipped:
+        out.append(
+            check(
+                "camera_decode_slow",
+                "warn",
+                f"decoding is slower than the camera: {counts.skipped} of {frames} frames "
+                f"skipped, {decode_fps:.1f} decoded a second, {mean_ms:.0f} ms a frame",
+            )
+        )
+    elif mean_ms > 1000 / config.fps:
         out.append(
             check(
                 "camera_decode_slow",

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scanner_agent.config import DeviceConfig, Settings
 from scanner_agent.devices import DriverSetup, build_driver
@@ -19,8 +19,12 @@ from scanner_agent.errors import ConfigError
 from scanner_agent.inventory import Discovery
 from scanner_agent.selftest.report import Level
 
+if TYPE_CHECKING:
+    from decoders.base import Reading
+
 Prompt = Callable[[str], None]
-DecodeFunction = Callable[[Any], list[Any]]
+DecodeFunction = Callable[[Any], "Reading"]
+"""A camera frame's reader (`Decoder.read`)."""
 SelfTestFactory = Callable[[DeviceConfig, DecodeFunction], DriverSetup]
 
 

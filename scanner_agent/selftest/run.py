@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from decoders.base import Reading
 from scanner_agent.config import CameraDevice, DeviceConfig, Settings
 from scanner_agent.framing import Frame
 from scanner_agent.inventory import take_inventory
@@ -76,7 +77,8 @@ def device_report(
     report.measurements["read_s"] = round(seen.elapsed_s, 3)
     report.measurements["codes"] = len(seen.scans)
     if probe is not None and isinstance(config, CameraDevice):
-        checks, measured = camera_checks(config, probe, seen)
+        counts = setup.frame_counts() if setup.frame_counts is not None else None
+        checks, measured = camera_checks(config, probe, seen, counts)
         report.checks.extend(checks)
         report.measurements.update(measured)
     report.checks.extend(traffic_checks(config, seen, interactive))
@@ -105,8 +107,8 @@ def _guarded(
         return finish(report)
 
 
-def _no_decode(frame: Any) -> list[Any]:  # pragma: no cover - only cameras decode
-    return []
+def _no_decode(frame: Any) -> Reading:  # pragma: no cover - only cameras decode
+    return Reading([])
 
 
 def _never(scans: list[tuple[Frame, Scan]]) -> bool:

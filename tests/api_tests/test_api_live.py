@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 
-from scanner_agent.bus import DeviceEvent
+from scanner_agent.bus import DeviceEvent, UnreadableEvent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scan import DeviceStatus, Scan
 from tests.helpers.api import EventReader, LiveFactory, LiveServer, make_scan, until, wait_stored
@@ -125,6 +126,49 @@ def test_reconnecting_with_last_event_id_gets_what_was_missed(
             scans[2].id,
         ]
         assert json.loads(live_event["data"])["id"] == scans[3].id  # and then live, no duplicate
+
+    run(go)
+
+
+def test_code_unreadable_is_streamed_live_never_replayed_and_next_ignores_it(
+    live: LiveFactory, context: ParseContext
+):
+    server = live()
+    place = ((10, 20), (60, 20), (60, 70), (10, 70))
+    at = datetime(2026, 3, 1, 9, 30, 15, tzinfo=UTC)
+    scans = [make_scan(context) for _ in range(2)]
+
+    async def go() -> None:
+        async with server.client(timeout=15) as client:
+            async with client.stream("GET", "/v1/events") as r:
+                reader = EventReader(r)
+                await reader.opened()
+                waiting = asyncio.ensure_future(client.get("/v1/scans/next", params={"timeout": 9}))
+                await until(lambda: server.app.state.api.hub.waiters == 1)
+                bus_of(server).publish(UnreadableEvent("cam", at, (place,)))
+                publish(server, scans[0])
+                unreadable, scan = await reader.next(2)
+                # the waiter on /v1/scans/next was not woken by the unreadable code: the scan
+                assert (await waiting).json()["id"] == scans[0].id
+            assert unreadable["event"] == "code_unreadable"
+            assert unreadable["id"] == f"{server.app.state.api.hub.boot}-1"
+            assert json.loads(unreadable["data"]) == {
+                "device_id": "cam",
+                "at": "2026-03-01T09:30:15Z",
+                "message": "code détecté mais illisible : rapprochez / éclairez",
+                "positions": [[[10, 20], [60, 20], [60, 70], [10, 70]]],
+            }
+            assert scan["event"] == "scan"
+            await until(lambda: server.app.state.api.hub.clients == 0)
+            # missed while away: the scan is replayed, the unreadable code is not (stale advice)
+            bus_of(server).publish(UnreadableEvent("cam", at))
+            publish(server, scans[1])
+            headers = {"Last-Event-ID": unreadable["id"]}
+            async with client.stream("GET", "/v1/events", headers=headers) as r:
+                reader = EventReader(r)
+                missed = await reader.next(2)  # the scan already seen, then the one missed
+        assert [e["event"] for e in missed] == ["scan", "scan"]
+        assert [json.loads(e["data"])["id"] for e in missed] == [scans[0].id, scans[1].id]
 
     run(go)
 

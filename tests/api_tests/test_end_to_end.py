@@ -184,6 +184,60 @@ def test_camera_frames_to_api(live: LiveFactory, tmp_path: Path) -> None:
     assert scans[0]["attestation"]["member_number"] == "12345678"
 
 
+def test_a_code_seen_but_unreadable_then_read_on_the_event_stream(
+    live: LiveFactory, tmp_path: Path
+) -> None:
+    """A camera (a video file OpenCV opens like one) shows a Data Matrix located but unreadable
+    (its middle blanked), then the same card readable: `/v1/events` says `code_unreadable`,
+    then gives the scan; the device counts it, and so does /metrics."""
+    import asyncio
+
+    from tests.helpers.api import EventReader
+    from tests.helpers.devices import camera_video, damaged_datamatrix
+    from tests.helpers.synthetic import datamatrix
+
+    video = tmp_path / "desk.avi"  # not there yet: the camera waits for it
+    server = live(
+        devices=[{"id": "cam", "type": "camera", "source": str(video), "fps": 30}],
+        pipeline=FAST_RECONNECT,
+    )
+
+    async def events() -> list[dict[str, str]]:
+        async with (
+            server.client(timeout=30) as client,
+            client.stream("GET", "/v1/events") as response,
+        ):
+            reader = EventReader(response)
+            await reader.opened()
+            camera_video(
+                video,
+                [(None, 3), (damaged_datamatrix(VALID), 45), (np.array(datamatrix(VALID, 6)), 30)],
+            )
+            seen: list[dict[str, str]] = []
+            while not any(e["event"] == "scan" for e in seen):
+                seen += await reader.next()
+            return [e for e in seen if e["event"] != "device"]
+
+    got = asyncio.run(events())
+    assert got[0]["event"] == "code_unreadable"
+    assert got[-1]["event"] == "scan"
+    notice = json.loads(got[0]["data"])
+    assert set(notice) == {"device_id", "at", "message", "positions"}
+    assert notice["device_id"] == "cam"
+    assert notice["message"] == "code détecté mais illisible : rapprochez / éclairez"
+    assert len(notice["positions"]) == 1 and len(notice["positions"][0]) == 4
+    assert "12345678" not in got[0]["data"]  # nothing personal in it
+    scan = json.loads(got[-1]["data"])
+    assert (scan["device_id"], scan["attestation"]["member_number"]) == ("cam", "12345678")
+    assert notice["at"] <= scan["received_at"]
+    counters = device_status(server, "cam")["counters"]
+    assert counters["unreadable_codes"] == sum(e["event"] == "code_unreadable" for e in got)
+    assert counters["frames_read"] == counters["frames_decoded"] + counters["frames_skipped"]
+    metrics = httpx.get(f"{server.url}/metrics", headers=auth(server.app), timeout=5).text
+    unreadable = counters["unreadable_codes"]
+    assert f'scanner_agent_unreadable_codes_total{{device="cam"}} {unreadable}' in metrics
+
+
 def test_demo_scanner_to_api(live: LiveFactory) -> None:
     server = live(devices=[{"id": "demo", "type": "demo", "interval_s": 0.05}])
     scans = scans_of(server, "demo", 3)

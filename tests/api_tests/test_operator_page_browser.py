@@ -2,7 +2,9 @@
 
 The agent is `scanner-agent serve` in a subprocess on a free port, with a known token and a
 `replay` device whose recording does not exist yet (so the device shows as disconnected); a
-test writes the recording and its codes arrive on the page as a scanner's would. Chromium and
+test writes the recording and its codes arrive on the page as a scanner's would. A `camera`
+device waits the same way for its video file, which a test writes with a code the camera sees
+but cannot read, then the same code readable. Chromium and
 chromedriver are Debian's (`make test` installs them); Selenium is pointed at both, so that it
 never downloads anything. Screenshots go to `test-artifacts/operator-page/`.
 
@@ -31,7 +33,7 @@ from PIL import Image
 
 from tests.helpers import synthetic
 from tests.helpers.api import free_port, wait_healthy
-from tests.helpers.devices import PtyScanner
+from tests.helpers.devices import PtyScanner, camera_video, damaged_datamatrix
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -42,7 +44,10 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
         allow_module_level=True,
     )
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (test extra) missing")
-from selenium.common.exceptions import TimeoutException  # noqa: E402
+from selenium.common.exceptions import (  # noqa: E402
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
@@ -92,6 +97,7 @@ class Agent:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         self.recording = folder / "desk.jsonl"
+        self.webcam = folder / "webcam.avi"
         self.config = folder / "agent.toml"
         self.scanner = PtyScanner(folder)  # a serial scanner that can be unplugged
         self.config.write_text(
@@ -102,6 +108,7 @@ class Agent:
             "[parser]\nreferential_max_age_days = 36500\n"
             f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
             f'[[devices]]\nid = "counter"\ntype = "serial"\nport = "{self.scanner.link}"\n'
+            f'[[devices]]\nid = "webcam"\ntype = "camera"\nsource = "{self.webcam}"\nfps = 30\n'
         )
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -172,7 +179,11 @@ def shot(driver: WebDriver, name: str) -> None:
 
 def until(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
     try:
-        return WebDriverWait(driver, WAIT_S, poll_frequency=0.1).until(condition)
+        # an element found, then rendered again before it is read, is looked for again
+        wait = WebDriverWait(
+            driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return wait.until(condition)
     except TimeoutException:
         shot(driver, f"timeout-{what.replace(' ', '-')}")
         raise AssertionError(f"the page never showed: {what}") from None
@@ -417,6 +428,60 @@ def test_an_unplugged_scanner_shows_disconnected_then_comes_back(browser: WebDri
     shot(browser, "04-scanner-unplugged")
     agent.scanner.plug()
     until(browser, lambda d: device_state(d, "counter") == "connected", "plugged back")
+
+
+UNREADABLE_TEXT = "code détecté mais illisible : rapprochez / éclairez"
+
+
+def unreadable_notice(driver: WebDriver, device: str) -> str | None:
+    """The text of the device's "code seen but unreadable" message, None when not shown; read
+    in one step (the messages are rendered again on every change)."""
+    text: str | None = driver.execute_script(
+        "const box = document.getElementById('unreadable');"
+        'const notice = box.querySelector(`.unreadable-notice[data-device="${arguments[0]}"]`);'
+        "return notice && !box.hidden ? notice.innerText : null;",
+        device,
+    )
+    return text
+
+
+def webcam_scans(driver: WebDriver) -> int:
+    count: int = driver.execute_script(
+        "return document.querySelectorAll('#scan-list li.scan[data-device=\"webcam\"]').length"
+    )
+    return count
+
+
+def test_a_code_seen_but_unreadable_is_said_for_its_camera(browser: WebDriver, agent: Agent):
+    """The camera sees the card's code but cannot read it (its middle blanked): the page says so
+    for that camera, and the message goes after a few seconds; seen unreadable again, then
+    read, the scan takes the message's place at once."""
+    until(browser, lambda d: device_state(d, "webcam") == "disconnected", "the camera waiting")
+    damaged = damaged_datamatrix(VALID)
+    readable = synthetic.datamatrix(VALID, 6)
+    camera_video(
+        agent.webcam,
+        [(None, 3), (damaged, 30), (None, 210), (damaged, 30), (readable, 45), (None, 3)],
+    )  # 1 s unreadable, 7 s of nothing, 1 s unreadable, then 1.5 s readable
+    until(browser, lambda d: unreadable_notice(d, "webcam"), "the unreadable message")
+    text = unreadable_notice(browser, "webcam")
+    assert text is not None and UNREADABLE_TEXT in text and "webcam" in text
+    assert by_id(browser, "unreadable").get_attribute("role") == "status"
+    by_id(browser, "scans").screenshot(str(ARTIFACTS / "05-code-unreadable.png"))
+    # nothing read and nothing more seen: the message goes by itself
+    until(browser, lambda d: unreadable_notice(d, "webcam") is None, "the message gone")
+    assert webcam_scans(browser) == 0
+    assert not visible(browser, "unreadable")
+    # unreadable again, then read: the scan arrives and the message goes with it
+    until(browser, lambda d: unreadable_notice(d, "webcam"), "the second unreadable message")
+    until(browser, lambda d: webcam_scans(d) == 1, "the camera's scan")
+    assert unreadable_notice(browser, "webcam") is None
+    until(
+        browser,
+        lambda d: int(device_counters(d, "webcam").get("unreadable_codes", "0")) >= 2,
+        "the camera's counters",
+    )
+    assert severe_console_errors(browser) == []
 
 
 def _pdf_with_two_pages(path: Path) -> None:

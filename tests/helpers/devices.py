@@ -194,3 +194,41 @@ class AgentRunner:
     def stop_all(self) -> None:
         for agent in self.agents:
             agent.stop()
+
+
+def damaged_datamatrix(payload: bytes, module_px: int = 6) -> Any:
+    """The Data Matrix of `payload` with its middle blanked, its L finder and timing edges
+    kept: the decoders locate it and read nothing (`Reading.unreadable`)."""
+    import numpy as np  # OpenCV and numpy only where a camera test uses them
+
+    from tests.helpers import synthetic
+
+    code = np.array(synthetic.datamatrix(payload, module_px))
+    h, w = code.shape
+    code[h // 4 : h - h // 4, w // 4 : w - w // 4] = 255
+    return code
+
+
+def camera_video(path: Path, scenes: list[tuple[Any, int]], fps: float = 30) -> Path:
+    """A MJPG AVI (which OpenCV opens like a camera) of 640x480 white frames, each scene
+    `(symbol image or None, frames)` showing that grey symbol in the middle. Written beside
+    `path` and renamed into place, so that a camera waiting for the file never opens half of
+    it."""
+    import cv2
+    import numpy as np  # OpenCV and numpy only where a camera test uses them
+
+    partial = path.with_name(f".{path.stem}.partial{path.suffix}")
+    writer = cv2.VideoWriter(str(partial), cv2.VideoWriter.fourcc(*"MJPG"), fps, (640, 480))
+    assert writer.isOpened()
+    for symbol, count in scenes:
+        frame = np.full((480, 640), 255, np.uint8)
+        if symbol is not None:
+            h, w = symbol.shape
+            y, x = (480 - h) // 2, (640 - w) // 3
+            frame[y : y + h, x : x + w] = symbol
+        image = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        for _ in range(count):
+            writer.write(image)
+    writer.release()
+    partial.replace(path)
+    return path

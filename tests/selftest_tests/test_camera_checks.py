@@ -69,3 +69,28 @@ def test_a_camera_that_gives_no_frame_fails(tmp_path: Path) -> None:
     got = codes(report.devices[0].checks)
     assert (got["opened"], got["camera_no_frames"]) == ("pass", "fail")
     assert report.verdict == "fail"
+
+
+def test_frames_skipped_by_a_slow_decoder_are_reported_by_the_camera_checks() -> None:
+    from decoders.base import Reading
+    from drivers.camera import FrameCounts
+    from scanner_agent.config import CameraDevice
+    from scanner_agent.selftest.camera_checks import FrameProbe, camera_checks
+    from scanner_agent.selftest.device_reading import Observed
+
+    config = CameraDevice(id="kiosk", type="camera", source=0, fps=30, width=64, height=48)
+    probe = FrameProbe(lambda frame: Reading([]))
+    for _ in range(10):
+        probe(np.zeros((48, 64), np.uint8))
+    counts = FrameCounts(read=30, decoded=10, skipped=20, decode_ms_total=1000.0)
+    checks, m = camera_checks(config, probe, Observed(elapsed_s=1.0), counts)
+    assert (m["frames"], m["frames_decoded"], m["frames_skipped"]) == (30, 10, 20)
+    assert (m["fps"], m["decode_fps"], m["decode_ms_mean"]) == (30.0, 10.0, 100.0)
+    slow = next(c for c in checks if c.code == "camera_decode_slow")
+    assert slow.verdict == "warn"
+    assert "20 of 30 frames skipped" in slow.message
+    # the same camera keeping up: no warning
+    quick = FrameCounts(read=30, decoded=30, skipped=0, decode_ms_total=300.0)
+    checks, _ = camera_checks(config, probe, Observed(elapsed_s=1.0), quick)
+    assert "camera_decode_slow" not in codes(checks)
+    assert "camera_frame_rate" not in codes(checks)
