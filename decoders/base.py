@@ -157,7 +157,9 @@ class DecodeOptions:
     max_pixels: int = 60_000_000
     """Images (and rendered PDF pages) over this many pixels are refused, not decoded."""
     pdf_dpi: int = 300
-    """Resolution PDF pages are rendered at."""
+    """The most a PDF page is rendered at (`decoders.documents`: a scanned page at its image's
+    own resolution, a vector page first at 200 dpi, again at `pdf_dpi` only when a code was seen
+    but not read there)."""
     max_pages: int = 50
     """A PDF or multi-page TIFF with more pages than this is refused (`too_many_pages`) before
     any page is rendered: its page count is read first."""
