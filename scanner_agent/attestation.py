@@ -58,6 +58,10 @@ class RocReason(StrEnum):
     NOT_YET_CONNECTED = "not_yet_connected"
     CONNECTION_ENDED = "connection_ended"
     DOMAIN_NOT_IN_ROC = "domain_not_in_roc"
+    ROC_NOT_STARTED = "roc_not_started"
+    """The hospital has not started ROC (`[roc] phase = "not_started"`): every AMC."""
+    SUPERVISED_PRODUCTION = "supervised_production"
+    """Supervised production (`[roc] phase = "supervised"`): every AMC but the mirror AMC."""
 
 
 class ReasonCode(StrEnum):

@@ -161,6 +161,58 @@ class DecoderSettings(_Section):
         return passes
 
 
+RocPhase = Literal["not_started", "supervised", "trust_circle"]
+
+
+class RocSettings(_Section):
+    """The hospital's stage in the ROC roll-out (national guide): read again while running."""
+
+    phase: RocPhase = "trust_circle"
+    """`not_started`: every AMC is `hors_roc` (`roc_not_started`); `supervised`: only
+    `mirror_amc` can be `roc` (the others `hors_roc`, `supervised_production`);
+    `trust_circle`: the referential decides."""
+    mirror_amc: str = ""
+    """The AMC number of the hospital's mirror AMC (1-10 digits), needed in `supervised`."""
+
+    @field_validator("mirror_amc")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        value = value.strip()
+        if value and not (value.isascii() and value.isdigit() and len(value) <= 10):
+            raise ValueError(f"{value!r} is not an AMC number (1-10 digits)")
+        return value
+
+    @model_validator(mode="after")
+    def _mirror_when_supervised(self) -> RocSettings:
+        if self.phase == "supervised" and not self.mirror_amc:
+            raise ValueError(
+                'phase "supervised" needs mirror_amc, the AMC number of the mirror AMC'
+            )
+        return self
+
+
+class IndicatorSettings(_Section):
+    """The non-personal weekly indicators (`GET /v1/indicators`, `scanner-agent report`)."""
+
+    workstation: str = ""
+    """This workstation's name in the indicators. Empty: the host name."""
+    export_dir: str = ""
+    """Where the weekly files `indicators-<ISO week>.csv` and `.json` are written (every Monday
+    for the week before, and at start when it is missing). Empty: no export."""
+    retention_days: int = Field(default=731, ge=0, le=36_500)
+    """Indicator rows older than this many days are deleted (0: kept for ever)."""
+
+    @field_validator("workstation")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        value = value.strip()
+        if value and not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}", value):
+            raise ValueError(
+                f"{value!r} is not a workstation name (letters, digits, _ . @ -, at most 64)"
+            )
+        return value
+
+
 class _DeviceBase(_Section):
     id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
     enabled: bool = True
@@ -254,6 +306,8 @@ class Settings(_Section):
     parser: ParserSettings = Field(default_factory=ParserSettings)
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings)
     decoder: DecoderSettings = Field(default_factory=DecoderSettings)
+    roc: RocSettings = Field(default_factory=RocSettings)
+    indicators: IndicatorSettings = Field(default_factory=IndicatorSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
     sources: tuple[str, ...] = ()
     """The files these settings were read from, lowest precedence first (for messages)."""
@@ -287,6 +341,17 @@ class Settings(_Section):
     @property
     def referential_path(self) -> Path:
         return self.path(self.parser.referential)
+
+    @property
+    def workstation(self) -> str:
+        """This workstation's name in the indicators: `indicators.workstation`, else the host
+        name (its first label, at most 64 characters)."""
+        if self.indicators.workstation:
+            return self.indicators.workstation
+        import socket  # noqa: PLC0415
+
+        host = socket.gethostname().split(".")[0][:64]
+        return host or "workstation"
 
 
 def default_config_file() -> Path:

@@ -62,6 +62,13 @@ from typing import TYPE_CHECKING
 
 from scanner_agent.bus import ClaimEvent, EventBus, ScanEvent, Subscription
 from scanner_agent.claims import AlreadyClaimed, Claim, ScanNotFound, check_client, with_claim
+from scanner_agent.indicators import (
+    Indicator,
+    IndicatorCounter,
+    IndicatorQuery,
+    IndicatorReport,
+    aggregate,
+)
 from scanner_agent.scan import Scan
 
 if TYPE_CHECKING:
@@ -80,6 +87,12 @@ log = logging.getLogger(__name__)
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def _host_name() -> str:
+    import socket  # noqa: PLC0415
+
+    return socket.gethostname().split(".")[0][:64] or "workstation"
 
 
 class InvalidCursor(ValueError):
@@ -199,9 +212,17 @@ class ScanService:
         purge_interval_s: float = 60,
         clock: Callable[[], datetime] = utc_now,
         journal: Journal | None = None,
+        counter: IndicatorCounter | None = None,
+        indicator_retention_days: int = 731,
     ) -> None:
         from scanner_agent.storage import Retention  # noqa: PLC0415
 
+        self.counter = counter or IndicatorCounter(_host_name())
+        """Makes each scan's indicator (`scanner_agent.indicators`)."""
+        self.indicator_retention_days = indicator_retention_days
+        """Indicator rows older than this many days are deleted (0: never)."""
+        self._indicators: deque[Indicator] = deque(maxlen=max_pending)
+        """Without a store: the indicators of this run (the store keeps them otherwise)."""
         self.bus = bus
         self.store = store
         self.retention = Retention(retention_hours, clock)
@@ -252,6 +273,8 @@ class ScanService:
             window=settings.api.replay_events,
             max_pending=max(1024, settings.pipeline.queue_size * 100),
             journal=journal,
+            counter=IndicatorCounter.from_settings(settings),
+            indicator_retention_days=settings.indicators.retention_days,
         )
 
     # --- life ---
@@ -281,18 +304,23 @@ class ScanService:
         self.running = False
 
     # --- in ---
-    def record(self, scan: Scan) -> ScanEvent:
+    def record(self, scan: Scan, *, decode_ms: float | None = None) -> ScanEvent:
         """Keep `scan` (the writer's journal and backlog, then the window), then publish it, in
         one step; the published event. With a journal, a scan is on disk before any client can
-        receive it."""
+        receive it. Its indicator (`decode_ms`: the time the agent took to read it) goes with it:
+        written in the same transaction, and kept when the scan is erased."""
         text = scan.model_dump_json()
+        indicator = self.counter.of_scan(scan, decode_ms)
         with self._lock:
             event = self.bus.stamp(ScanEvent(scan))
             assert isinstance(event, ScanEvent)
             if self.writer is not None:
                 from scanner_agent.storage import Stored  # noqa: PLC0415
 
-                self.writer.put(Stored(self.boot, event.seq, scan))  # journaled, then queued
+                # journaled, then queued
+                self.writer.put(Stored(self.boot, event.seq, scan, indicator))
+            else:
+                self._indicators.append(indicator)
             entry = Recorded(
                 self.boot,
                 event.seq,
@@ -312,6 +340,38 @@ class ScanService:
                     del self._by_id[old.id]
             self.bus.deliver(event)
         return event
+
+    # --- indicators ---
+    def count(self, indicator: Indicator) -> None:
+        """Count an event that is not a recorded scan (a code seen but not read, an attestation
+        typed by hand and not kept): into the store's indicators, through the writer's journal
+        and backlog like a scan's."""
+        if self.writer is not None:
+            self.writer.put_indicator(indicator)
+        else:
+            self._indicators.append(indicator)
+
+    def count_scan(self, scan: Scan, decode_ms: float | None = None) -> None:
+        """Count a scan that is not recorded (an attestation typed by hand, `store_manual`
+        off)."""
+        self.count(self.counter.of_scan(scan, decode_ms))
+
+    def count_unreadable(
+        self, device_id: str, at: datetime, count: int = 1, source: str | None = None
+    ) -> None:
+        """Count `count` codes seen by `device_id` and not read."""
+        self.count(self.counter.of_unreadable(device_id, at, count, source))
+
+    def indicators(self, query: IndicatorQuery) -> IndicatorReport:
+        """The indicators report of `query`: the store's rows (every workstation that writes to
+        it) and those not written yet. Raises `StorageError` when the database cannot be
+        read."""
+        if self.store is None or self.writer is None:
+            return aggregate(list(self._indicators), query)
+        with self.writer.write_lock:  # nothing moves from the backlog to the table meanwhile
+            waiting = self.writer.pending_indicators()
+            rows = self.store.indicator_rows(query)
+        return aggregate([*rows, *waiting], query)
 
     # --- reads ---
     @property
@@ -510,8 +570,6 @@ class ScanService:
         """Claim it where it is (backlog, database or, without a store, the window): the claim
         that holds it then (None when there is no such scan), and whether it is this new one.
         Hold `_erasing()`."""
-        from scanner_agent.storage import Stored  # noqa: PLC0415
-
         mine = Claim(scan_id, client, at)
         waiting = self.writer.waiting(scan_id) if self.writer is not None else None
         if waiting is not None and self.writer is not None:
@@ -521,7 +579,7 @@ class ScanService:
             if scan.claimed_by is not None and scan.claimed_at is not None:
                 return Claim(scan_id, scan.claimed_by, scan.claimed_at), False
             claimed = scan.model_copy(update={"claimed_by": client, "claimed_at": at})
-            if self.writer.replace(Stored(waiting.boot, waiting.seq, claimed)):
+            if self.writer.replace(replace(waiting, scan=claimed)):
                 return mine, True
         if self.store is not None:
             held = self.store.claim(scan_id, client, at, cutoff)
@@ -538,8 +596,6 @@ class ScanService:
         self, scan_id: str, client: str | None, cutoff: datetime
     ) -> tuple[bool, Claim | None]:
         """As `Store.release`, wherever the scan is. Hold `_erasing()`."""
-        from scanner_agent.storage import Stored  # noqa: PLC0415
-
         waiting = self.writer.waiting(scan_id) if self.writer is not None else None
         if waiting is not None and self.writer is not None:
             scan = waiting.scan
@@ -551,7 +607,7 @@ class ScanService:
             if client is not None and held.claimed_by != client:
                 return True, held
             free = scan.model_copy(update={"claimed_by": None, "claimed_at": None})
-            if self.writer.replace(Stored(waiting.boot, waiting.seq, free)):
+            if self.writer.replace(replace(waiting, scan=free)):
                 return True, held
         if self.store is not None:
             return self.store.release(scan_id, client, cutoff)

@@ -80,6 +80,7 @@ from scanner_agent.attestation import Attestation
 from scanner_agent.claims import UNCLAIMED_TAIL, Claim, with_claim
 from scanner_agent.config import Settings
 from scanner_agent.errors import ConfigError
+from scanner_agent.indicators import Indicator, IndicatorQuery
 from scanner_agent.scan import Scan
 from scanner_agent.storage.errors import StorageError, translate
 from scanner_agent.storage.member_protection import MemberProtector, read_or_create_secret
@@ -175,11 +176,13 @@ def public_json_of(scan: Scan) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Stored:
-    """A scan with the position of its bus event."""
+    """A scan with the position of its bus event, and its indicator (written with it, in the
+    same transaction; kept when the scan is erased before being written)."""
 
     boot: int
     seq: int
     scan: Scan
+    indicator: Indicator | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +472,12 @@ class Store:
             finally:  # after the commit: a page read before it is out of date
                 self._new_generation()
         self.check_file()  # deleted meanwhile: written into the old file, so not written
+
+    def indicator_rows(self, query: IndicatorQuery) -> list[dict[str, Any]]:
+        """The indicator rows of `query`'s period and filters, grouped by
+        `query.base_columns()` with `kind`, `count`, `decode_ms_total`, `decode_ms_count`
+        (issue 15: to be written)."""
+        raise NotImplementedError
 
     def delete(self, scan_id: str) -> bool:
         try:

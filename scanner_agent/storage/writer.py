@@ -30,6 +30,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Literal
 
+from scanner_agent.indicators import Indicator
 from scanner_agent.storage.errors import StorageError, StorageProblem
 from scanner_agent.storage.journal import Journal
 from scanner_agent.storage.sql_store import Store, Stored
@@ -77,6 +78,8 @@ class StorageWriter:
         self.dropped = 0
         """Scans never written: the backlog overflowed (the oldest go first)."""
         self._pending: OrderedDict[str, Stored] = OrderedDict()
+        self._indicators: list[Indicator] = []
+        """Indicators waiting that belong to no waiting scan."""
         self._lock = threading.Lock()
         self.write_lock = threading.RLock()
         """Held while scans are written. Erasure holds it too, so that a scan taken from the
@@ -134,6 +137,19 @@ class StorageWriter:
                 self.dropped += 1
             self._pending[item.scan.id] = item
         self._wake.set()
+
+    def put_indicator(self, indicator: Indicator) -> None:
+        """Queue the indicator of an event that is not a scan (or of a scan erased before it
+        was written). Issue 15: journaled and written by `flush` (to be completed)."""
+        with self._lock:
+            self._indicators.append(indicator)
+        self._wake.set()
+
+    def pending_indicators(self) -> list[Indicator]:
+        """The indicators not written yet: those of the scans in the backlog and the others."""
+        with self._lock:
+            own = [item.indicator for item in self._pending.values() if item.indicator]
+            return [*own, *self._indicators]
 
     @property
     def pending(self) -> int:
