@@ -16,6 +16,7 @@ from scanner_agent.config import Settings
 from scanner_agent.errors import ConfigError
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
+from scanner_agent.rollout import Rollout
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.report import Check, check
 from scanner_agent.selftest.storage_check import check_storage
@@ -45,7 +46,7 @@ def agent_checks(
         checks.append(check("referential_invalid", "fail", str(exc)))
     context = None
     if layouts is not None and referential is not None:
-        context = ParseContext(layouts, referential)
+        context = ParseContext(layouts, referential, rollout=Rollout.of(settings.roc))
         checks.append(testcard_parse_check(context, options.today()))
     checks.extend(_decoder_checks(settings))
     if storage_check is not None:
