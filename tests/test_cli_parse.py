@@ -202,6 +202,7 @@ def test_config_command_checks_everything(tmp_path):
     p = run("config")
     assert p.returncode == 0
     assert b"layout tagged v1" in p.stdout and b"layout fixed v1" in p.stdout
+    assert "ROC phase: trust_circle (cercle de confiance ROC;" in p.stdout.decode()
     path = tmp_path / "c.toml"
     empty = tmp_path / "layouts"
     empty.mkdir()
