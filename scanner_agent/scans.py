@@ -723,6 +723,22 @@ class ScanService:
         self.purged += count
         if count:
             log.info("retention: erased %d scan(s) older than %s", count, self.retention.period)
+        self.purge_indicators()
+        return count
+
+    def purge_indicators(self) -> int:
+        """Delete the indicator rows older than `indicator_retention_days` (0: never), of every
+        workstation of the database; how many. Raises `StorageError`."""
+        if self.store is None or self.indicator_retention_days <= 0:
+            return 0
+        today = self.counter.day_of(self.clock())
+        count = self.store.purge_indicators(today - timedelta(days=self.indicator_retention_days))
+        if count:
+            log.info(
+                "indicators: deleted %d row(s) older than %d days",
+                count,
+                self.indicator_retention_days,
+            )
         return count
 
     # --- state ---
