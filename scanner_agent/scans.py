@@ -369,8 +369,11 @@ class ScanService:
         if self.store is None or self.writer is None:
             return aggregate(list(self._indicators), query)
         with self.writer.write_lock:  # nothing moves from the backlog to the table meanwhile
-            waiting = self.writer.pending_indicators()
+            waiting = [i for i in self.writer.pending_indicators() if query.keeps(i.row())]
             rows = self.store.indicator_rows(query)
+            if waiting:  # a batch whose commit was not acknowledged, a journal replayed
+                stored = self.store.stored_indicators([i.id for i in waiting])
+                waiting = [i for i in waiting if i.id not in stored]
         return aggregate([*rows, *waiting], query)
 
     # --- reads ---

@@ -15,7 +15,7 @@ commands and the self-test go through the service.
 """
 
 from scanner_agent.storage.errors import StorageError, StorageProblem
-from scanner_agent.storage.journal import Journal
+from scanner_agent.storage.journal import Journal, JournalContents
 from scanner_agent.storage.member_protection import (
     MemberProtector,
     read_or_create_secret,
@@ -35,6 +35,7 @@ from scanner_agent.storage.writer import StorageState, StorageWriter
 __all__ = [
     "IndicatorRecord",
     "Journal",
+    "JournalContents",
     "MemberProtector",
     "Position",
     "Retention",

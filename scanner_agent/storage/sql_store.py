@@ -564,6 +564,19 @@ class Store:
         if rows:
             session.connection().execute(insert(_INDICATORS), rows)
 
+    def stored_indicators(self, ids: Sequence[str]) -> set[str]:
+        """Which of these indicator ids are in the table (a batch committed whose answer was
+        lost, or a journal replayed, is both there and still waiting)."""
+        found: set[str] = set()
+        if not ids:
+            return found
+        with self._session() as session:
+            id_column = col(IndicatorRecord.id)
+            for start in range(0, len(ids), _IN_CHUNK):
+                part = list(ids[start : start + _IN_CHUNK])
+                found.update(session.exec(select(IndicatorRecord.id).where(id_column.in_(part))))
+        return found
+
     def indicator_rows(self, query: IndicatorQuery) -> list[dict[str, Any]]:
         """The indicator rows of `query`'s period (days `start` to `end`) and filters
         (workstation, source, decision, device; test rows only with `include_test`), of every
