@@ -265,10 +265,11 @@ export class WeekPanel {
     line.toggleAttribute("data-error", Boolean(roc.error));
     let text;
     if (roc.phase === "supervised") {
+      // the mirror AMC is not in the local referential: said, its scans cannot be "roc"
+      const unknown = roc.mirror_known === false ? t("roc_phase.mirror_unknown") : "";
       text = roc.mirror_amc
-        ? t("roc_phase.supervised", { amc: roc.mirror_amc })
+        ? t("roc_phase.supervised", { amc: roc.mirror_amc, unknown })
         : t("roc_phase.supervised_no_mirror");
-      if (roc.mirror_amc && roc.mirror_known === false) text += t("roc_phase.mirror_unknown");
     } else if (has(`roc_phase.${roc.phase}`)) {
       text = t(`roc_phase.${roc.phase}`);
     } else {

@@ -18,7 +18,6 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from datetime import date
 from pathlib import Path
 
 import httpx
@@ -43,12 +42,15 @@ from selenium.webdriver.remote.webelement import WebElement
 
 from tests.helpers.browser import (
     ARTIFACTS,
+    CURRENT,
+    PAST,
     ServedAgent,
     by_id,
     chromium,
     log_in,
     severe_console_errors,
     shot,
+    tagged,
     until,
     visible,
     write_recording,
@@ -56,18 +58,8 @@ from tests.helpers.browser import (
 from tests.helpers.browser import open_page as open_url
 
 TOKEN = "page-test-token-0123456789abcdef"
-GS = "\x1d"
-TODAY = date.today()
-CURRENT = (date(TODAY.year, 1, 1), date(TODAY.year, 12, 31))
-PAST = (date(TODAY.year - 1, 1, 1), date(TODAY.year - 1, 12, 31))
 ANY_VALID = re.compile(r"\bvalides?\b", re.IGNORECASE)
 """The word no card may say unless its attestation is covered."""
-
-
-def tagged(amc: str, member: str, period: tuple[date, date], aim: str = "]d1") -> bytes:
-    dd, df = (d.strftime("%Y%m%d") for d in period)
-    fields = f"AMC:{amc}{GS}TC:MU{GS}CSR:{GS}ADH:{member}{GS}DD:{dd}{GS}DF:{df}"
-    return f"{aim}AMCTP01{GS}{fields}".encode("latin-1")
 
 
 VALID = tagged("0775627391", "12345678", CURRENT)

@@ -24,6 +24,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,21 @@ class ServedAgent:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+GS = "\x1d"
+TODAY = date.today()
+CURRENT = (date(TODAY.year, 1, 1), date(TODAY.year, 12, 31))
+"""A validity period holding today, whatever day the tests run."""
+PAST = (date(TODAY.year - 1, 1, 1), date(TODAY.year - 1, 12, 31))
+FUTURE = (date(TODAY.year + 1, 1, 1), date(TODAY.year + 1, 12, 31))
+
+
+def tagged(amc: str, member: str, period: tuple[date, date], aim: str = "]d1") -> bytes:
+    """A tagged attestation (`AMCTP01`, with the scanner's AIM prefix) valid over `period`."""
+    dd, df = (d.strftime("%Y%m%d") for d in period)
+    fields = f"AMC:{amc}{GS}TC:MU{GS}CSR:{GS}ADH:{member}{GS}DD:{dd}{GS}DF:{df}"
+    return f"{aim}AMCTP01{GS}{fields}".encode("latin-1")
 
 
 def write_recording(path: Path, payloads: list[bytes]) -> None:
