@@ -369,8 +369,11 @@ class ScanService:
         if self.store is None or self.writer is None:
             return aggregate(list(self._indicators), query)
         with self.writer.write_lock:  # nothing moves from the backlog to the table meanwhile
-            waiting = self.writer.pending_indicators()
+            waiting = [i for i in self.writer.pending_indicators() if query.keeps(i.row())]
             rows = self.store.indicator_rows(query)
+            if waiting:  # a batch whose commit was not acknowledged, a journal replayed
+                stored = self.store.stored_indicators([i.id for i in waiting])
+                waiting = [i for i in waiting if i.id not in stored]
         return aggregate([*rows, *waiting], query)
 
     # --- reads ---
@@ -723,6 +726,22 @@ class ScanService:
         self.purged += count
         if count:
             log.info("retention: erased %d scan(s) older than %s", count, self.retention.period)
+        self.purge_indicators()
+        return count
+
+    def purge_indicators(self) -> int:
+        """Delete the indicator rows older than `indicator_retention_days` (0: never), of every
+        workstation of the database; how many. Raises `StorageError`."""
+        if self.store is None or self.indicator_retention_days <= 0:
+            return 0
+        today = self.counter.day_of(self.clock())
+        count = self.store.purge_indicators(today - timedelta(days=self.indicator_retention_days))
+        if count:
+            log.info(
+                "indicators: deleted %d row(s) older than %d days",
+                count,
+                self.indicator_retention_days,
+            )
         return count
 
     # --- state ---

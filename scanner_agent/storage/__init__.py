@@ -1,6 +1,7 @@
 """Scan storage, in three parts:
 
-- `sql_store`: the scans table and its queries (`Store`, `ScanRecord`, `Stored`);
+- `sql_store`: the scans table, the indicators table and their queries (`Store`, `ScanRecord`,
+  `IndicatorRecord`, `Stored`);
 - `member_protection`: member numbers at rest (`MemberProtector`, the key file);
 - `retention`: how long scans are kept and what erasure means (`Retention`);
 
@@ -14,18 +15,27 @@ commands and the self-test go through the service.
 """
 
 from scanner_agent.storage.errors import StorageError, StorageProblem
-from scanner_agent.storage.journal import Journal
+from scanner_agent.storage.journal import Journal, JournalContents
 from scanner_agent.storage.member_protection import (
     MemberProtector,
     read_or_create_secret,
     tighten_mode,
 )
 from scanner_agent.storage.retention import Retention
-from scanner_agent.storage.sql_store import Position, Row, ScanRecord, Store, Stored
+from scanner_agent.storage.sql_store import (
+    IndicatorRecord,
+    Position,
+    Row,
+    ScanRecord,
+    Store,
+    Stored,
+)
 from scanner_agent.storage.writer import StorageState, StorageWriter
 
 __all__ = [
+    "IndicatorRecord",
     "Journal",
+    "JournalContents",
     "MemberProtector",
     "Position",
     "Retention",

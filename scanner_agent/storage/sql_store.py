@@ -24,6 +24,14 @@ The table (`ScanRecord`) is not the public model (`Scan`). Each row keeps:
 A database made by an older version (no `public_json`, `claimed_by` or `claimed_at` column)
 gets the columns and the paging indexes at start; its rows are served from their other columns.
 
+The indicators table (`IndicatorRecord`, `indicators`): one row per `Indicator` (non-personal
+counts, `scanner_agent.indicators`), written by `add` in the same transaction as the scans they
+count (an indicator already stored, same id, is left as it is: a journal replayed counts once),
+read grouped by `indicator_rows`, and never touched by the erasure or the retention of scans (its
+own retention is `purge_indicators`). A database of an older version gains it at start. On
+PostgreSQL the schema is made under an advisory lock, so that agents starting together on one
+server do not trip over each other's `CREATE TABLE`.
+
 Errors of the database are translated into `StorageError` with a stable code
 (`storage_unavailable`, `storage_full` or `storage_error`).
 
@@ -48,23 +56,29 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
+    Date,
     DateTime,
+    Float,
     Index,
+    Integer,
     String,
     Text,
     TypeDecorator,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
     func,
+    insert,
     inspect,
     text,
     tuple_,
@@ -143,7 +157,38 @@ class ScanRecord(SQLModel, table=True):
     """When it was claimed (UTC), or null."""
 
 
+class IndicatorRecord(SQLModel, table=True):
+    """One counted event (`scanner_agent.indicators.Indicator.row()`): never personal. Texts
+    are empty ('') for "none", lists are `;`-separated."""
+
+    __tablename__ = "indicators"
+
+    id: str = Field(primary_key=True, max_length=64)
+    """Random, never the scan's id: a journal line replayed is counted once."""
+    kind: str = Field(max_length=16)
+    """`scan` or `unreadable`."""
+    day: date = Field(sa_column=Column(Date, nullable=False, index=True))
+    """In the hospital's time zone."""
+    week: str = Field(max_length=10)
+    workstation: str = Field(index=True, max_length=64)
+    device_id: str = Field(max_length=64)
+    device_kind: str = Field(max_length=32)
+    source: str = Field(max_length=16)
+    decision: str = Field(default="", max_length=16)
+    reasons: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    roc_status: str = Field(default="", max_length=16)
+    roc_reason: str = Field(default="", max_length=64)
+    amc_number: str = Field(default="", max_length=32)
+    errors: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    test: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, default=False))
+    decode_ms: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    count: int = Field(default=1, sa_column=Column(Integer, nullable=False, default=1))
+
+
 _TABLE: Any = ScanRecord.__table__  # type: ignore[attr-defined]
+_INDICATORS: Any = IndicatorRecord.__table__  # type: ignore[attr-defined]
+_SCHEMA_LOCK_KEY = 0x5CA7_0015
+"""The PostgreSQL advisory lock held while the schema is made (agents starting together)."""
 _ADDED_COLUMNS = ("public_json", "claimed_by", "claimed_at")
 """Nullable columns added since the first version, added at start to an older table."""
 _MEMBER_NULL = '"member_number":null'
@@ -383,26 +428,46 @@ class Store:
         return self.local and self._schema_ready
 
     def ensure_schema(self) -> None:
-        """Create the table; give a table of an older version its new column and indexes."""
+        """Create the tables; give a table of an older version its new columns and indexes (and
+        a database of an older version its indicators table). On PostgreSQL, under an advisory
+        lock: agents starting together on one server make it one after the other."""
         with self._schema_lock:
             try:
-                SQLModel.metadata.create_all(self.engine, tables=[_TABLE])
-                columns = {c["name"] for c in inspect(self.engine).get_columns("scans")}
-                dialect = self.engine.dialect
-                # Another agent on the same server may add them at the same time.
-                guard = "IF NOT EXISTS " if dialect.name == "postgresql" else ""
-                for name in _ADDED_COLUMNS:
-                    if name not in columns:
-                        kind = _TABLE.c[name].type.compile(dialect=dialect)
-                        with self.engine.begin() as conn:
-                            conn.execute(text(f"ALTER TABLE scans ADD COLUMN {guard}{name} {kind}"))
-                for index in _TABLE.indexes:
-                    index.create(self.engine, checkfirst=True)
+                with self._schema_guard():
+                    self._make_schema()
             except SQLAlchemyError as exc:
                 raise translate(exc) from exc
             if self._identity is None:
                 self._identity = self._file_identity()
             self._schema_ready = True
+
+    @contextmanager
+    def _schema_guard(self) -> Iterator[None]:
+        if self.engine.dialect.name != "postgresql":
+            yield
+            return
+        with self.engine.connect() as conn:
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+            try:
+                yield
+            finally:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _SCHEMA_LOCK_KEY})
+                conn.commit()
+
+    def _make_schema(self) -> None:
+        SQLModel.metadata.create_all(self.engine, tables=[_TABLE, _INDICATORS])
+        columns = {c["name"] for c in inspect(self.engine).get_columns("scans")}
+        dialect = self.engine.dialect
+        # Another agent on the same server may add them at the same time.
+        guard = "IF NOT EXISTS " if dialect.name == "postgresql" else ""
+        for name in _ADDED_COLUMNS:
+            if name not in columns:
+                kind = _TABLE.c[name].type.compile(dialect=dialect)
+                with self.engine.begin() as conn:
+                    conn.execute(text(f"ALTER TABLE scans ADD COLUMN {guard}{name} {kind}"))
+        for table in (_TABLE, _INDICATORS):
+            for index in table.indexes:
+                index.create(self.engine, checkfirst=True)
 
     def ping(self) -> None:
         with self._session() as session:
@@ -455,29 +520,110 @@ class Store:
         )
 
     # --- writes ---
-    def add(self, items: Sequence[Stored]) -> None:
-        """Store scans; a scan already stored (same id) is left as it is."""
-        if not items:
+    def add(self, items: Sequence[Stored], indicators: Sequence[Indicator] = ()) -> None:
+        """Store scans, their indicators and the other `indicators`, in one transaction; a scan
+        (an indicator) already stored, same id, is left as it is."""
+        counted = [item.indicator for item in items if item.indicator is not None]
+        counted.extend(indicators)
+        if not items and not counted:
             return
         self.check_file()
         with self._session() as session:
             ids = [item.scan.id for item in items]
-            known = set(session.exec(select(ScanRecord.id).where(col(ScanRecord.id).in_(ids))))
+            known = (
+                set(session.exec(select(ScanRecord.id).where(col(ScanRecord.id).in_(ids))))
+                if ids
+                else set()
+            )
             try:
                 for item in items:
                     if item.scan.id not in known:
                         session.add(self.to_record(item))
                         known.add(item.scan.id)
+                if counted:
+                    self._add_indicators(session, counted)
                 session.commit()
             finally:  # after the commit: a page read before it is out of date
                 self._new_generation()
         self.check_file()  # deleted meanwhile: written into the old file, so not written
 
+    @staticmethod
+    def _add_indicators(session: Session, indicators: Sequence[Indicator]) -> None:
+        """Insert the indicators whose id is not stored yet (in the session's transaction)."""
+        ids = list(dict.fromkeys(i.id for i in indicators))
+        known: set[str] = set()
+        id_column = col(IndicatorRecord.id)
+        for start in range(0, len(ids), _IN_CHUNK):
+            part = ids[start : start + _IN_CHUNK]
+            known.update(session.exec(select(IndicatorRecord.id).where(id_column.in_(part))))
+        rows: list[dict[str, Any]] = []
+        for indicator in indicators:
+            if indicator.id not in known:
+                known.add(indicator.id)
+                rows.append(indicator.row())
+        if rows:
+            session.connection().execute(insert(_INDICATORS), rows)
+
+    def stored_indicators(self, ids: Sequence[str]) -> set[str]:
+        """Which of these indicator ids are in the table (a batch committed whose answer was
+        lost, or a journal replayed, is both there and still waiting)."""
+        found: set[str] = set()
+        if not ids:
+            return found
+        with self._session() as session:
+            id_column = col(IndicatorRecord.id)
+            for start in range(0, len(ids), _IN_CHUNK):
+                part = list(ids[start : start + _IN_CHUNK])
+                found.update(session.exec(select(IndicatorRecord.id).where(id_column.in_(part))))
+        return found
+
     def indicator_rows(self, query: IndicatorQuery) -> list[dict[str, Any]]:
-        """The indicator rows of `query`'s period and filters, grouped by
-        `query.base_columns()` with `kind`, `count`, `decode_ms_total`, `decode_ms_count`
-        (issue 15: to be written)."""
-        raise NotImplementedError
+        """The indicator rows of `query`'s period (days `start` to `end`) and filters
+        (workstation, source, decision, device; test rows only with `include_test`), of every
+        workstation writing to this database, grouped by `query.base_columns()` and `kind`:
+        dicts of those columns (`day` a `date`, `test` a bool), `kind`, `count` (the events),
+        `decode_ms_total` and `decode_ms_count` (over the measured ones)."""
+        table = _INDICATORS
+        groups = [table.c[name] for name in (*query.base_columns(), "kind")]
+        measured = table.c.decode_ms.is_not(None)
+        statement = core_select(
+            *groups,
+            func.sum(table.c["count"]).label("count"),
+            func.sum(case((measured, table.c.decode_ms * table.c["count"]), else_=0.0)).label(
+                "decode_ms_total"
+            ),
+            func.sum(case((measured, table.c["count"]), else_=0)).label("decode_ms_count"),
+        ).where(table.c.day >= query.start, table.c.day <= query.end)
+        if not query.include_test:
+            statement = statement.where(table.c.test.is_(False))
+        for name in ("workstation", "source", "decision", "device_id"):
+            wanted = getattr(query, name)
+            if wanted is not None:
+                statement = statement.where(table.c[name] == wanted)
+        statement = statement.group_by(*groups)
+        with self._connection() as conn:
+            result = conn.execute(statement).mappings().all()
+        out: list[dict[str, Any]] = []
+        for row in result:
+            item = dict(row)
+            day = item.get("day")
+            if day is not None and not isinstance(day, date):
+                item["day"] = date.fromisoformat(str(day))
+            if "test" in item:
+                item["test"] = bool(item["test"])
+            item["count"] = int(item["count"] or 0)
+            item["decode_ms_total"] = float(item["decode_ms_total"] or 0.0)
+            item["decode_ms_count"] = int(item["decode_ms_count"] or 0)
+            out.append(item)
+        return out
+
+    def purge_indicators(self, before: date) -> int:
+        """Delete the indicator rows of the days before `before` (`[indicators]
+        retention_days`), of every workstation; how many. Scans are not touched."""
+        with self._session() as session:
+            result = session.exec(delete(IndicatorRecord).where(col(IndicatorRecord.day) < before))
+            session.commit()
+            return int(result.rowcount or 0)
 
     def delete(self, scan_id: str) -> bool:
         try:
@@ -721,6 +867,8 @@ class Store:
 
 
 _CLAIM_ATTEMPTS = 5
+_IN_CHUNK = 500
+"""Ids per `IN (...)` (SQLite's limit on bound parameters is far above)."""
 _CHECKPOINT_ATTEMPTS = 5
 
 
@@ -780,6 +928,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 __all__ = [
+    "IndicatorRecord",
     "Position",
     "Row",
     "ScanRecord",

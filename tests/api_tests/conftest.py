@@ -141,4 +141,5 @@ def pg_url(pg_server: PgServer | str) -> Iterator[str]:
     engine = create_engine(url)
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE IF EXISTS scans"))
+        conn.execute(text("DROP TABLE IF EXISTS indicators"))
     engine.dispose()

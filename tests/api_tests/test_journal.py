@@ -38,7 +38,7 @@ def test_the_journal_gives_back_what_it_was_given_and_never_holds_a_member_numbe
     items.append(Stored(7, 3, make_scan(context)))
     for item in items:
         journal.append(item)
-    assert [(s.boot, s.seq, s.scan) for s in journal.read()] == [
+    assert [(s.boot, s.seq, s.scan) for s in journal.read().scans] == [
         (s.boot, s.seq, s.scan) for s in items
     ]
     raw = (tmp_path / "scans.journal").read_bytes()
@@ -47,12 +47,12 @@ def test_the_journal_gives_back_what_it_was_given_and_never_holds_a_member_numbe
     # a line torn by a kill is skipped, the others are read
     with (tmp_path / "scans.journal").open("ab") as torn:
         torn.write(b'{"boot":7,"seq":4,"member":"x","scan":"{\\"id')
-    assert [s.seq for s in journal.read()] == [1, 2, 3]
+    assert [s.seq for s in journal.read().scans] == [1, 2, 3]
     journal.rewrite(items[1:])
-    assert [s.seq for s in journal.read()] == [2, 3]
+    assert [s.seq for s in journal.read().scans] == [2, 3]
     assert items[0].scan.id.encode() not in (tmp_path / "scans.journal").read_bytes()
     journal.clear()
-    assert journal.read() == [] and (tmp_path / "scans.journal").stat().st_size == 0
+    assert not journal.read() and (tmp_path / "scans.journal").stat().st_size == 0
 
 
 def test_a_run_killed_before_writing_loses_nothing(tmp_path: Path, context: ParseContext):
