@@ -129,7 +129,7 @@ export function stackedBarChart({
         svg(
           "text",
           { x: margin.left - 6, y: y(value), "text-anchor": "end", "dominant-baseline": "middle",
-            "font-size": 12, fill: INK },
+            "font-size": 13, fill: INK },
           format(value),
         ),
       ),
@@ -168,7 +168,7 @@ export function stackedBarChart({
         svg(
           "text",
           { class: "chart-total", x: centre, y: y(totals[i]) - 5, "text-anchor": "middle",
-            "font-size": 12, "font-weight": 700, fill: INK, "aria-hidden": "true" },
+            "font-size": 13, "font-weight": 700, fill: INK, "aria-hidden": "true" },
           format(totals[i]),
         ),
       );
@@ -178,7 +178,7 @@ export function stackedBarChart({
       svg(
         "text",
         { class: "chart-category", x: centre, y: height - margin.bottom + 16, "text-anchor": "middle",
-          "font-size": 12, fill: INK, "aria-hidden": "true" },
+          "font-size": 13, fill: INK, "aria-hidden": "true" },
         ...lines.map((line, n) => svg("tspan", { x: centre, dy: n ? 14 : 0 }, line)),
       ),
     );

@@ -90,13 +90,10 @@ export class WeekPanel {
     this.roc = undefined; // /v1/health's roc; undefined: not known yet
   }
 
-  /** Read now, then every REFRESH_MS (the ROC phase with it). */
+  /** Read now, then every REFRESH_MS (the ROC phase with each read). */
   start() {
     this.stop();
-    this.interval = setInterval(() => {
-      this.refresh();
-      this.refreshPhase();
-    }, REFRESH_MS);
+    this.interval = setInterval(() => this.refresh(), REFRESH_MS);
     this.refresh();
   }
 
@@ -130,6 +127,7 @@ export class WeekPanel {
     this.loading = true;
     this.last = performance.now();
     this.period = currentWeek();
+    this.refreshPhase(); // a phase changed in the configuration applies without a restart
     const span = { from: this.period.days[0], to: this.period.days[6] };
     try {
       const [days, refused, notCovered] = await Promise.all([
