@@ -291,6 +291,11 @@ def test_the_weeks_scans_are_drawn_stacked_by_day_and_decision(
     )[:5]
     assert refused[0] == ("bad_amc_number", 2, "N° AMC incorrect")
     assert ("gs1_code", 1, "Code GS1 (produit)") in refused
+    widths = browser.execute_script(
+        "return [...document.querySelectorAll('#week-refused li.bar-item rect')]"
+        ".map((r) => r.getAttribute('width'))"
+    )
+    assert widths[0] == "100.0%" and widths[1] == "50.0%"  # in proportion to the largest
     not_covered = top_list(browser, "week-not-covered")
     assert not_covered == [
         ("expired", reasons["expired"], "Attestation expirée"),
