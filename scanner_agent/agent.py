@@ -13,12 +13,15 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.take_upload([(data, "]d1")])   # an uploaded file's symbols, through the pipeline
     agent.take_manual(attestation)       # an attestation typed by hand, recorded as a scan
     agent.referential_status()    # the AMC referential's file, size, date, last load error
+    agent.rollout_status()        # the ROC roll-out phase in use, its mirror AMC, last error
     agent.stop()                  # readers stopped, queued frames processed, scans written
 
 While it runs, the agent looks every `parser.referential_reload_s` seconds whether the AMC
 referential's file changed and reloads it (`agent.referential_file`, a `ReferentialFile`); a file
 that does not load leaves the previous referential in use. A referential that does not load
-when the agent is built raises `ConfigError`: there is no previous one to keep.
+when the agent is built raises `ConfigError`: there is no previous one to keep. As often, it
+reads the `[roc]` section again when a configuration file changed (`agent.rollout_config`, a
+`RolloutConfig`): the phase of the ROC roll-out applies without a restart.
 """
 
 from __future__ import annotations
@@ -38,6 +41,8 @@ from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
 from scanner_agent.referential import Referential
 from scanner_agent.referential_file import ReferentialFile, ReferentialStatus
+from scanner_agent.rollout import Rollout
+from scanner_agent.rollout_config import RolloutConfig, RolloutStatus
 from scanner_agent.scan import DeviceStatus, Scan
 from scanner_agent.scans import ScanService
 
@@ -89,6 +94,9 @@ class Agent:
                 settings.referential_path, context.referential, on_load=self._use_referential
             )
         self.context = context
+        self.rollout_config = RolloutConfig.of(
+            settings, rollout=context.rollout, on_change=self._use_rollout
+        )
         self.scans = scans or ScanService.from_settings(settings, self.bus, storage=storage)
         self._lock = threading.Lock()
         self._statuses: dict[str, DeviceStatus] = {
@@ -134,6 +142,7 @@ class Agent:
             )
             self._manager.start()
             self.referential_file.start(self.settings.parser.referential_reload_s)
+            self.rollout_config.start(self.settings.parser.referential_reload_s)
             self.running = True
 
     def stop(self) -> None:
@@ -144,6 +153,7 @@ class Agent:
             pipeline, self.pipeline = self.pipeline, None
             was_running, self.running = self.running, False
         self.referential_file.stop()
+        self.rollout_config.stop()
         if manager is not None:
             manager.stop()
         if pipeline is not None:
@@ -187,6 +197,14 @@ class Agent:
 
     def _use_referential(self, referential: Referential) -> None:
         self.context.referential = referential
+
+    def rollout_status(self) -> RolloutStatus:
+        """The phase of the ROC roll-out in use, its mirror AMC (and whether the referential in
+        use has it), and the last read's error while it stands."""
+        return self.rollout_config.status(self.context.referential)
+
+    def _use_rollout(self, rollout: Rollout) -> None:
+        self.context.rollout = rollout
 
     def devices(self) -> list[DeviceStatus]:
         return self.states.all()

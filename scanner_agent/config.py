@@ -5,6 +5,9 @@ Precedence, lowest first: `config/default.toml` (documents every key), the file 
 (for example `SCANNER_AGENT_API__PORT=9000`), then command-line flags. Bad configuration raises
 `ConfigError` naming the key and the file it came from.
 
+The `[roc]` section alone is read again while the agent runs (`load_roc_settings`, the same
+sources, precedence and errors); the other sections apply at start.
+
 The keys are a contract with deployment scripts: add keys, never rename them.
 """
 
@@ -368,6 +371,44 @@ def load_settings(
 
     `overrides` is a nested mapping applied last (command-line flags such as `--port`).
     """
+    data, sources = _gather(path, env)
+    if overrides:
+        _merge(data, dict(overrides))
+    data["sources"] = tuple(str(s) for s in sources)
+    try:
+        return Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data, sources)) from exc
+
+
+def load_roc_settings(
+    path: str | Path | None = None, *, env: Mapping[str, str] | None = None
+) -> RocSettings:
+    """The `[roc]` section alone, read as `load_settings` reads it (the defaults, then `path` or
+    `$SCANNER_AGENT_CONFIG`, then `SCANNER_AGENT_ROC__*`): what the running agent reads again
+    when its configuration file changes. `ConfigError` names the key and the files, as
+    `load_settings` does (and a file that is not TOML, or is gone); the other sections are not
+    validated here."""
+    data, sources = _gather(path, env)
+    try:
+        return RocSettings.model_validate(data.get("roc", {}))
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, data, sources, within=("roc",))) from exc
+
+
+def config_data(
+    path: str | Path | None = None, *, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """The configuration as read (the defaults, the file, the environment; no flags), merged and
+    not validated: to tell which sections changed (`ConfigError` when a file cannot be read)."""
+    return _gather(path, env)[0]
+
+
+def _gather(
+    path: str | Path | None, env: Mapping[str, str] | None
+) -> tuple[dict[str, Any], list[Path]]:
+    """The defaults, then `path` (or `$SCANNER_AGENT_CONFIG`), then the environment, merged;
+    and the files read, lowest precedence first."""
     env = os.environ if env is None else env
     sources = [default_config_file()]
     data = _read_toml(sources[0])
@@ -376,13 +417,7 @@ def load_settings(
         sources.append(Path(chosen))
         _merge(data, _read_toml(Path(chosen)))
     _merge(data, _from_env(env))
-    if overrides:
-        _merge(data, dict(overrides))
-    data["sources"] = tuple(str(s) for s in sources)
-    try:
-        return Settings.model_validate(data)
-    except ValidationError as exc:
-        raise ConfigError(_describe(exc, data, sources)) from exc
+    return data, sources
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -423,11 +458,17 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> None:
             base[key] = value
 
 
-def _describe(exc: ValidationError, data: Mapping[str, Any], sources: list[Path]) -> str:
+def _describe(
+    exc: ValidationError,
+    data: Mapping[str, Any],
+    sources: list[Path],
+    within: tuple[str, ...] = (),
+) -> str:
+    """The errors, each named by its key (`within`: the section the model validated)."""
     where = " and ".join(str(s) for s in sources) + " (and SCANNER_AGENT_* variables)"
     lines = [f"invalid configuration in {where}:"]
     for err in exc.errors():
-        loc = list(err["loc"])
+        loc = [*within, *err["loc"]]
         if len(loc) >= 2 and loc[0] == "devices" and isinstance(loc[1], int):
             devices = data.get("devices") or []
             index = loc[1]

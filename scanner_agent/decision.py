@@ -22,6 +22,11 @@ The decision table (README, "Decision"):
 - `covered`: none of the above (no reason).
 
 Every reason that applies is listed, most serious first (the order of `ReasonCode`).
+
+The ROC status is the referential's answer in the phase of the ROC roll-out (`rollout`,
+`scanner_agent.rollout`: `not_started`, `supervised`, `trust_circle`); the phase changes the
+status only, never the decision. `amc_unknown` is asked of the referential itself, whatever the
+phase. Verdicts are kept by question, referential and phase.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from scanner_agent.attestation import (
 
 if TYPE_CHECKING:
     from collections.abc import Collection
+
+    from scanner_agent.rollout import Rollout
 
 DEFAULT_TIMEZONE = "Europe/Paris"
 DEFAULT_DOMAIN = "MCO"
@@ -138,10 +145,12 @@ def decide(
     *,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    rollout: Rollout | None = None,
 ) -> Attestation:
     """`attestation` judged for `cover`: a copy with its validity, ROC status, decision,
     reasons and patient message computed. `today` is the day the referential's age counts to
-    (default: `cover.at`); `max_age_days=None` never calls the referential stale."""
+    (default: `cover.at`); `max_age_days=None` never calls the referential stale; `rollout` is
+    the phase of the ROC roll-out (None: `trust_circle`, the referential decides)."""
     verdict = judge(
         well_formed=attestation.status == "valid",
         valid_from=attestation.valid_from,
@@ -152,6 +161,7 @@ def decide(
         referential=referential,
         today=today,
         max_age_days=max_age_days,
+        rollout=rollout,
     )
     return attestation.model_copy(update=verdict.as_update())
 
@@ -167,6 +177,7 @@ def judge(
     referential: RocLookup | None,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    rollout: Rollout | None = None,
 ) -> Verdict:
     """The verdict on a parse's parts (see `decide`). Verdicts are kept: the same insurer and
     period asked the same question (most attestations run for a calendar year) is judged once."""
@@ -181,6 +192,7 @@ def judge(
             referential,
             today,
             max_age_days,
+            rollout,
         )
     )
 
@@ -197,6 +209,9 @@ class _Asked(NamedTuple):
     referential: RocLookup | None
     today: date | None
     max_age_days: int | None
+    rollout: Rollout | None
+    """The phase of the ROC roll-out: part of the key, so that no cache serves an answer of
+    another phase."""
 
 
 @lru_cache(maxsize=8192)
@@ -211,8 +226,10 @@ def _judged(asked: _Asked) -> Verdict:
         referential,
         today,
         max_age_days,
+        rollout,
     ) = asked
-    roc = _roc(referential, amc_number, cover)
+    listed = _roc(referential, amc_number, cover)  # what the referential says
+    roc = listed if rollout is None else rollout.apply(listed, amc_number)
     if not well_formed or valid_from is None or valid_to is None:
         return Verdict(
             _NO_VALIDITY, roc, "refused", [_INVALID_PAYLOAD], PATIENT_MESSAGES["refused"]
@@ -238,7 +255,7 @@ def _judged(asked: _Asked) -> Verdict:
         )
     if roc.test:
         reasons.append(_reason(ReasonCode.TEST_ATTESTATION))
-    if referential is not None and amc_number and roc.status == "unknown":
+    if referential is not None and amc_number and listed.status == "unknown":
         reasons.append(_reason(ReasonCode.AMC_UNKNOWN, amc=amc_number))
     if nir_like:
         reasons.append(_reason(ReasonCode.MEMBER_NUMBER_LOOKS_LIKE_NIR))
@@ -314,9 +331,10 @@ def decide_scan_json(
     *,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    rollout: Rollout | None = None,
 ) -> str:
-    """A scan's JSON (as served) with its attestation judged for `cover`; the other keys as
-    they are, in their order.
+    """A scan's JSON (as served) with its attestation judged for `cover` (in the phase
+    `rollout`); the other keys as they are, in their order.
 
     A page of scans is judged at every read, so this works on the text: the few values the
     decision needs are read with patterns, and the judged keys are spliced in place of the
@@ -330,7 +348,7 @@ def decide_scan_json(
     claim = text.rfind(_CLAIMED_BY)
     end = claim - 1 if claim > roc else len(text) - 2  # the `}` that closes the attestation
     if min(start, validity, warnings, roc) < 0 or text[end : end + 1] != "}":
-        return _decide_parsed(text, cover, referential, today, max_age_days)
+        return _decide_parsed(text, cover, referential, today, max_age_days, rollout)
     status = _string_at(text, _STATUS_KEY, start, validity)
     valid_from = _string_at(text, _VALID_FROM_KEY, start, validity)
     valid_to = _string_at(text, _VALID_TO_KEY, start, validity)
@@ -345,6 +363,7 @@ def decide_scan_json(
             referential,
             today,
             max_age_days,
+            rollout,
         )
     )
     return "".join((text[:validity], rendered[0], text[warnings:roc], rendered[1], text[end:]))
@@ -356,6 +375,7 @@ def _decide_parsed(
     referential: RocLookup | None,
     today: date | None,
     max_age_days: int | None,
+    rollout: Rollout | None,
 ) -> str:
     scan = json.loads(text)
     attestation = scan["attestation"]
@@ -369,6 +389,7 @@ def _decide_parsed(
         referential=referential,
         today=today,
         max_age_days=max_age_days,
+        rollout=rollout,
     )
     attestation.update(verdict_json(verdict))
     return json.dumps(scan, ensure_ascii=False, separators=(",", ":"))

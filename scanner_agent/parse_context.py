@@ -8,8 +8,9 @@ and the rules of the decision (time zone, default activity domain, referential a
     context.decide_scan_json(text, cover)                    # a stored scan's JSON, judged again
     context.validate_fields({"amc_number": "0775627391", ...}, at=context.today())  # typed
 
-`referential` may be replaced while the agent runs (a reloaded file): every decision after the
-assignment uses the new one.
+`referential` and `rollout` (the phase of the ROC roll-out, `scanner_agent.rollout`) may be
+replaced while the agent runs (a reloaded file, a changed `[roc]` section): every decision after
+the assignment uses the new one, and no judged text of the previous one is served again.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from scanner_agent.decision import (
 from scanner_agent.layouts import Layout, load_layouts
 from scanner_agent.parser import Stay, TypedValue, manual_layout, parse_payload, validate_fields
 from scanner_agent.referential import Referential
+from scanner_agent.rollout import TRUST_CIRCLE, Rollout
 
 JUDGED_QUESTIONS = 4
 JUDGED_CACHE = 2048
@@ -46,6 +48,7 @@ class ParseContext:
         "_generation",
         "_judged",
         "_referential",
+        "_rollout",
         "_today",
         "domain",
         "layouts",
@@ -62,11 +65,13 @@ class ParseContext:
         timezone: str = DEFAULT_TIMEZONE,
         max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
         today: Callable[[], date] | None = None,
+        rollout: Rollout = TRUST_CIRCLE,
     ) -> None:
         self.layouts = layouts
         self._referential = referential
+        self._rollout = rollout
         self._generation = 0
-        self._judged: dict[tuple[Cover, int, date], dict[str, str]] = {}
+        self._judged: dict[tuple[Cover, int, Rollout, date], dict[str, str]] = {}
         self.domain = domain
         """The activity domain asked when the client does not say (`parser.domain`)."""
         self.timezone = timezone
@@ -94,6 +99,7 @@ class ParseContext:
             timezone=p.timezone,
             max_age_days=p.referential_max_age_days,
             today=today,
+            rollout=Rollout.of(settings.roc),
         )
 
     @property
@@ -105,6 +111,16 @@ class ParseContext:
         """Replace the referential (a reloaded file): decisions from now on use it."""
         self._referential = referential
         self._generation += 1
+
+    @property
+    def rollout(self) -> Rollout:
+        """The phase of the ROC roll-out every decision applies (`[roc]`)."""
+        return self._rollout
+
+    @rollout.setter
+    def rollout(self, rollout: Rollout) -> None:
+        """Change the phase (a changed `[roc]` section): decisions from now on apply it."""
+        self._rollout = rollout
 
     def today(self) -> date:
         """Today in the hospital's time zone: the day a scan is judged for by default."""
@@ -139,6 +155,7 @@ class ParseContext:
             domain=domain or self.domain,
             today=self.today(),
             max_age_days=self.max_age_days,
+            rollout=self._rollout,
         )
 
     def validate_fields(
@@ -159,6 +176,7 @@ class ParseContext:
             domain=domain or self.domain,
             today=self.today(),
             max_age_days=self.max_age_days,
+            rollout=self._rollout,
         )
 
     def decide(self, attestation: Attestation, cover: Cover) -> Attestation:
@@ -169,6 +187,7 @@ class ParseContext:
             self.referential,
             today=self.today(),
             max_age_days=self.max_age_days,
+            rollout=self._rollout,
         )
 
     def decide_scan_json(self, text: str, cover: Cover) -> str:
@@ -181,7 +200,9 @@ class ParseContext:
         `JUDGED_CACHE` texts each: a page read again for the same question (a desk polling
         the first page) costs one dictionary lookup a scan."""
         today = self.today()
-        question = (cover, self._generation, today)
+        generation, rollout = self._generation, self._rollout
+        referential = self._referential
+        question = (cover, generation, rollout, today)
         judged = self._judged.get(question)
         if judged is None:
             while len(self._judged) >= JUDGED_QUESTIONS:
@@ -193,7 +214,12 @@ class ParseContext:
             answer = judged.get(text)
             if answer is None:
                 answer = decide_scan_json(
-                    text, cover, self._referential, today=today, max_age_days=self.max_age_days
+                    text,
+                    cover,
+                    referential,
+                    today=today,
+                    max_age_days=self.max_age_days,
+                    rollout=rollout,
                 )
                 if len(judged) >= JUDGED_CACHE:
                     with contextlib.suppress(StopIteration, KeyError, RuntimeError):

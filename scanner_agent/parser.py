@@ -20,7 +20,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from scanner_agent.aim import (
     ECI_SYMBOLOGIES,
@@ -46,6 +46,9 @@ from scanner_agent.decision import (
 )
 from scanner_agent.layouts import DATE_FIELDS, LIST_FIELDS, FieldRule, Layout
 from scanner_agent.nir import looks_like_nir
+
+if TYPE_CHECKING:
+    from scanner_agent.rollout import Rollout
 
 MAX_PAYLOAD_BYTES = 512
 _GS = 0x1D
@@ -101,6 +104,7 @@ class _Question(NamedTuple):
     referential: RocLookup | None
     today: date | None
     max_age_days: int | None
+    rollout: Rollout | None = None
 
 
 def parse_payload(
@@ -114,6 +118,7 @@ def parse_payload(
     domain: str = DEFAULT_DOMAIN,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    rollout: Rollout | None = None,
 ) -> Attestation:
     """Parse one payload, and judge it (`scanner_agent.decision`).
 
@@ -121,9 +126,10 @@ def parse_payload(
     `symbology` is the identifier when the caller has already stripped it. `at` is the reference
     date of the validity (the planned admission date, or today), `stay` the planned stay,
     `domain` the activity (`MCO`, `SMR`, `PSY`, `HAD`) the ROC status is asked for; `today` is
-    the day the referential's age counts to (default `at`).
+    the day the referential's age counts to (default `at`); `rollout` the phase of the ROC
+    roll-out (None: `trust_circle`).
     """
-    question = _Question(Cover(at, stay, domain), referential, today, max_age_days)
+    question = _Question(Cover(at, stay, domain), referential, today, max_age_days, rollout)
     if symbology is None:
         symbology, data = split_aim(data)
     if len(data) > MAX_PAYLOAD_BYTES:
@@ -189,6 +195,7 @@ def validate_fields(
     domain: str = DEFAULT_DOMAIN,
     today: date | None = None,
     max_age_days: int | None = DEFAULT_MAX_AGE_DAYS,
+    rollout: Rollout | None = None,
 ) -> Attestation:
     """The six elements typed from the printed card, checked with `layout`'s field rules
     (`manual_layout`) and judged as `parse_payload` judges a payload: the same errors per field,
@@ -202,7 +209,7 @@ def validate_fields(
     unknown = sorted(set(fields) - set(FIELD_NAMES))
     if unknown:
         raise ValueError(f"not elements of an attestation: {', '.join(unknown)}")
-    question = _Question(Cover(at, stay, domain), referential, today, max_age_days)
+    question = _Question(Cover(at, stay, domain), referential, today, max_age_days, rollout)
     values: dict[str, Any] = {}
     issues: list[Issue] = []
     for rule in layout.fields:
@@ -534,6 +541,7 @@ def _attestation(
         referential=question.referential,
         today=question.today,
         max_age_days=question.max_age_days,
+        rollout=question.rollout,
     )
     return Attestation.model_construct(
         status="valid" if valid else "invalid",

@@ -38,6 +38,9 @@ ROC_REASON_WORDS: dict[RocReason, str] = {  # the CLI's words (`parse`, `referen
     RocReason.NOT_YET_CONNECTED: "AMC pas encore connectée à ROC à cette date",
     RocReason.CONNECTION_ENDED: "connexion de l'AMC à ROC terminée à cette date",
     RocReason.DOMAIN_NOT_IN_ROC: "activité hors du périmètre ROC de l'AMC",
+    RocReason.ROC_NOT_STARTED: "ROC pas encore démarré dans l'établissement",
+    RocReason.SUPERVISED_PRODUCTION: "production ROC sous surveillance : seule l'AMC miroir "
+    "passe en ROC",
 }
 
 _PLURAL = {"covered": "couvertes", "not_covered": "non couvertes", "refused": "refusées"}

@@ -202,6 +202,7 @@ def test_config_command_checks_everything(tmp_path):
     p = run("config")
     assert p.returncode == 0
     assert b"layout tagged v1" in p.stdout and b"layout fixed v1" in p.stdout
+    assert "ROC phase: trust_circle (cercle de confiance ROC;" in p.stdout.decode()
     path = tmp_path / "c.toml"
     empty = tmp_path / "layouts"
     empty.mkdir()
@@ -220,3 +221,23 @@ def test_console_script_is_installed():
     p = subprocess.run([exe, "--version"], capture_output=True, timeout=60, check=False)
     assert p.returncode == 0
     assert p.stdout.startswith(b"scanner-agent ")
+
+
+def test_the_roc_status_follows_the_configured_phase(tmp_path):
+    path = tmp_path / "phase.toml"
+    path.write_text(
+        '[parser]\nreferential_max_age_days = 36500\n[roc]\nphase = "supervised"\n'
+        'mirror_amc = "999999990"\n'
+    )
+    p = run("parse", "--config", str(path), "--json", "--at", "2026-03-01", stdin=VALID)
+    result = json.loads(p.stdout)
+    assert result["roc"]["status"] == "hors_roc"
+    assert result["roc"]["reason"] == "supervised_production"
+    assert result["roc"]["name"] == "Mutuelle Exemple A (fictive)"
+    assert result["decision"] == "covered"  # the phase changes the circuit, not the cover
+    path.write_text('[parser]\nreferential_max_age_days = 36500\n[roc]\nphase = "not_started"\n')
+    p = run("parse", "--config", str(path), "--at", "2026-03-01", stdin=VALID)
+    assert (
+        "  ROC                hors ROC : ROC pas encore démarré dans l'établissement "
+        "(roc_not_started) ; activité MCO"
+    ) in p.stdout.decode().splitlines()

@@ -123,3 +123,34 @@ def test_lookup_with_another_file_an_unknown_amc_and_bad_arguments(capsys, tmp_p
     with pytest.raises(SystemExit):
         main(["referential", "lookup", "4A2"])
     assert main(["referential", "lookup", "42", "--file", str(tmp_path / "none.csv")]) == 2
+
+
+def test_lookup_answers_in_the_configured_phase(capsys, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("SCANNER_AGENT_ROC__PHASE", '"supervised"')
+    monkeypatch.setenv("SCANNER_AGENT_ROC__MIRROR_AMC", '"0999999990"')
+    status, out, _ = run(
+        capsys, "referential", "lookup", "0775627391", "--at", "2026-03-01", "--json"
+    )
+    answer = json.loads(out)
+    assert status == 0
+    assert (answer["status"], answer["reason"], answer["name"]) == (
+        "hors_roc",
+        "supervised_production",
+        "Mutuelle Exemple A (fictive)",
+    )
+    assert (answer["phase"], answer["mirror_amc"]) == ("supervised", "0999999990")
+    assert answer["referential"] == {"status": "roc", "reason": None}
+    assert answer["message"] == ROC_REASON_WORDS["supervised_production"]
+    status, out, _ = run(capsys, "referential", "lookup", "999999990", "--at", "2026-03-01")
+    assert status == 0 and ": roc\n" in out and "test AMC    yes" in out
+    assert "ROC phase   supervised: production sous surveillance avec l'AMC miroir" in out
+    # an AMC absent from the referential: hors_roc in this phase, and still exit status 1
+    status, out, _ = run(capsys, "referential", "lookup", "43", "--json")
+    answer = json.loads(out)
+    assert status == 1
+    assert (answer["status"], answer["referential"]["status"]) == ("hors_roc", "unknown")
+    monkeypatch.setenv("SCANNER_AGENT_ROC__PHASE", '"not_started"')
+    status, out, _ = run(capsys, "referential", "lookup", "999999990", "--at", "2026-03-01")
+    first = "AMC 999999990 on 2026-03-01 for MCO: hors_roc (roc_not_started)"
+    assert status == 0 and out.splitlines()[0] == first
+    assert "the referential says roc" in out and "name        AMC DE TEST" in out

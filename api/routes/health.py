@@ -2,7 +2,7 @@
 no personal data. `status` is `degraded` while storage (with its code and reason: the database
 failing, an unexpected failure of the writer, the database file deleted or replaced) or a device
 is in error, or while the referential's file fails to load (the previous referential stays in
-use)."""
+use), or while the `[roc]` section fails to load again (the previous ROC phase stays in use)."""
 
 from __future__ import annotations
 
@@ -52,6 +52,19 @@ class ReferentialHealth(BaseModel):
     file in use is the file on disk."""
 
 
+class RocHealth(BaseModel):
+    """The phase of the ROC roll-out in use (`[roc]`, read again while the agent runs)."""
+
+    phase: Literal["not_started", "supervised", "trust_circle"]
+    mirror_amc: str | None = None
+    """The mirror AMC's number as configured (null when none is)."""
+    mirror_known: bool | None = None
+    """Whether the mirror AMC is in the referential in use (null when there is no mirror AMC)."""
+    error: str | None = None
+    """Why the `[roc]` section did not load again (the previous phase stays in use); null when
+    the phase in use is the one configured."""
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -59,6 +72,7 @@ class Health(BaseModel):
     devices: list[DeviceBrief]
     storage: StorageHealth
     referential: ReferentialHealth
+    roc: RocHealth
 
 
 @router.get("/health", summary="Is the agent alive")
@@ -82,10 +96,12 @@ async def health(state: StateDep) -> Health:
         stale=ref.stale,
         error=ref.error,
     )
+    roc = RocHealth.model_validate(state.agent.rollout_status().as_json())
     degraded = (
         storage.state == "error"
         or any(d.state == "error" for d in devices)
         or referential.error is not None
+        or roc.error is not None
     )
     return Health(
         status="degraded" if degraded else "ok",
@@ -94,4 +110,5 @@ async def health(state: StateDep) -> Health:
         devices=devices,
         storage=storage,
         referential=referential,
+        roc=roc,
     )

@@ -38,6 +38,8 @@ def run(args: argparse.Namespace) -> int:
             f"from {layout.source}"
         )
     print(f"AMC referential: {len(context.referential)} insurers from {context.referential.source}")
+    rollout = context.rollout
+    print(f"ROC phase: {rollout.phase} ({rollout.describe()}; read again while running)")
     if not settings.devices:
         print("devices: none configured (`scanner-agent devices` lists what this machine has)")
     for device in settings.devices:

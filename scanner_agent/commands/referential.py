@@ -10,8 +10,10 @@ and age (stale or not, against `parser.referential_max_age_days`), the AMCs conn
 Exit status: 0 the file loads, 1 it does not (the error names the file and the lines).
 
 `lookup` answers for one AMC with the configured referential (or `--file`): ROC status at
-`--at` for the activity `--domain` (default `parser.domain`), the reason as a code and in French,
-name, GAP codes, test AMC. Exit status: 0 the AMC is in the referential, 1 it is not.
+`--at` for the activity `--domain` (default `parser.domain`) in the configured phase of the ROC
+roll-out (`[roc] phase`, as the agent answers: `roc_not_started`, `supervised_production`), the
+reason as a code and in French, name, GAP codes, test AMC, and what the referential itself says
+when the phase changes it. Exit status: 0 the AMC is in the referential, 1 it is not.
 """
 
 from __future__ import annotations
@@ -61,8 +63,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lookup = actions.add_parser(
         "lookup",
         help="the ROC status of one AMC at a date, for an activity",
-        description="Answer for one AMC with the configured referential: ROC status, reason, "
-        "name, GAP codes, test AMC. Exit status: 0 the AMC is in the referential, 1 it is not, "
+        description="Answer for one AMC with the configured referential, in the configured "
+        "phase of the ROC roll-out: ROC status, reason, name, GAP codes, test AMC. Exit "
+        "status: 0 the AMC is in the referential, 1 it is not, "
         "2 usage error.",
     )
     lookup.add_argument("amc", metavar="AMC", help="the AMC number (leading zeros optional)")
@@ -180,6 +183,7 @@ def render_summary(path: str, s: dict[str, Any]) -> str:
 def run_lookup(args: argparse.Namespace) -> int:
     from scanner_agent.attestation import DOMAINS
     from scanner_agent.referential import Referential
+    from scanner_agent.rollout import Rollout
 
     settings = settings_from(args)
     domain = (args.domain or settings.parser.domain).upper()
@@ -190,7 +194,9 @@ def run_lookup(args: argparse.Namespace) -> int:
     path = args.file or settings.referential_path
     referential = Referential.load(path)
     at = args.at or _today(settings)
-    roc = referential.lookup(args.amc, at, domain)
+    listed = referential.lookup(args.amc, at, domain)
+    rollout = Rollout.of(settings.roc)
+    roc = rollout.apply(listed, args.amc)
     entry = referential.get(args.amc, at)
     answer = {
         "amc_number": args.amc,
@@ -199,12 +205,18 @@ def run_lookup(args: argparse.Namespace) -> int:
         "message": roc_text(roc),
         "source": str(path),
         "line": entry.line if entry else None,
+        "phase": rollout.phase,
+        "mirror_amc": rollout.mirror_amc or None,
+        "referential": {
+            "status": listed.status,
+            "reason": listed.reason.value if listed.reason else None,
+        },
     }
     if args.json:
         print(json.dumps(answer, ensure_ascii=False))
     else:
-        print(render_answer(answer))
-    return 0 if roc.status != "unknown" else 1
+        print(render_answer(answer, rollout.describe()))
+    return 0 if entry is not None else 1
 
 
 def roc_text(roc: Roc) -> str:
@@ -219,13 +231,17 @@ def roc_text(roc: Roc) -> str:
     return ROC_REASON_WORDS[roc.reason]
 
 
-def render_answer(a: dict[str, Any]) -> str:
+def render_answer(a: dict[str, Any], phase: str = "") -> str:
     reason = f" ({a['reason']})" if a["reason"] else ""
     lines = [
         f"AMC {a['amc_number']} on {a['at']} for {a['domain']}: {a['status']}{reason}",
         f"  {a['message']}",
     ]
-    if a["status"] != "unknown":
+    if a.get("phase", "trust_circle") != "trust_circle":
+        listed = a["referential"]
+        said = listed["status"] + (f" ({listed['reason']})" if listed["reason"] else "")
+        lines.append(f"  ROC phase   {a['phase']}: {phase}; the referential says {said}")
+    if a["line"] is not None:
         lines += [
             f"  name        {a['name']}",
             f"  GAP codes   {';'.join(a['gap_codes']) or '(none)'}",

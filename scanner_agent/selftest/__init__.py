@@ -30,6 +30,7 @@ The modules, one per kind of check:
 - `reasons`: `CHECKS`, every check code with its generic fix (the README's reasons table).
 - `options`: `Options`, how a self-test runs (everything with a side effect injectable).
 - `agent_checks`: the agent's internal checks (configuration, layouts, referential, decoders).
+- `roc_checks`: the phase of the ROC roll-out, in French, and its mirror AMC.
 - `storage_check`: the storage reachable or not.
 - `device_presence`: a device present and openable, checked without opening it.
 - `device_reading`: a device opened and read as the agent would (`Observed`).

@@ -1,6 +1,6 @@
 """Internal checks of the agent itself, nothing opened: configuration, layouts, referential,
-the test card's payloads parsed, the decoders (a test-card symbol rendered and decoded),
-the storage, and whether any device is configured.
+the phase of the ROC roll-out, the test card's payloads parsed, the decoders (a test-card symbol
+rendered and decoded), the storage, and whether any device is configured.
 
 `agent_checks` returns the checks and the parse context the device checks read with (None
 when the layouts or the referential did not load).
@@ -16,18 +16,27 @@ from scanner_agent.config import Settings
 from scanner_agent.errors import ConfigError
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
+from scanner_agent.rollout import Rollout
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.report import Check, check
+from scanner_agent.selftest.roc_checks import roc_checks
 from scanner_agent.selftest.storage_check import check_storage
 from scanner_agent.selftest.testcard_checks import testcard_parse_check
 from scanner_agent.testcard import TEST_CODES
 
 
 def agent_checks(
-    settings: Settings, options: Options, storage_check: Callable[[], Check] | None = None
+    settings: Settings,
+    options: Options,
+    storage_check: Callable[[], Check] | None = None,
+    *,
+    rollout: Rollout | None = None,
+    rollout_error: str | None = None,
 ) -> tuple[list[Check], ParseContext | None]:
-    """Layouts, referential, the test card's payloads, decoders, storage; the parse context
-    when layouts and referential loaded."""
+    """Layouts, referential, the ROC phase, the test card's payloads, decoders, storage; the
+    parse context when layouts and referential loaded. `rollout` is the phase a running agent
+    applies (default: the settings'), `rollout_error` why its `[roc]` section did not read
+    again."""
     from scanner_agent.layouts import load_layouts  # noqa: PLC0415
 
     checks = [check("config_ok", "pass", "configuration read from " + " + ".join(settings.sources))]
@@ -43,9 +52,19 @@ def agent_checks(
         checks.extend(_referential_checks(settings, referential, options.today()))
     except ConfigError as exc:
         checks.append(check("referential_invalid", "fail", str(exc)))
+    rollout = rollout if rollout is not None else Rollout.of(settings.roc)
+    checks.extend(
+        roc_checks(
+            rollout,
+            referential,
+            options.today(),
+            domain=settings.parser.domain,
+            error=rollout_error,
+        )
+    )
     context = None
     if layouts is not None and referential is not None:
-        context = ParseContext(layouts, referential)
+        context = ParseContext(layouts, referential, rollout=rollout)
         checks.append(testcard_parse_check(context, options.today()))
     checks.extend(_decoder_checks(settings))
     if storage_check is not None:

@@ -45,7 +45,14 @@ def live_report(
     started = datetime.now(UTC)
     clock = time.perf_counter()
     configs = selected_devices(settings, device)
-    checks, _ = agent_checks(settings, options, storage_check)
+    phase = agent.rollout_status()
+    checks, _ = agent_checks(
+        settings,
+        options,
+        storage_check,
+        rollout=agent.context.rollout,
+        rollout_error=phase.error,
+    )
     reports = []
     for config in configs:
         report = DeviceReport(device_id=config.id, type=config.type)

@@ -40,6 +40,12 @@ CHECKS: dict[str, str] = {
     "writable by the agent's user; for PostgreSQL, that the server is up and reachable",
     "no_devices": "add a [[devices]] table per scanner or camera; `scanner-agent devices` "
     "lists what this workstation has",
+    # the ROC roll-out phase: their fixes are given by `roc_checks` (MIRROR_UNKNOWN_FIX, ...)
+    # until the README's reasons table lists these codes; then they move here
+    "roc_phase": "",
+    "roc_mirror_unknown": "",
+    "roc_mirror_not_connected": "",
+    "roc_phase_not_reloaded": "",
     # device level
     "device_disabled": "",
     "device_present": "",

@@ -92,6 +92,7 @@ def test_internal_level_opens_nothing_and_reports_permissions_and_presence(
         "config_ok": "pass",
         "layouts_loaded": "pass",
         "referential_loaded": "pass",
+        "roc_phase": "pass",
         "testcard_parsed": "pass",
         "decoder_ok": "pass",
     }
