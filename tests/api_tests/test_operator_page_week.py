@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from tests.helpers.api import free_port
+from tests.helpers.devices import wait_until
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
     pytest.skip(
@@ -74,15 +75,23 @@ RECORDING = [
 class WeekAgent(ServedAgent):
     def __init__(self, folder: Path, port: int) -> None:
         self.recording = folder / "desk.jsonl"
+        self.folder, self.port = folder, port
         super().__init__(
             folder,
             port,
-            f'[agent]\ndata_dir = "{folder / "data"}"\nlog_level = "warning"\n'
-            f"[api]\nport = {port}\n"
-            f'[parser]\nreferential_max_age_days = 36500\ntimezone = "{TIMEZONE}"\n'
-            f'[roc]\nphase = "supervised"\nmirror_amc = "{MIRROR}"\n'
-            f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n',
+            self.config_text("supervised"),
             TOKEN,
+        )
+
+    def config_text(self, phase: str) -> str:
+        """Its configuration, with the ROC phase `phase` (read again every 0.05 s)."""
+        return (
+            f'[agent]\ndata_dir = "{self.folder / "data"}"\nlog_level = "warning"\n'
+            f"[api]\nport = {self.port}\n"
+            "[parser]\nreferential_max_age_days = 36500\nreferential_reload_s = 0.05\n"
+            f'timezone = "{TIMEZONE}"\n'
+            f'[roc]\nphase = "{phase}"\nmirror_amc = "{MIRROR}"\n'
+            f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
         )
 
     def get(self, path: str, **params: str) -> Any:
@@ -115,6 +124,15 @@ def browser(agent: WeekAgent) -> Iterator[WebDriver]:
             "live",
         )
         yield driver
+
+
+def phase_line(driver: WebDriver) -> str | None:
+    """The ROC phase line's text, None while hidden (read in one step)."""
+    text: str | None = driver.execute_script(
+        "const line = document.getElementById('roc-phase');"
+        "return line.hidden ? null : line.textContent;"
+    )
+    return text
 
 
 def needs_the_indicators_route(agent: WeekAgent) -> None:
@@ -193,15 +211,11 @@ def test_an_empty_week_is_said_in_a_sentence_and_the_phase_is_shown(
     assert by_id(browser, "week-unreadable").get_attribute("data-count") == "0"
     period = by_id(browser, "week-period").text
     assert period.startswith("Semaine ") and "-W" in period
-    roc = agent.get("/v1/health").get("roc")
-    line = by_id(browser, "roc-phase")
-    if roc is None:  # an agent whose health does not say its phase: no line
-        assert not line.is_displayed()
-    else:
-        assert roc["phase"] == "supervised" and roc["mirror_amc"] == MIRROR
-        until(browser, lambda d: by_id(d, "roc-phase").is_displayed(), "the ROC phase")
-        assert line.get_attribute("data-phase") == "supervised"
-        assert line.text.startswith(f"ROC : production sous surveillance (AMC miroir {MIRROR}")
+    roc = agent.get("/v1/health")["roc"]
+    assert roc == {"phase": "supervised", "mirror_amc": MIRROR, "mirror_known": True, "error": None}
+    until(browser, lambda d: phase_line(d) is not None, "the ROC phase")
+    assert phase_line(browser) == f"ROC : production sous surveillance (AMC miroir {MIRROR})"
+    assert by_id(browser, "roc-phase").get_attribute("data-phase") == "supervised"
     by_id(browser, "week").screenshot(str(ARTIFACTS / "10-week-empty.png"))
     assert severe_console_errors(browser) == []
 
@@ -323,8 +337,7 @@ def test_the_week_and_the_phase_in_english(browser: WebDriver, agent: WeekAgent)
     assert drawn["title"].startswith("Scans per day")
     assert by_id(browser, "week-title").text == "The week"
     assert ("bad_amc_number", 2, "Wrong AMC number") in top_list(browser, "week-refused")
-    if by_id(browser, "roc-phase").is_displayed():
-        assert by_id(browser, "roc-phase").text.startswith("ROC: supervised production")
+    assert phase_line(browser) == f"ROC: supervised production (mirror AMC {MIRROR})"
     by_id(browser, "lang-toggle").send_keys(Keys.ENTER)
     until(
         browser, lambda d: d.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr", "fr"
@@ -372,6 +385,25 @@ def test_an_error_of_the_indicators_is_said_never_drawn(browser: WebDriver, agen
     # the real answer again
     browser.refresh()
     until(browser, lambda d: week_state(d) == "ready", "the chart back")
+
+
+def test_a_phase_changed_in_the_configuration_shows_without_a_restart(
+    browser: WebDriver, agent: WeekAgent
+):
+    """The configuration file edited while the agent runs: its health says the new phase, and
+    the page, read again, says it too."""
+    until(browser, lambda d: phase_line(d) is not None, "the ROC phase")
+    assert phase_line(browser) == f"ROC : production sous surveillance (AMC miroir {MIRROR})"
+    agent.config.write_text(agent.config_text("not_started"))
+    wait_until(lambda: agent.get("/v1/health")["roc"]["phase"] == "not_started")
+    browser.refresh()
+    until(browser, lambda d: phase_line(d) == "ROC : non démarré", "the new phase")
+    assert by_id(browser, "roc-phase").get_attribute("data-phase") == "not_started"
+    agent.config.write_text(agent.config_text("trust_circle"))
+    wait_until(lambda: agent.get("/v1/health")["roc"]["phase"] == "trust_circle")
+    browser.refresh()
+    until(browser, lambda d: phase_line(d) == "ROC : cercle de confiance", "the trust circle")
+    shot(browser, "14-roc-trust-circle")
 
 
 HEALTH_WITH_ROC = """
@@ -435,4 +467,4 @@ def test_each_roc_phase_has_its_line(
     assert line.get_attribute("data-phase") == roc["phase"]
     assert (line.get_attribute("data-error") is not None) == bool(roc["error"])
     if roc["error"]:
-        shot(browser, "14-roc-phase-error")
+        shot(browser, "15-roc-phase-error")
