@@ -387,6 +387,45 @@ def test_an_error_of_the_indicators_is_said_never_drawn(browser: WebDriver, agen
     until(browser, lambda d: week_state(d) == "ready", "the chart back")
 
 
+def test_the_chart_library_alone(browser: WebDriver, agent: WeekAgent):
+    """chart.js, imported by the page from the agent (the policy allows nothing else): axis
+    ticks of 1, 2 or 5 times a power of ten, no segment for a zero, a bar list in proportion."""
+    drawn = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import("/static/chart.js").then(({ stackedBarChart, barList, tickStep }) => {
+          const figure = stackedBarChart({
+            title: "T", label: "L",
+            categories: [{ key: "a", label: "A" }, { key: "b", label: "B\\nb" },
+                         { key: "c", label: "C" }],
+            series: [{ key: "x", label: "X", colour: "#000000", values: [3, 0, 1] },
+                     { key: "y", label: "Y", colour: "#ffffff", values: [4, 0, 0] }],
+          });
+          const list = barList({ title: "B", items: [{ key: "p", label: "P", value: 8 },
+                                                     { key: "q", label: "Q", value: 2 }] });
+          done({
+            steps: [tickStep(0), tickStep(3), tickStep(7), tickStep(40), tickStep(1234)],
+            ticks: [...figure.querySelectorAll(".chart-tick")].map((t) => t.dataset.value),
+            bars: [...figure.querySelectorAll(".chart-bar")].map((b) =>
+              [b.dataset.category, b.dataset.total, b.querySelectorAll("rect").length]),
+            lines: [...figure.querySelectorAll(".chart-category")].map((t) => t.children.length),
+            table: [...figure.querySelectorAll("tbody tr")].map((tr) => tr.textContent),
+            widths: [...list.querySelectorAll("rect")].map((r) => r.getAttribute("width")),
+            items: [...list.querySelectorAll("li")].map((li) => li.title),
+          });
+        }, (error) => done({ error: String(error) }));
+        """
+    )
+    assert "error" not in drawn, drawn
+    assert drawn["steps"] == [1, 1, 2, 10, 500]
+    assert drawn["ticks"] == ["0", "2", "4", "6", "8"]
+    assert drawn["bars"] == [["a", "7", 2], ["b", "0", 0], ["c", "1", 1]]
+    assert drawn["lines"] == [1, 2, 1]  # "B\nb" on two lines
+    assert drawn["table"] == ["A347", "B b000", "C101"]
+    assert drawn["widths"] == ["100.0%", "25.0%"]
+    assert drawn["items"] == ["P : 8", "Q : 2"]
+
+
 def test_a_phase_changed_in_the_configuration_shows_without_a_restart(
     browser: WebDriver, agent: WeekAgent
 ):
