@@ -16,12 +16,14 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from scanner_agent.indicators import iso_week, week_bounds
 from tests.helpers.api import free_port
 from tests.helpers.devices import wait_until
 
@@ -424,6 +426,34 @@ def test_the_chart_library_alone(browser: WebDriver, agent: WeekAgent):
     assert drawn["table"] == ["A347", "B b000", "C101"]
     assert drawn["widths"] == ["100.0%", "25.0%"]
     assert drawn["items"] == ["P : 8", "Q : 2"]
+
+
+def test_the_page_knows_the_iso_weeks(browser: WebDriver, agent: WeekAgent):
+    """The page's week is the ISO week of `scanner_agent.indicators.iso_week`, Monday to Sunday,
+    across years with 53 weeks and summer time changes."""
+    days = [
+        date(2026, 12, 4),
+        date(2021, 1, 3),
+        date(2024, 12, 30),
+        date(2027, 1, 1),
+        date(2026, 3, 29),
+        date(2026, 10, 25),
+    ]
+    weeks = browser.execute_async_script(
+        """
+        const [days, done] = [arguments[0], arguments[arguments.length - 1]];
+        import("/static/week.js").then(({ currentWeek }) => done(days.map((day) => {
+          const [y, m, d] = day.split("-").map(Number);
+          return currentWeek(new Date(y, m - 1, d, 12));
+        })), (error) => done(String(error)));
+        """,
+        [day.isoformat() for day in days],
+    )
+    for day, week in zip(days, weeks, strict=True):
+        monday, sunday = week_bounds(iso_week(day))
+        assert week["week"] == iso_week(day)
+        assert week["days"] == [(monday + timedelta(days=i)).isoformat() for i in range(7)]
+        assert week["days"][6] == sunday.isoformat()
 
 
 def test_a_phase_changed_in_the_configuration_shows_without_a_restart(
