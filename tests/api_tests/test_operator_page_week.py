@@ -3,7 +3,8 @@ agent (`scanner-agent serve`, its real `GET /v1/indicators` and `GET /v1/health`
 
 The agent is in supervised production with the mirror AMC of the samples, and has a `replay`
 device whose recording a test writes: its scans, of every decision, must show on the chart as
-stacked bars of the day they were read, and the error codes and reasons in the top lists. The
+stacked bars of the day they were read, and the error codes and reasons in the top lists; its
+camera then sees a code it cannot read, counted in the week's unreadable codes. The
 browser's time zone is the agent's (`Europe/Paris` by default) so that both count the same days.
 The tests share one agent and one browser and run in file order; the first sees an empty week.
 Screenshots go to `test-artifacts/operator-page/`.
@@ -25,7 +26,7 @@ import pytest
 
 from scanner_agent.indicators import iso_week, week_bounds
 from tests.helpers.api import free_port
-from tests.helpers.devices import wait_until
+from tests.helpers.devices import camera_video, damaged_datamatrix, wait_until
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
     pytest.skip(
@@ -77,6 +78,7 @@ RECORDING = [
 class WeekAgent(ServedAgent):
     def __init__(self, folder: Path, port: int) -> None:
         self.recording = folder / "desk.jsonl"
+        self.webcam = folder / "webcam.avi"
         self.folder, self.port = folder, port
         super().__init__(
             folder,
@@ -93,7 +95,9 @@ class WeekAgent(ServedAgent):
             "[parser]\nreferential_max_age_days = 36500\nreferential_reload_s = 0.05\n"
             f'timezone = "{TIMEZONE}"\n'
             f'[roc]\nphase = "{phase}"\nmirror_amc = "{MIRROR}"\n'
+            "[pipeline]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n"
             f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
+            f'[[devices]]\nid = "webcam"\ntype = "camera"\nsource = "{self.webcam}"\nfps = 30\n'
         )
 
     def get(self, path: str, **params: str) -> Any:
@@ -318,9 +322,18 @@ def test_the_weeks_scans_are_drawn_stacked_by_day_and_decision(
         ("not_yet_valid", reasons["not_yet_valid"], "Pas encore applicable"),
     ]
     assert reasons["expired"] == 2
-    unreadable = by_id(browser, "week-unreadable")
-    assert unreadable.get_attribute("data-count") == str(answer["totals"]["unreadable"])
-    assert "Codes détectés mais illisibles cette semaine" in unreadable.text
+    # A camera sees a code it cannot read: the week's count of unreadable codes is the API's.
+    assert answer["totals"]["unreadable"] == 0
+    camera_video(agent.webcam, [(None, 3), (damaged_datamatrix(RECORDING[0]), 30), (None, 3)])
+
+    def unreadable_shown(d: WebDriver) -> bool:
+        week = agent.get("/v1/indicators", **{"from": days[0], "to": days[6]})
+        shown = by_id(d, "week-unreadable").get_attribute("data-count")
+        return bool(week["totals"]["unreadable"] > 0 and shown == str(week["totals"]["unreadable"]))
+
+    until(browser, unreadable_shown, "the unreadable codes counted")
+    unreadable = by_id(browser, "week-unreadable").text
+    assert unreadable.startswith("Codes détectés mais illisibles cette semaine : ")
     browser.execute_script("document.getElementById('week').scrollIntoView()")
     by_id(browser, "week").screenshot(str(ARTIFACTS / "11-week-chart.png"))
     shot(browser, "12-page-with-week")
