@@ -73,8 +73,8 @@ function top(rows, dimension) {
 export class WeekPanel {
   /**
    * @param {import("./agent.js").AgentClient} client
-   * @param {(error: Error) => boolean} handleError the page's handler (a refused token, an
-   *   absent agent): true when it dealt with the error
+   * @param {(error: Error) => void} handleError told of each failed read (the page asks for
+   *   the token again when it was refused); the panel says the error itself
    */
   constructor(client, handleError) {
     this.client = client;
@@ -138,7 +138,6 @@ export class WeekPanel {
       this.data = { days: days.rows, totals: days.totals, refused: refused.rows, notCovered: notCovered.rows };
       this.error = null;
     } catch (error) {
-      if (error.name === "AbortError") return;
       this.data = null;
       this.error = error;
       this.handleError(error);
