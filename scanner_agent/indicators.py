@@ -421,6 +421,55 @@ class IndicatorQuery:
         }
 
 
+DECISIONS: tuple[str, ...] = ("covered", "check", "not_covered", "refused")
+"""The decisions a report may be filtered on."""
+
+
+def query_for(
+    today: date,
+    *,
+    week: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    group_by: Iterable[str] | str | None = None,
+    include_test: bool = False,
+    workstation: str | None = None,
+    source: str | None = None,
+    decision: str | None = None,
+    device_id: str | None = None,
+) -> IndicatorQuery:
+    """The query `GET /v1/indicators` and `scanner-agent report` ask: one ISO `week`, or the days
+    `start` to `end` (both included); neither: the current ISO week (Monday to Sunday) of
+    `today` (the hospital's today); `start` alone: up to `today` (or `start` itself when later);
+    `end` alone: from the Monday of its week. `InvalidQuery` for a week and a period together, a
+    bad week, a period inverted, an unknown dimension, source or decision."""
+    if week is not None and (start is not None or end is not None):
+        raise InvalidQuery("give either a week or a period (from, to), not both")
+    if source is not None and source not in SOURCES:
+        raise InvalidQuery(f"unknown source {source!r}: the sources are {', '.join(SOURCES)}")
+    if decision is not None and decision not in DECISIONS:
+        raise InvalidQuery(
+            f"unknown decision {decision!r}: the decisions are {', '.join(DECISIONS)}"
+        )
+    filters = {
+        "include_test": include_test,
+        "workstation": workstation,
+        "source": source,
+        "decision": decision,
+        "device_id": device_id,
+    }
+    if week is not None:
+        return IndicatorQuery.week(week, group_by, **filters)
+    if start is None and end is None:
+        start, end = week_bounds(iso_week(today))
+    elif start is None:
+        assert end is not None
+        start = end - timedelta(days=end.weekday())
+    elif end is None:
+        end = max(start, today)
+    return IndicatorQuery.of(start, end, group_by, **filters)
+
+
 @dataclass(slots=True)
 class ReportRow:
     """One group: its keys (by dimension) and its measures."""
@@ -569,6 +618,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 __all__ = [
     "BASE_COLUMNS",
+    "DECISIONS",
     "DEFAULT_GROUP_BY",
     "DIMENSIONS",
     "EXPORT_GROUP_BY",
@@ -584,6 +634,7 @@ __all__ = [
     "iso_week",
     "new_indicator_id",
     "previous_week",
+    "query_for",
     "source_of",
     "week_bounds",
 ]
