@@ -29,8 +29,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -470,6 +470,19 @@ def query_for(
     return IndicatorQuery.of(start, end, group_by, **filters)
 
 
+def with_workstations(
+    read: Callable[[IndicatorQuery], IndicatorReport], query: IndicatorQuery
+) -> IndicatorReport:
+    """`read(query)` whose `workstations` names every workstation counted, even when the query
+    is not grouped by workstation (the rows a store hands `aggregate` then do not say): asked
+    again, grouped by workstation only."""
+    report = read(query)
+    if "workstation" not in query.group_by:
+        by_workstation = replace(query, group_by=("workstation",))
+        report.workstations = list(read(by_workstation).workstations)
+    return report
+
+
 @dataclass(slots=True)
 class ReportRow:
     """One group: its keys (by dimension) and its measures."""
@@ -637,4 +650,5 @@ __all__ = [
     "query_for",
     "source_of",
     "week_bounds",
+    "with_workstations",
 ]

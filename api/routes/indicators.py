@@ -36,6 +36,7 @@ from scanner_agent.indicators import (
     IndicatorReport,
     InvalidQuery,
     query_for,
+    with_workstations,
 )
 from scanner_agent.storage import StorageError
 
@@ -277,9 +278,9 @@ async def indicators(
     scans = state.scans
     try:
         if scans.reads_are_quick:
-            report: IndicatorReport = scans.indicators(query)
+            report: IndicatorReport = with_workstations(scans.indicators, query)
         else:
-            report = await run_in_threadpool(scans.indicators, query)
+            report = await run_in_threadpool(with_workstations, scans.indicators, query)
     except StorageError as exc:
         raise ApiError(503, exc.code, f"the indicators cannot be read: {exc}") from exc
     if _wants_csv(request.headers.get("accept")):
