@@ -8,6 +8,7 @@ import io
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from scanner_agent.agent import Agent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.storage import StorageError
 from tests.helpers.api import BASE, OTHER, SettingsFactory, auth, make_scan, publish, wait_stored
+from tests.helpers.devices import wait_until
 from tests.helpers.payloads import Fields, tagged
 from tests.helpers.samples import BAD_AMC
 
@@ -253,3 +255,32 @@ def test_read_in_a_worker_thread_unless_reads_are_quick(
     monkeypatch.setattr(type(store), "reads_are_quick", property(lambda _self: False))
     assert client.get("/v1/indicators").status_code == 200
     assert len(seen) > before and loop_thread not in seen[before:]
+
+
+def test_health_shows_the_export(
+    make_settings: SettingsFactory, context: ParseContext, client: TestClient, tmp_path: Path
+):
+    body = client.get("/v1/health").json()
+    assert body["indicators"] == {
+        "workstation": "PC-1",
+        "export_dir": None,
+        "last_export": None,
+        "error": None,
+    }
+    out = tmp_path / "export"
+    out.mkdir()
+    (out / "indicators-2026-W08.csv").write_text("not the week's\n")
+    settings = make_settings(indicators={"workstation": "PC-1", "export_dir": str(out)})
+    app = create_app(settings, Agent(settings, context=context))
+    with TestClient(app, base_url=BASE) as anon:
+
+        def reported() -> bool:
+            return anon.get("/v1/health").json()["indicators"]["error"] is not None
+
+        wait_until(reported)
+        indicators = anon.get("/v1/health").json()["indicators"]
+    assert indicators["export_dir"] == str(out)
+    assert indicators["last_export"] is None
+    assert indicators["error"]["code"] == "export_conflict"
+    assert (out / "indicators-2026-W08.csv").read_text() == "not the week's\n"
+    assert (out / "indicators-2026-W08.json").exists()
