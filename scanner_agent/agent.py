@@ -10,8 +10,10 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.start()                 # scans service, pipeline, one reader thread per device
     agent.devices()               # [DeviceStatus(...)], state, last error, counters
     agent.scans.recent()          # the scans, newest first
-    agent.take_upload([(data, "]d1")])   # an uploaded file's symbols, through the pipeline
+    agent.take_upload([(data, "]d1")], decode_ms=12.5, unreadable=1)   # an uploaded file's
+                                         # symbols, through the pipeline; its codes not read
     agent.take_manual(attestation)       # an attestation typed by hand, recorded as a scan
+    agent.count_manual(attestation)      # one typed and not recorded: counted only
     agent.referential_status()    # the AMC referential's file, size, date, last load error
     agent.stop()                  # readers stopped, queued frames processed, scans written
 
@@ -129,6 +131,7 @@ class Agent:
                 self.bus,
                 self.states,
                 deliver=self.scans.record,
+                count_unreadable=self.scans.count_unreadable,
                 duplicate_window_s=p.duplicate_window_s,
                 queue_size=p.queue_size,
                 today=self._today,
@@ -165,17 +168,31 @@ class Agent:
         if was_running:
             self.scans.stop()
 
-    def take_upload(self, symbols: Iterable[tuple[bytes, str | None]]) -> list[Scan]:
+    def take_upload(
+        self,
+        symbols: Iterable[tuple[bytes, str | None]],
+        *,
+        decode_ms: float | None = None,
+        unreadable: int = 0,
+    ) -> list[Scan]:
         """Each symbol `(data, symbology)` of an uploaded file as a frame of device `upload`,
         through the pipeline (parsed as a device's frames are, recorded by the scans service);
-        their scans, in order. Raises `NotRunning` before `start()`."""
+        their scans, in order. `decode_ms`, the file's decode time, is shared evenly among its
+        symbols in their indicators; `unreadable` codes seen in it and not read are counted
+        (source `upload`). Raises `NotRunning` before `start()`."""
         pipeline = self.pipeline
         if pipeline is None:
             raise NotRunning("the agent is not running")
+        symbols = list(symbols)
+        share = None if decode_ms is None or not symbols else decode_ms / len(symbols)
         scans = []
         for data, symbology in symbols:
-            frame = Frame(data=data, symbology=symbology, received_at=time.monotonic())
+            frame = Frame(
+                data=data, symbology=symbology, received_at=time.monotonic(), decode_ms=share
+            )
             scans.append(pipeline.take(Incoming(UPLOAD_DEVICE, "upload", frame)))
+        if unreadable > 0:
+            self.scans.count_unreadable(UPLOAD_DEVICE, datetime.now(UTC), unreadable, "upload")
         return scans
 
     def take_manual(self, attestation: Attestation) -> Scan:
@@ -192,6 +209,17 @@ class Agent:
         )
         self.scans.record(scan)
         return scan
+
+    def count_manual(self, attestation: Attestation) -> None:
+        """Count an attestation typed by hand and not recorded (`store_manual` off, or refused)
+        in the indicators (source and device `manual`), as `take_manual` would."""
+        scan = Scan(
+            received_at=datetime.now(UTC),
+            device_id=MANUAL_DEVICE,
+            source="manual",
+            attestation=attestation,
+        )
+        self.scans.count_scan(scan)
 
     def referential_status(self) -> ReferentialStatus:
         """The AMC referential in use: its file, AMCs, date and age today (the agent's `today`,

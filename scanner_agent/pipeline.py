@@ -5,8 +5,10 @@ deliver.
     uploads ──────────take(Incoming)─────────────────────────────▶ process() ──▶ deliver(scan)
 
 `deliver` is the scans service's `record` in the running agent (it keeps the scan, then
-publishes it); a pipeline built without one publishes each scan on its bus itself (the
-self-test's private pipelines).
+publishes it), called as `deliver(scan, decode_ms=...)`: the milliseconds the agent took to read
+it, the image's decode (`Frame.decode_ms`, camera frames and uploads) plus the parse measured
+here, for the scan's indicator. A pipeline built without one publishes each scan on its bus
+itself (the self-test's private pipelines), and counts nothing.
 
 Reader threads never parse: they hand frames to a bounded queue (`pipeline.queue_size`) and go
 back to their device. When the queue is full the frame is not lost silently: the device's
@@ -16,8 +18,9 @@ parses and delivers, in arrival order. `take` processes one frame at once in the
 
 A camera's sighting of a code it cannot read (`Frame.unreadable`, already rate-limited by the
 camera's framer, which sees every frame) is not a scan: `process` counts it in the device's
-`unreadable_codes` and publishes an `UnreadableEvent` (device, time, positions), in order
-with the device's scans.
+`unreadable_codes`, in the indicators (`count_unreadable(device_id, at, count, source)`, the
+scans service's: one per place seen) and publishes an `UnreadableEvent` (device, time,
+positions), in order with the device's scans.
 
 `DeviceStates` holds every device's `DeviceStatus` (state, last error, counters, diagnostics);
 the device manager and the pipeline both update it, and every change of state or diagnostic is
@@ -181,7 +184,8 @@ class Pipeline:
         bus: EventBus,
         states: DeviceStates,
         *,
-        deliver: Callable[[Scan], object] | None = None,
+        deliver: Callable[..., object] | None = None,
+        count_unreadable: Callable[[str, datetime, int, str], object] | None = None,
         duplicate_window_s: float = 2.0,
         queue_size: int = 1024,
         today: Callable[[], date] | None = None,
@@ -192,6 +196,7 @@ class Pipeline:
         self.bus = bus
         self.states = states
         self._deliver = deliver
+        self._count_unreadable = count_unreadable
         self._work = threading.Lock()  # the worker and `take` process one frame at a time
         self.duplicate_window_s = duplicate_window_s
         self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=queue_size)
@@ -264,7 +269,8 @@ class Pipeline:
 
     def take(self, item: Incoming) -> Scan:
         """Process one frame now, in this thread, without duplicate suppression (each symbol
-        of an uploaded file is a scan); its delivered scan."""
+        of an uploaded file is a scan; its `Frame.decode_ms`, the file's decode time shared);
+        its delivered scan."""
         with self._work:
             scan = self.process(item, dedupe=False)
         assert scan is not None
@@ -281,6 +287,7 @@ class Pipeline:
             self.duplicates += 1
             log.debug("duplicate scan from %s suppressed", item.device_id)
             return None
+        started = time.perf_counter()
         # a device's scans never go back in time, whatever the clocks do between two frames
         received_at = max(
             self.wall_time(frame.received_at), self._last_at.get(item.device_id, _EPOCH)
@@ -319,7 +326,8 @@ class Pipeline:
             attestation=attestation,
         )
         if self._deliver is not None:
-            self._deliver(scan)
+            parse_ms = (time.perf_counter() - started) * 1000
+            self._deliver(scan, decode_ms=(frame.decode_ms or 0.0) + parse_ms)
         else:
             self.bus.publish(ScanEvent(scan))
         log.info(
@@ -335,6 +343,8 @@ class Pipeline:
     def _unreadable(self, item: Incoming) -> None:
         at = max(self.wall_time(item.frame.received_at), self._last_at.get(item.device_id, _EPOCH))
         self.states.count(item.device_id, "unreadable_codes")
+        if self._count_unreadable is not None:
+            self._count_unreadable(item.device_id, at, len(item.frame.unreadable), item.source)
         self.bus.publish(UnreadableEvent(item.device_id, at, item.frame.unreadable))
         log.info("device %s: a code was seen but could not be read", item.device_id)
 

@@ -23,7 +23,8 @@ is a 422 with a stable code (`invalid_request`, `invalid_date`, `invalid_domain`
 
 With `[api] store_manual = true`, a well-formed entry is also recorded as a scan (source and
 device `manual`), and its id comes back in the `X-Scan-Id` header; the body stays the
-attestation. A refused entry is never recorded.
+attestation. A refused entry is never recorded. Every entry, recorded or not, refused ones
+included, is counted in the indicators (source `manual`).
 """
 
 from __future__ import annotations
@@ -112,4 +113,6 @@ async def validate(entry: ManualEntry, state: StateDep, response: Response) -> A
         except NotRunning:
             raise ApiError(503, "not_ready", "the agent is starting") from None
         response.headers["X-Scan-Id"] = scan.id
+    else:
+        await run_in_threadpool(state.agent.count_manual, attestation)
     return attestation

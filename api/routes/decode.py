@@ -5,7 +5,8 @@ first upload), then each symbol goes through the agent's pipeline as a frame of 
 (parsed with the pipeline's reference date, recorded by the scans service like any device's
 scan). The answer is the file report of `scanner-agent decode --json`, each code with the id of
 its scan (`scan_id`), and `unreadable`: the places that look like a Data Matrix but could not
-be read (`{page, position}`; the file should be scanned again, better). Files are decoded
+be read (`{page, position}`; the file should be scanned again, better), each counted in the
+indicators (source `upload`), as each code is with its share of the decode time. Files are decoded
 without a time budget (`file_decoding.for_documents`): the same file, the same answer at any
 load.
 
@@ -120,7 +121,11 @@ async def decode(
         raise ApiError(422, error.code, error.message)
     try:
         scans = await run_in_threadpool(
-            state.agent.take_upload, [(s.data, s.symbology) for s in read.symbols]
+            lambda: state.agent.take_upload(
+                [(s.data, s.symbology) for s in read.symbols],
+                decode_ms=read.ms,
+                unreadable=len(read.unreadable),
+            )
         )
     except NotRunning:
         raise ApiError(503, "not_ready", "the agent is starting") from None

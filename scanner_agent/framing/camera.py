@@ -23,7 +23,8 @@ class _InView:
 class SymbolTracker:
     """Symbols decoded from successive camera frames to frames: one per appearance.
 
-    Each chunk is one frame's `Reading` (or, equally, the list of its symbols).
+    Each chunk is one frame's `Reading` (or, equally, the list of its symbols); a frame made
+    from a `Reading` carries its decode time (`Frame.decode_ms`).
 
     A code counts when it comes into view; while it stays (seen again within `gone_after_s`),
     it is the same scan. Gone for longer, it counts again when it comes back.
@@ -44,12 +45,13 @@ class SymbolTracker:
     def feed(self, chunk: Reading | Sequence[DecodedSymbol], now: float) -> list[Frame]:
         out = self.poll(now)
         symbols = chunk.symbols if isinstance(chunk, Reading) else chunk
+        ms = (chunk.ms or None) if isinstance(chunk, Reading) else None  # 0: not measured
         for symbol in symbols:
             key = (symbol.data, symbol.symbology)
             state = self._seen.get(key)
             if state is None:
                 self._seen[key] = _InView(now, now)
-                out.append(Frame(symbol.data, symbol.symbology, now))
+                out.append(Frame(symbol.data, symbol.symbology, now, decode_ms=ms))
             else:
                 state.last_at = now
         if symbols:
@@ -68,7 +70,7 @@ class SymbolTracker:
             return []
         self._unread_said_at = now
         places = tuple(tuple(place.position) for place in reading.unreadable)
-        return [Frame(b"", None, now, unreadable=places)]
+        return [Frame(b"", None, now, unreadable=places, decode_ms=reading.ms or None)]
 
     def poll(self, now: float) -> list[Frame]:
         for key in [k for k, s in self._seen.items() if now - s.last_at > self.gone_after_s]:

@@ -41,6 +41,9 @@ class Frame:
     `unreadable` (cameras): not a code but a sighting. A place that looks like a Data Matrix
     was seen and could not be read (its corners in the frame, one entry per place); `data` is
     empty. The pipeline publishes it as a `code_unreadable` event, never as a scan.
+
+    `decode_ms` (cameras): the milliseconds the image's decode took (`Reading.ms`), counted in
+    the scan's indicator with the parse; None for the devices that send the code as bytes.
     """
 
     data: bytes
@@ -50,6 +53,7 @@ class Frame:
     alternates: tuple[tuple[str, bytes], ...] = ()
     skipped: int = 0
     unreadable: tuple[Corners, ...] = ()
+    decode_ms: float | None = None
 
 
 class Framer(Protocol[ChunkT_contra]):

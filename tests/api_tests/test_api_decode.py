@@ -38,18 +38,10 @@ def test_the_file_field_is_required(client: TestClient):
 
 
 def _png_of(payload: str) -> bytes:
-    zxingcpp = pytest.importorskip("zxingcpp")
-    from PIL import Image
+    pytest.importorskip("zxingcpp")
+    from tests.helpers.files import datamatrix_png
 
-    barcode = zxingcpp.create_barcode(
-        payload.removeprefix("]d1"), zxingcpp.BarcodeFormat.DataMatrix
-    )
-    image = Image.fromarray(barcode.to_image(scale=8)).convert("L")  # type: ignore[no-untyped-call]
-    framed = Image.new("L", (image.width + 80, image.height + 80), 255)
-    framed.paste(image, (40, 40))
-    out = io.BytesIO()
-    framed.save(out, format="PNG")
-    return out.getvalue()
+    return datamatrix_png(payload)
 
 
 def test_an_uploaded_code_is_returned_stored_and_published(client: TestClient):

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -454,3 +455,28 @@ def test_killed_with_sigkill_counts_once(tmp_path: Path, context: ParseContext):
             (False, "unreadable"): 3,
         }
     assert {s.id for s in store.recent(limit=10)} == {s.id for s in scans}
+
+
+@pytest.mark.postgres
+def test_agents_starting_together_make_the_schema_once(pg_url: str, tmp_path: Path):
+    """Several agents on one new PostgreSQL database make the schema at the same moment: none
+    fails (`CREATE TABLE` of one racing another's is kept out by an advisory lock)."""
+    stores = [encrypted_store(pg_url, tmp_path) for _ in range(6)]
+    start = threading.Barrier(len(stores))
+    failures: list[BaseException] = []
+
+    def make(store: Store) -> None:
+        start.wait()
+        try:
+            store.ensure_schema()
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=make, args=(store,)) for store in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert failures == []
+    for store in stores:
+        store.close()

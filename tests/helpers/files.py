@@ -1,9 +1,12 @@
-"""Files for the file-decoding tests: a card whose code is seen but not read.
+"""Files for the file-decoding tests: a card whose code is seen but not read, a clean code.
 
 unreadable_card().save(path)   # a PNG: `unreadable` has one place, `codes` is empty
+datamatrix_png(VALID)          # PNG bytes of one Data Matrix, 40 white pixels around it
 """
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 from PIL import Image
@@ -20,3 +23,19 @@ def unreadable_card() -> Image.Image:
     degradation = synthetic.Degradation(blur=2.0, contrast=0.15, noise=3)
     image = synthetic.degrade(image, degradation, np.random.default_rng(2))
     return Image.fromarray(image[:, :, ::-1]).convert("L")
+
+
+def datamatrix_png(payload: str) -> bytes:
+    """A PNG of the Data Matrix of `payload` (an AIM `]d1` prefix is left out of the code),
+    eight pixels a module, framed in white."""
+    import zxingcpp
+
+    barcode = zxingcpp.create_barcode(
+        payload.removeprefix("]d1"), zxingcpp.BarcodeFormat.DataMatrix
+    )
+    image = Image.fromarray(barcode.to_image(scale=8)).convert("L")  # type: ignore[no-untyped-call]
+    framed = Image.new("L", (image.width + 80, image.height + 80), 255)
+    framed.paste(image, (40, 40))
+    out = io.BytesIO()
+    framed.save(out, format="PNG")
+    return out.getvalue()
