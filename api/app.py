@@ -62,7 +62,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
         agent=agent,
         token=load_token(settings),
         tickets=TicketBook(settings.api.ticket_ttl_s),
-        counts=EventCounts(agent.bus),
+        counts=EventCounts(agent.bus, protocols=agent.scans.counter.protocols),
         port=port,
     )
 
