@@ -336,6 +336,7 @@ def test_the_weeks_scans_are_drawn_stacked_by_day_and_decision(
     assert unreadable.startswith("Codes détectés mais illisibles cette semaine : ")
     browser.execute_script("document.getElementById('week').scrollIntoView()")
     by_id(browser, "week").screenshot(str(ARTIFACTS / "11-week-chart.png"))
+    browser.execute_script("window.scrollTo(0, 0)")
     shot(browser, "12-page-with-week")
     assert severe_console_errors(browser) == []
 
