@@ -29,6 +29,7 @@ from api.routes import (
     devices,
     events,
     health,
+    indicators,
     metrics,
     page,
     parse,
@@ -61,7 +62,7 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
         agent=agent,
         token=load_token(settings),
         tickets=TicketBook(settings.api.ticket_ttl_s),
-        counts=EventCounts(agent.bus),
+        counts=EventCounts(agent.bus, protocols=agent.scans.counter.protocols),
         port=port,
     )
 
@@ -74,7 +75,18 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     )
     app.state.api = state
     install_error_handlers(app)
-    for module in (health, devices, scans, claims, events, parse, attestations, decode, selftest):
+    for module in (
+        health,
+        devices,
+        scans,
+        claims,
+        events,
+        parse,
+        attestations,
+        decode,
+        selftest,
+        indicators,
+    ):
         app.include_router(module.router, prefix="/v1")
     app.include_router(metrics.router)
     app.include_router(page.make_router())  # the operator page, at /

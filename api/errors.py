@@ -18,9 +18,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
 
-DATE_FIELDS = frozenset({"at", "stay_start"})
+DATE_FIELDS = frozenset({"at", "stay_start", "from", "to"})
 """Fields whose bad value answers 422 `invalid_date` (the reference date and the stay's start of
-`/v1/parse`, `/v1/attestations/validate` and the scan reads); a bad `domain` answers
+`/v1/parse`, `/v1/attestations/validate` and the scan reads; the period of `/v1/indicators`);
+a bad `domain` answers
 `invalid_domain`; anything else `invalid_request`."""
 
 

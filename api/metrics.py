@@ -2,10 +2,11 @@
 
 The counting is done in the core (`scanner_agent.metrics.EventCounts`, its own bus
 subscriber); this module only renders: scans by device and outcome, device errors, decode
-times (`counts_families`), and what is read when scraped: reconnects and the cameras' frames
-decoded and skipped, decode time and rate, codes seen but unreadable (the devices' counters),
-storage state and backlog, events lost by slow subscribers, connected event streams, the AMC
-referential's size, age and loads (`referential_families`).
+times, scans by source and decision, reason, ROC status and reason (`counts_families`), and
+what is read when scraped: reconnects and the cameras' frames decoded and skipped, decode time
+and rate, codes seen but unreadable (the devices' counters), storage state and backlog, events
+lost by slow subscribers, connected event streams, the AMC referential's size, age and loads
+(`referential_families`).
 """
 
 from __future__ import annotations
@@ -89,7 +90,36 @@ def counts_families(counts: Counts) -> list[Family]:
     )
     for code, n in sorted(counts.decode_failures.items()):
         failures.add(n, code=code)
-    return [scans, decisions, errors, decode, failures]
+    return [scans, decisions, errors, decode, failures, *label_families(counts)]
+
+
+def label_families(counts: Counts) -> list[Family]:
+    """The indicators' labels in bounded form (each value from a known list, else `other`)."""
+    by_source = Family(
+        "scanner_agent_source_decisions_total",
+        "counter",
+        "Scans received, by source (serial, hid, keyboard, camera, upload, manual, demo) and "
+        "decision on the day they were read.",
+    )
+    for (source, decision), n in sorted(counts.source_decisions.items()):
+        by_source.add(n, source=source, decision=decision)
+    reasons = Family(
+        "scanner_agent_decision_reasons_total",
+        "counter",
+        "Scans received, by source and reason of their decision (a scan counts once under each "
+        "of its reasons).",
+    )
+    for (source, reason), n in sorted(counts.reasons.items()):
+        reasons.add(n, source=source, reason=reason)
+    roc = Family(
+        "scanner_agent_roc_total",
+        "counter",
+        "Scans received, by source, ROC status of their AMC (roc, hors_roc, unknown) and its "
+        "reason (none unless hors_roc).",
+    )
+    for (source, status, reason), n in sorted(counts.roc.items()):
+        roc.add(n, source=source, status=status, reason=reason)
+    return [by_source, reasons, roc]
 
 
 def device_families(devices: Sequence[DeviceStatus]) -> list[Family]:

@@ -39,6 +39,7 @@ from scanner_agent.config import Settings
 from scanner_agent.devices import DeviceManager, DriverFactory, camera_factory
 from scanner_agent.file_decoding import decode_options
 from scanner_agent.framing import Frame
+from scanner_agent.indicator_export import WeeklyExport, read_for
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
 from scanner_agent.referential import Referential
@@ -112,6 +113,15 @@ class Agent:
             driver_factory = camera_factory(decode_options(settings))
         self._driver_factory = driver_factory
         self._today = today
+        self.indicator_export: WeeklyExport | None = None
+        """The weekly files of `[indicators] export_dir` (none without it, or without a
+        database: a memory-only agent's counts are not the week's)."""
+        if settings.indicators.export_dir and self.scans.store is not None:
+            self.indicator_export = WeeklyExport(
+                settings.path(settings.indicators.export_dir),
+                read_for(self.scans),
+                today=self.today,
+            )
         self.pipeline: Pipeline | None = None
         self._manager: DeviceManager | None = None
         self.running = False
@@ -146,6 +156,8 @@ class Agent:
             self._manager.start()
             self.referential_file.start(self.settings.parser.referential_reload_s)
             self.rollout_config.start(self.settings.parser.referential_reload_s)
+            if self.indicator_export is not None:
+                self.indicator_export.start()
             self.running = True
 
     def stop(self) -> None:
@@ -157,6 +169,8 @@ class Agent:
             was_running, self.running = self.running, False
         self.referential_file.stop()
         self.rollout_config.stop()
+        if self.indicator_export is not None:
+            self.indicator_export.stop()
         if manager is not None:
             manager.stop()
         if pipeline is not None:
@@ -222,6 +236,10 @@ class Agent:
         by default in the hospital's time zone), and the last load's error while it stands."""
         today = self._today() if self._today is not None else self.context.today()
         return self.referential_file.status(today, self.context.max_age_days)
+
+    def today(self) -> date:
+        """The agent's today: its `today`, by default today in the hospital's time zone."""
+        return self._today() if self._today is not None else self.context.today()
 
     def _use_referential(self, referential: Referential) -> None:
         self.context.referential = referential

@@ -29,6 +29,7 @@ COMMANDS = (
     "testcard",
     "devices",
     "selftest",
+    "report",
 )
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2

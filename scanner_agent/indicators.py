@@ -29,8 +29,8 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
@@ -421,6 +421,68 @@ class IndicatorQuery:
         }
 
 
+DECISIONS: tuple[str, ...] = ("covered", "check", "not_covered", "refused")
+"""The decisions a report may be filtered on."""
+
+
+def query_for(
+    today: date,
+    *,
+    week: str | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    group_by: Iterable[str] | str | None = None,
+    include_test: bool = False,
+    workstation: str | None = None,
+    source: str | None = None,
+    decision: str | None = None,
+    device_id: str | None = None,
+) -> IndicatorQuery:
+    """The query `GET /v1/indicators` and `scanner-agent report` ask: one ISO `week`, or the days
+    `start` to `end` (both included); neither: the current ISO week (Monday to Sunday) of
+    `today` (the hospital's today); `start` alone: up to `today` (or `start` itself when later);
+    `end` alone: from the Monday of its week. `InvalidQuery` for a week and a period together, a
+    bad week, a period inverted, an unknown dimension, source or decision."""
+    if week is not None and (start is not None or end is not None):
+        raise InvalidQuery("give either a week or a period (from, to), not both")
+    if source is not None and source not in SOURCES:
+        raise InvalidQuery(f"unknown source {source!r}: the sources are {', '.join(SOURCES)}")
+    if decision is not None and decision not in DECISIONS:
+        raise InvalidQuery(
+            f"unknown decision {decision!r}: the decisions are {', '.join(DECISIONS)}"
+        )
+    filters = {
+        "include_test": include_test,
+        "workstation": workstation,
+        "source": source,
+        "decision": decision,
+        "device_id": device_id,
+    }
+    if week is not None:
+        return IndicatorQuery.week(week, group_by, **filters)
+    if start is None and end is None:
+        start, end = week_bounds(iso_week(today))
+    elif start is None:
+        assert end is not None
+        start = end - timedelta(days=end.weekday())
+    elif end is None:
+        end = max(start, today)
+    return IndicatorQuery.of(start, end, group_by, **filters)
+
+
+def with_workstations(
+    read: Callable[[IndicatorQuery], IndicatorReport], query: IndicatorQuery
+) -> IndicatorReport:
+    """`read(query)` whose `workstations` names every workstation counted, even when the query
+    is not grouped by workstation (the rows a store hands `aggregate` then do not say): asked
+    again, grouped by workstation only."""
+    report = read(query)
+    if "workstation" not in query.group_by:
+        by_workstation = replace(query, group_by=("workstation",))
+        report.workstations = list(read(by_workstation).workstations)
+    return report
+
+
 @dataclass(slots=True)
 class ReportRow:
     """One group: its keys (by dimension) and its measures."""
@@ -569,6 +631,7 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 __all__ = [
     "BASE_COLUMNS",
+    "DECISIONS",
     "DEFAULT_GROUP_BY",
     "DIMENSIONS",
     "EXPORT_GROUP_BY",
@@ -584,6 +647,8 @@ __all__ = [
     "iso_week",
     "new_indicator_id",
     "previous_week",
+    "query_for",
     "source_of",
     "week_bounds",
+    "with_workstations",
 ]

@@ -9,19 +9,41 @@
 
 Counted: scans by device and outcome (`valid`: well-formed, `refused`), scans by device and
 decision when read (`covered`, `check`, `not_covered`, `refused`), times a device went into the
-error state, decode times and decode failures by code. Nothing here holds personal data. The API
-renders these in the Prometheus text format (`api.metrics`).
+error state, decode times and decode failures by code; and, with the indicators' labels in
+bounded form, scans by source and decision, by source and each reason of the decision, by source,
+ROC status and ROC reason. A label's value is only ever one of a known list (the indicators'
+`SOURCES`, the decisions, the reason and ROC enums; `none` for no ROC reason), anything else is
+`other`: never an AMC number, a member number or a free text. Nothing here holds personal data.
+The API renders these in the Prometheus text format (`api.metrics`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
+from typing import get_args
 
+from scanner_agent.attestation import Decision, ReasonCode, RocReason, RocStatus
 from scanner_agent.bus import DeviceEvent, Event, EventBus, ScanEvent, Subscription
+from scanner_agent.indicators import SOURCES, source_of
 
 DECODE_BUCKETS_S: tuple[float, ...] = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+OTHER = "other"
+"""The label value of anything not in a label's known list."""
+NO_REASON = "none"
+DECISION_LABELS: frozenset[str] = frozenset(get_args(Decision))
+REASON_LABELS: frozenset[str] = frozenset(r.value for r in ReasonCode)
+ROC_STATUS_LABELS: frozenset[str] = frozenset(get_args(RocStatus))
+ROC_REASON_LABELS: frozenset[str] = frozenset({NO_REASON, *(r.value for r in RocReason)})
+SOURCE_LABELS: frozenset[str] = frozenset(SOURCES)
+
+
+def bounded(value: str | None, known: Collection[str]) -> str:
+    """`value` if it is one of `known`, else `other`: a label never takes an unknown value."""
+    return value if value is not None and value in known else OTHER
 
 
 @dataclass
@@ -38,14 +60,28 @@ class Counts:
     """Events counted so far (scans and device changes)."""
     decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
     """Scans by device and decision when they were read (for the day they were read)."""
+    source_decisions: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Scans by (source, decision), bounded."""
+    reasons: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """Scans by (source, reason), once under each reason of their decision, bounded."""
+    roc: Counter[tuple[str, str, str]] = field(default_factory=Counter)
+    """Scans by (source, ROC status, ROC reason or `none`), bounded."""
 
 
 class EventCounts:
     """Thread-safe counters fed by their own bus subscription (`run`) and by `count`."""
 
-    def __init__(self, bus: EventBus, *, maxsize: int = 65_536) -> None:
+    def __init__(
+        self,
+        bus: EventBus,
+        *,
+        maxsize: int = 65_536,
+        protocols: Mapping[str, str] | None = None,
+    ) -> None:
         self.bus = bus
         self.maxsize = maxsize
+        self.protocols = dict(protocols or {})
+        """Replay device id → the protocol it replays (its scans' source)."""
         self._lock = threading.Lock()
         self._counts = Counts()
         self._sub: Subscription | None = None
@@ -78,8 +114,20 @@ class EventCounts:
                 outcome = "valid" if event.scan.attestation.valid else "refused"
                 counts.scans[(event.scan.device_id, outcome)] += 1
                 counts.decisions[(event.scan.device_id, event.scan.attestation.decision)] += 1
+                self._count_labels(counts, event)
             elif isinstance(event, DeviceEvent) and event.status.state == "error":
                 counts.device_errors[event.status.id] += 1
+
+    def _count_labels(self, counts: Counts, event: ScanEvent) -> None:
+        scan = event.scan
+        a = scan.attestation
+        source = bounded(source_of(scan.source, self.protocols.get(scan.device_id)), SOURCE_LABELS)
+        counts.source_decisions[(source, bounded(a.decision, DECISION_LABELS))] += 1
+        for reason in dict.fromkeys(a.reason_codes()):
+            counts.reasons[(source, bounded(reason, REASON_LABELS))] += 1
+        roc_reason = a.roc.reason.value if a.roc.reason is not None else NO_REASON
+        status = bounded(a.roc.status, ROC_STATUS_LABELS)
+        counts.roc[(source, status, bounded(roc_reason, ROC_REASON_LABELS))] += 1
 
     def observe_decode(self, seconds: float, error_code: str | None = None) -> None:
         with self._lock:
@@ -104,7 +152,10 @@ class EventCounts:
                 Counter(c.decode_failures),
                 c.events,
                 Counter(c.decisions),
+                Counter(c.source_decisions),
+                Counter(c.reasons),
+                Counter(c.roc),
             )
 
 
-__all__ = ["DECODE_BUCKETS_S", "Counts", "EventCounts"]
+__all__ = ["DECODE_BUCKETS_S", "OTHER", "Counts", "EventCounts", "bounded"]

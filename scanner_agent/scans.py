@@ -68,6 +68,7 @@ from scanner_agent.indicators import (
     IndicatorQuery,
     IndicatorReport,
     aggregate,
+    with_workstations,
 )
 from scanner_agent.scan import Scan
 
@@ -194,6 +195,21 @@ def probe_storage(settings: Settings) -> str:
     try:
         store.ping()
         return store.describe()
+    finally:
+        store.close()
+
+
+def read_indicators(settings: Settings, query: IndicatorQuery) -> IndicatorReport:
+    """The indicators report of `query` read from the configured database directly, whether the
+    agent runs or not (`scanner-agent report`): every workstation writing to it (a shared
+    PostgreSQL: all of them). What a running agent has not written yet is not in it (a stopped
+    agent has written everything; a killed one writes its journal at its next start). Raises
+    `StorageError`, `ConfigError`."""
+    from scanner_agent.storage import Store  # noqa: PLC0415 - the database stack, on demand
+
+    store = Store.from_settings(settings)
+    try:
+        return with_workstations(lambda q: aggregate(store.indicator_rows(q), q), query)
     finally:
         store.close()
 
@@ -773,4 +789,5 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "probe_storage",
+    "read_indicators",
 ]

@@ -13,7 +13,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel
 
-from api.deps import StateDep
+from api.deps import ApiState, StateDep
 from scanner_agent import __version__
 from scanner_agent.storage import StorageState
 
@@ -65,6 +65,37 @@ class RocHealth(BaseModel):
     the phase in use is the one configured."""
 
 
+class IndicatorsExportError(BaseModel):
+    code: Literal["export_conflict", "export_failed"]
+    """`export_conflict`: a weekly file already there with another content (left as it is);
+    `export_failed`: the database or the folder failed (tried again every few minutes)."""
+    message: str
+
+
+class IndicatorsHealth(BaseModel):
+    workstation: str
+    """This agent's name in the indicators."""
+    export_dir: str | None = None
+    """Where the weekly files are written (null: no export)."""
+    last_export: str | None = None
+    """The newest ISO week whose files are in `export_dir`, e.g. `2026-W48`."""
+    error: IndicatorsExportError | None = None
+
+
+def _indicators(state: ApiState) -> IndicatorsHealth:
+    export = state.agent.indicator_export
+    health = IndicatorsHealth(workstation=state.agent.scans.counter.workstation)
+    if export is not None:
+        status = export.status()
+        health.export_dir = status.export_dir
+        health.last_export = status.last_export
+        if status.error is not None:
+            health.error = IndicatorsExportError(
+                code=status.error.code, message=status.error.message
+            )
+    return health
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -73,6 +104,7 @@ class Health(BaseModel):
     storage: StorageHealth
     referential: ReferentialHealth
     roc: RocHealth
+    indicators: IndicatorsHealth
 
 
 @router.get("/health", summary="Is the agent alive")
@@ -111,4 +143,5 @@ async def health(state: StateDep) -> Health:
         storage=storage,
         referential=referential,
         roc=roc,
+        indicators=_indicators(state),
     )

@@ -101,6 +101,12 @@ export class AgentClient {
   scans(limit = 20) { return this.request("GET", `/v1/scans?limit=${limit}`); }
   ticket() { return this.request("POST", "/v1/events/ticket"); }
 
+  /** GET /v1/indicators (non-personal counts): `params` as the API takes them, e.g.
+   * `{ from: "2026-11-23", to: "2026-11-29", group_by: "day,decision" }`. */
+  indicators(params) {
+    return this.request("GET", `/v1/indicators?${new URLSearchParams(params)}`);
+  }
+
   /** POST /v1/decode: one file (image or PDF) as multipart; the file's report. */
   decode(file, signal) {
     const form = new FormData();

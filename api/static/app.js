@@ -1,4 +1,5 @@
-// The operator page: devices, live scans, mailed attestations and the self-test.
+// The operator page: devices, live scans, the week's figures and the ROC phase (week.js),
+// mailed attestations and the self-test.
 //
 // State lives here; views.js turns it into elements; agent.js talks to the agent. The token is
 // asked once and kept in sessionStorage (this tab only, gone when it closes); it never goes in
@@ -17,6 +18,7 @@ import {
   sentence,
   unreadableNotice,
 } from "./views.js";
+import { WeekPanel } from "./week.js";
 
 const TOKEN_KEY = "scanner-agent.token";
 const MAX_SCANS = 50; // scans kept on screen, newest first
@@ -63,6 +65,8 @@ function storeToken(value) {
 }
 
 const client = new AgentClient({ token: () => storedToken() ?? memoryToken });
+// The week's figures: a refused token asks for it again; an absent agent is the stream's news.
+const week = new WeekPanel(client, (error) => error instanceof AgentError && error.isAuth && handleApiError(error));
 
 const stream = new EventStream(client, {
   open: ({ resumed }) => onStreamOpen(resumed),
@@ -70,8 +74,12 @@ const stream = new EventStream(client, {
     hideUnreadable(scan.device_id);
     addScan(scan, { announce: true });
     refreshCountersSoon(scan.device_id);
+    week.scanArrived();
   },
-  unreadable: (notice) => showUnreadable(notice.device_id),
+  unreadable: (notice) => {
+    showUnreadable(notice.device_id);
+    week.scanArrived();
+  },
   device: (status) => updateDevice(status),
   claim: (claim) => updateClaim(claim),
   incomplete: () => reloadScans(),
@@ -122,6 +130,8 @@ async function onStreamOpen(resumed) {
   // changes from now on: read every device's state. Scans missed while away were replayed
   // by the stream; the list is merged by id, so reading it again costs no duplicate.
   await resync();
+  // Scans made while the page was away are in the figures: read them again.
+  if (resumed) week.refresh();
 }
 
 async function resync() {
@@ -138,6 +148,7 @@ async function resync() {
       state.version = health.version;
       renderVersion();
     }
+    week.setHealth(health);
   } catch (error) {
     handleApiError(error);
   }
@@ -169,6 +180,7 @@ function handleApiError(error) {
 
 function askToken(messageKey) {
   stream.stop();
+  week.stop();
   storeToken(null);
   clearPersonalData();
   setLink("idle");
@@ -217,6 +229,7 @@ function start() {
   $("forget-token").hidden = false;
   setLink("connecting");
   stream.start();
+  week.start();
 }
 
 /** Leaving (or a refused token): nothing personal stays on screen. */
@@ -561,6 +574,7 @@ function renderLanguage() {
   renderScans();
   renderBatch();
   renderSelftest();
+  week.render();
 }
 
 function renderVersion() {

@@ -75,6 +75,7 @@ def test_health_is_open_and_holds_no_personal_data(anon: TestClient):
         "storage",
         "referential",
         "roc",
+        "indicators",
     }
 
 

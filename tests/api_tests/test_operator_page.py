@@ -25,6 +25,7 @@ from scanner_agent.attestation import (
     ValidityState,
     WarningCode,
 )
+from scanner_agent.config import RocPhase
 from scanner_agent.scan import DeviceState, Source
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
@@ -89,7 +90,31 @@ def test_only_shipped_files_are_served(anon: TestClient):
         response = anon.get(path)
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
-    assert set(load_static()) >= {"index.html", "app.js", "agent.js", "views.js", "i18n.js"}
+    assert set(load_static()) >= {
+        "index.html",
+        "app.js",
+        "agent.js",
+        "views.js",
+        "i18n.js",
+        "week.js",
+        "chart.js",
+    }
+
+
+def test_the_chart_library_is_the_agents_own_file(anon: TestClient):
+    """chart.js is served by the agent under the page's policy, imports nothing and fetches
+    nothing: the week's chart needs no CDN and no connection beyond the agent."""
+    response = anon.get("/static/chart.js")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/javascript")
+    assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+    code = response.text
+    assert not re.search(r"^\s*import\b", code, re.M)
+    for call in ("fetch(", "XMLHttpRequest", "import(", "eval(", "new Function"):
+        assert call not in code, call
+    assert "export function stackedBarChart" in code and "export function barList" in code
+    week = (STATIC / "week.js").read_text("utf-8")
+    assert 'from "./chart.js"' in week
 
 
 def test_files_are_revalidated_with_their_etag(anon: TestClient):
@@ -138,6 +163,20 @@ def test_every_code_has_a_sentence(lang: str):
     assert set(words["reason"]) == {code.value for code in ReasonCode}
     assert set(words["roc_reason"]) == {reason.value for reason in RocReason}
     assert "{date}" in words["decision"]["covered"]
+
+
+@pytest.mark.parametrize("lang", ["fr", "en"])
+def test_the_week_has_a_label_for_every_code_and_phase(lang: str):
+    """The week's top lists name every error code and reason shortly; the ROC phase line has a
+    sentence for every phase, the mirror AMC's number in the supervised one."""
+    words = dictionary(lang)
+    assert set(words["week_error_label"]) == {code.value for code in ErrorCode}
+    assert set(words["week_reason_label"]) == {code.value for code in ReasonCode}
+    for label in [*words["week_error_label"].values(), *words["week_reason_label"].values()]:
+        assert 3 <= len(label) <= 40, label
+    assert set(words["roc_phase"]) >= set(get_args(RocPhase))
+    assert "{amc}{unknown})" in words["roc_phase"]["supervised"]
+    assert set(words["week_top"]) == set(words["week_none"]) == {"refused", "not_covered"}
 
 
 def strings(tree: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:

@@ -9,68 +9,57 @@ chromedriver are Debian's (`make test` installs them); Selenium is pointed at bo
 never downloads anything. Screenshots go to `test-artifacts/operator-page/`.
 
 The tests share one agent and one browser and run in file order: the last one restarts the
-agent under the page.
+agent under the page. The Chromium, the agent process and the waits are `tests.helpers.browser`.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-from collections.abc import Callable, Iterator
-from datetime import date
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
-from tests.helpers.api import free_port, wait_healthy
+from tests.helpers.api import free_port
 from tests.helpers.devices import PtyScanner, camera_video, damaged_datamatrix
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
     pytest.skip(
         "the operator page's browser tests need Debian's chromium and chromium-driver "
         "(`make test` installs them when run as root)",
         allow_module_level=True,
     )
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium (test extra) missing")
-from selenium.common.exceptions import (  # noqa: E402
-    StaleElementReferenceException,
-    TimeoutException,
-)
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+pytest.importorskip("selenium.webdriver", reason="selenium (test extra) missing")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts" / "operator-page"
+from tests.helpers.browser import (
+    ARTIFACTS,
+    CURRENT,
+    PAST,
+    ServedAgent,
+    by_id,
+    chromium,
+    log_in,
+    severe_console_errors,
+    shot,
+    tagged,
+    until,
+    visible,
+    write_recording,
+)
+from tests.helpers.browser import open_page as open_url
+
 TOKEN = "page-test-token-0123456789abcdef"
-GS = "\x1d"
-TODAY = date.today()
-CURRENT = (date(TODAY.year, 1, 1), date(TODAY.year, 12, 31))
-PAST = (date(TODAY.year - 1, 1, 1), date(TODAY.year - 1, 12, 31))
-WAIT_S = 20
 ANY_VALID = re.compile(r"\bvalides?\b", re.IGNORECASE)
 """The word no card may say unless its attestation is covered."""
-
-
-def tagged(amc: str, member: str, period: tuple[date, date], aim: str = "]d1") -> bytes:
-    dd, df = (d.strftime("%Y%m%d") for d in period)
-    fields = f"AMC:{amc}{GS}TC:MU{GS}CSR:{GS}ADH:{member}{GS}DD:{dd}{GS}DF:{df}"
-    return f"{aim}AMCTP01{GS}{fields}".encode("latin-1")
 
 
 VALID = tagged("0775627391", "12345678", CURRENT)
@@ -80,27 +69,18 @@ BAD_AMC = tagged("07756", "42", CURRENT)
 RECORDING = [VALID, EXPIRED, LOOKS_LIKE_NIR, BAD_AMC]
 
 
-def write_recording(path: Path, payloads: list[bytes]) -> None:
-    """A serial recording (CR after each code), written whole at once as a device would."""
-    lines = [json.dumps({"recording": 1, "protocol": "serial"})]
-    lines += [json.dumps({"t": 0.05 * i, "hex": (p + b"\r").hex()}) for i, p in enumerate(payloads)]
-    partial = path.with_suffix(".tmp")
-    partial.write_text("\n".join(lines) + "\n")
-    partial.replace(path)
-
-
-class Agent:
-    """`scanner-agent serve` on a fixed port, started and stopped by the test."""
+class Agent(ServedAgent):
+    """`scanner-agent serve` on a fixed port, started and stopped by the test: a replay device
+    waiting for its recording, a serial scanner that can be unplugged, a camera waiting for its
+    video."""
 
     def __init__(self, folder: Path, port: int) -> None:
-        self.folder = folder
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
         self.recording = folder / "desk.jsonl"
         self.webcam = folder / "webcam.avi"
-        self.config = folder / "agent.toml"
         self.scanner = PtyScanner(folder)  # a serial scanner that can be unplugged
-        self.config.write_text(
+        super().__init__(
+            folder,
+            port,
             f'[agent]\ndata_dir = "{folder / "data"}"\nlog_level = "warning"\n'
             f"[api]\nport = {port}\n"
             "[pipeline]\nreconnect_min_s = 0.2\nreconnect_max_s = 0.5\n"
@@ -108,30 +88,9 @@ class Agent:
             "[parser]\nreferential_max_age_days = 36500\n"
             f'[[devices]]\nid = "desk"\ntype = "replay"\npath = "{self.recording}"\n'
             f'[[devices]]\nid = "counter"\ntype = "serial"\nport = "{self.scanner.link}"\n'
-            f'[[devices]]\nid = "webcam"\ntype = "camera"\nsource = "{self.webcam}"\nfps = 30\n'
+            f'[[devices]]\nid = "webcam"\ntype = "camera"\nsource = "{self.webcam}"\nfps = 30\n',
+            TOKEN,
         )
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        env = {**os.environ, "SCANNER_AGENT_TOKEN": TOKEN}
-        log = (self.folder / "agent.log").open("ab")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "scanner_agent.cli", "serve", "--config", str(self.config)],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-        wait_healthy(self.url, self.proc, self.folder / "agent.log", timeout=30)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        self.proc = None
 
 
 @pytest.fixture(scope="module")
@@ -147,81 +106,12 @@ def agent() -> Iterator[Agent]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    profile = tempfile.mkdtemp(prefix="scanner-agent-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        f"--user-data-dir={profile}",
-        "--window-size=1400,1000",
-        "--lang=fr-FR",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(WAIT_S)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
-
-
-def shot(driver: WebDriver, name: str) -> None:
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
-
-
-def until(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    try:
-        # an element found, then rendered again before it is read, is looked for again
-        wait = WebDriverWait(
-            driver, WAIT_S, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
-        )
-        return wait.until(condition)
-    except TimeoutException:
-        shot(driver, f"timeout-{what.replace(' ', '-')}")
-        raise AssertionError(f"the page never showed: {what}") from None
-
-
-def by_id(driver: WebDriver, element_id: str) -> WebElement:
-    return driver.find_element(By.ID, element_id)
-
-
-def visible(driver: WebDriver, element_id: str) -> bool:
-    return bool(by_id(driver, element_id).is_displayed())
-
-
-def severe_console_errors(driver: WebDriver) -> list[str]:
-    """Script errors and CSP violations (a refused request is logged too: those are expected)."""
-    return [
-        entry["message"]
-        for entry in driver.get_log("browser")
-        if entry["level"] == "SEVERE"
-        and ("Content Security Policy" in entry["message"] or "Uncaught" in entry["message"])
-    ]
+    with chromium() as driver:
+        yield driver
 
 
 def open_page(driver: WebDriver, agent: Agent) -> None:
-    driver.get(f"{agent.url}/")
-    driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
-    driver.get(f"{agent.url}/")
-    until(
-        driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "ready"
-    )
-
-
-def log_in(driver: WebDriver, token: str) -> None:
-    field = until(
-        driver, lambda d: by_id(d, "token-input") if visible(d, "login") else None, "login"
-    )
-    field.clear()
-    field.send_keys(token, Keys.ENTER)
+    open_url(driver, agent.url)
 
 
 def desk_scans(driver: WebDriver) -> list[WebElement]:
