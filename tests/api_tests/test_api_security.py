@@ -67,7 +67,16 @@ def test_health_is_open_and_holds_no_personal_data(anon: TestClient):
     body = response.json()
     assert body["status"] == "ok"
     assert body["storage"]["state"] == "ok"
-    assert set(body) == {"status", "version", "uptime_s", "devices", "storage", "referential"}
+    assert set(body) == {
+        "status",
+        "version",
+        "uptime_s",
+        "devices",
+        "storage",
+        "referential",
+        "indicators",
+    }
+    assert set(body["indicators"]) == {"workstation", "export_dir", "last_export", "error"}
 
 
 @pytest.mark.parametrize("param", ["token", "access_token", "api_key"])
