@@ -6,6 +6,7 @@ written to."""
 from __future__ import annotations
 
 import io
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -208,3 +209,37 @@ def test_a_test_scan_through_a_device_is_left_out(live: LiveFactory, scanner: Pt
     assert agent.scans.indicators(around_today()).total.scans == 1
     with_tests = agent.scans.indicators(around_today(("test",), include_test=True))
     assert {r.keys["test"]: r.scans for r in with_tests.rows} == {False: 1, True: 1}
+
+
+def test_the_pipeline_hands_its_times_and_sightings_to_the_scans_service(
+    context: ParseContext,
+) -> None:
+    """A camera frame's decode time plus the parse, in the scan's indicator; a sighting of two
+    places not read, two codes counted (none is a scan); a duplicate, nothing."""
+    from scanner_agent.bus import EventBus
+    from scanner_agent.framing import Frame
+    from scanner_agent.indicators import IndicatorCounter
+    from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
+    from scanner_agent.scan import DeviceStatus
+    from scanner_agent.scans import ScanService
+
+    bus = EventBus()
+    scans = ScanService(bus, counter=IndicatorCounter("PC-1", kinds={"cam": "camera"}))
+    pipeline = Pipeline(
+        context,
+        bus,
+        DeviceStates(bus, [DeviceStatus(id="cam", type="camera")]),
+        deliver=scans.record,
+        count_unreadable=scans.count_unreadable,
+        today=lambda: date(2026, 3, 1),
+    )
+    now = time.monotonic()
+    places = (((0, 0), (9, 0), (9, 9), (0, 9)), ((20, 0), (29, 0), (29, 9), (20, 9)))
+    sighting = Frame(b"", None, now, unreadable=places)
+    assert pipeline.process(Incoming("cam", "camera", sighting)) is None
+    assert pipeline.process(Incoming("cam", "camera", Frame(VALID_PIPE, None, now, decode_ms=40)))
+    assert pipeline.process(Incoming("cam", "camera", Frame(VALID_PIPE, None, now))) is None
+    report = scans.indicators(around_today(("source",)))
+    [row] = report.rows
+    assert (row.keys["source"], row.scans, row.unreadable) == ("camera", 1, 2)
+    assert row.decode_ms_mean is not None and row.decode_ms_mean >= 40
