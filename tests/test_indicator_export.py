@@ -34,6 +34,7 @@ from scanner_agent.storage import StorageError
 from tests.helpers.api import OTHER, make_scan
 from tests.helpers.devices import wait_until
 from tests.helpers.payloads import Fields, tagged
+from tests.helpers.privacy import find_member_numbers, sqlite_dump
 from tests.helpers.samples import BAD_AMC, TODAY
 
 # TODAY (2026-03-01) is a Sunday of 2026-W09: the previous week is 2026-W08.
@@ -234,10 +235,9 @@ def test_member_numbers_and_scan_ids_never_in_the_files(tmp_path: Path, context:
     assert export.export_week("2026-W08") == "written"
     body = json.loads((tmp_path / "indicators-2026-W08.json").read_text(encoding="utf-8"))
     assert body["totals"]["scans"] == 40
-    for path in tmp_path.iterdir():
-        data = path.read_bytes()
-        assert not [m for m in members if m.encode() in data], path.name
-        assert not [i for i in ids if i.encode() in data], path.name
+    files = {p.name: p for p in tmp_path.iterdir()}
+    assert find_member_numbers(files, members) == []
+    assert find_member_numbers(files, ids) == []
 
 
 # --- the agent: SQLite, at start, two agents sharing one database and one folder ---------------
@@ -314,3 +314,45 @@ def test_no_export_without_a_folder_or_a_database(tmp_path: Path, context: Parse
     assert Agent(agent_settings(tmp_path, "PC-1", None), context=context).indicator_export is None
     memory = Agent(agent_settings(tmp_path, "PC-1", tmp_path / "x"), context=context, storage=False)
     assert memory.indicator_export is None
+
+
+def test_after_a_burst_from_every_source_no_member_number_in_the_database_or_the_files(
+    tmp_path: Path, context: ParseContext
+):
+    out = tmp_path / "export"
+    members = [f"BURST{n:04d}X" for n in range(24)] + ["185057800608491", "AB-123/45"]
+    sources = ["serial", "hid_pos", "hid_keyboard", "camera", "upload", "manual"]
+    scans = ScanService.from_settings(agent_settings(tmp_path, "PC-1", None), EventBus())
+    scans.start()
+    for i, member in enumerate(members):
+        payload = tagged(Fields(member_number=member)).decode("latin-1")
+        amc = "07756" if i % 7 == 0 else "0775627391"  # some refused: counted, never kept
+        if i % 7 == 0:
+            payload = payload.replace("0775627391", amc)
+        scan = make_scan(context, payload, "desk", W08_MONDAY + timedelta(hours=i))
+        scans.record(scan.model_copy(update={"source": sources[i % len(sources)]}))
+    scans.stop()
+
+    agent = Agent(agent_settings(tmp_path, "PC-1", out), context=context)
+    agent.start()
+    try:
+        wait_until(lambda: agent.indicator_export.status().last_export == "2026-W08")  # type: ignore[union-attr]
+    finally:
+        agent.stop()
+    body = json.loads((out / "indicators-2026-W08.json").read_text(encoding="utf-8"))
+    assert body["totals"]["scans"] == len(members)
+    assert {r["source"] for r in body["rows"]} == {
+        "serial",
+        "hid",
+        "keyboard",
+        "camera",
+        "upload",
+        "manual",
+    }
+    database = tmp_path / "data" / "scans.db"
+    places: dict[str, Any] = {p.name: p for p in out.iterdir()}
+    dump = sqlite_dump(database)
+    assert sum(line.startswith("indicators: ") for line in dump.splitlines()) == len(members)
+    places["database (every table)"] = dump
+    places["database file"] = database
+    assert find_member_numbers(places, members) == []

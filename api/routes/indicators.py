@@ -262,7 +262,7 @@ async def indicators(
         if week is not None and re.fullmatch(WEEK_PATTERN, week) is None:
             raise InvalidQuery("week: an ISO week, e.g. 2026-W48")
         query = query_for(
-            state.agent.context.today(),
+            state.agent.today(),
             week=week,
             start=from_,
             end=to,

@@ -77,6 +77,7 @@ def test_health_is_open_and_holds_no_personal_data(anon: TestClient):
         "roc",
         "indicators",
     }
+    assert set(body["indicators"]) == {"workstation", "export_dir", "last_export", "error"}
 
 
 @pytest.mark.parametrize("param", ["token", "access_token", "api_key"])
