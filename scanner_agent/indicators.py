@@ -313,21 +313,7 @@ EXPORT_GROUP_BY: tuple[str, ...] = (
 """The columns of the weekly files before the measures: each scan is counted in one row."""
 
 _EXPLODED = {"reason": "reasons", "error": "errors"}
-BASE_COLUMNS: tuple[str, ...] = (
-    "week",
-    "day",
-    "workstation",
-    "device_id",
-    "device_kind",
-    "source",
-    "decision",
-    "reasons",
-    "roc_status",
-    "roc_reason",
-    "amc_number",
-    "errors",
-    "test",
-)
+BASE_COLUMNS: tuple[str, ...] = (*EXPORT_GROUP_BY, "test")
 """The stored columns a query may group by (`reason`, `error` come from `reasons`, `errors`)."""
 
 

@@ -25,6 +25,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from scanner_agent.errors import ConfigError
+from scanner_agent.polling import Poller
 from scanner_agent.referential import Referential
 
 log = logging.getLogger(__name__)
@@ -84,8 +85,7 @@ class ReferentialFile:
         self._loaded_at = loaded_at
         self._load_errors = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.check, "referential-reload", "AMC referential check failed")
 
     @classmethod
     def load(
@@ -151,26 +151,10 @@ class ReferentialFile:
 
     def start(self, interval_s: float) -> None:
         """`check()` every `interval_s` seconds on a daemon thread (nothing when 0)."""
-        if interval_s <= 0 or self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._poll, args=(interval_s,), name="referential-reload", daemon=True
-        )
-        self._thread.start()
+        self._poller.start(interval_s)
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join(5)
-
-    def _poll(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            try:
-                self.check()
-            except Exception:  # a surprise must not end the polling: log it, try again later
-                log.exception("AMC referential check failed")
+        self._poller.stop()
 
 
 __all__ = ["ReferentialFile", "ReferentialStatus", "file_identity"]

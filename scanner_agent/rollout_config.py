@@ -33,6 +33,7 @@ from typing import Any
 
 from scanner_agent.config import Settings, config_data, load_roc_settings
 from scanner_agent.errors import ConfigError
+from scanner_agent.polling import Poller
 from scanner_agent.referential import Referential
 from scanner_agent.rollout import Rollout
 
@@ -91,8 +92,7 @@ class RolloutConfig:
         self._changed_at: datetime | None = None
         self._load_errors = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._poller = Poller(self.check, "roc-phase-reload", "ROC phase check failed")
 
     @classmethod
     def of(
@@ -234,26 +234,12 @@ class RolloutConfig:
     def start(self, interval_s: float) -> None:
         """`check()` every `interval_s` seconds on a daemon thread (nothing when 0 or when there
         is no file to watch)."""
-        if interval_s <= 0 or not self._files or self._thread is not None:
+        if not self._files:
             return
-        self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._poll, args=(interval_s,), name="roc-phase-reload", daemon=True
-        )
-        self._thread.start()
+        self._poller.start(interval_s)
 
     def stop(self) -> None:
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stop.set()
-            thread.join(5)
-
-    def _poll(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            try:
-                self.check()
-            except Exception:  # a surprise must not end the polling: log it, try again later
-                log.exception("ROC phase check failed")
+        self._poller.stop()
 
 
 __all__ = ["RolloutConfig", "RolloutStatus"]

@@ -197,7 +197,7 @@ def test_settings_built_in_code_have_no_file_to_watch():
     assert config.rollout == Rollout("supervised", "1")
     assert config.check() is False
     config.start(0.01)
-    assert config._thread is None  # nothing polls
+    assert not config._poller.running  # nothing polls
     config.stop()
 
 

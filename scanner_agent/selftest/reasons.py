@@ -40,12 +40,15 @@ CHECKS: dict[str, str] = {
     "writable by the agent's user; for PostgreSQL, that the server is up and reachable",
     "no_devices": "add a [[devices]] table per scanner or camera; `scanner-agent devices` "
     "lists what this workstation has",
-    # the ROC roll-out phase: their fixes are given by `roc_checks` (MIRROR_UNKNOWN_FIX, ...)
-    # until the README's reasons table lists these codes; then they move here
+    # the ROC roll-out phase (selftest/roc_checks.py)
     "roc_phase": "",
-    "roc_mirror_unknown": "",
-    "roc_mirror_not_connected": "",
-    "roc_phase_not_reloaded": "",
+    "roc_mirror_unknown": "add the mirror AMC's line to the AMC referential (roc = yes, test = "
+    "yes), or correct roc.mirror_amc",
+    "roc_mirror_not_connected": "set roc = yes on the mirror AMC's line of the referential (with "
+    "a period holding today), or correct roc.mirror_amc",
+    "roc_phase_not_reloaded": "fix the [roc] section (the message names the key and the file; "
+    "`scanner-agent config --config FILE` checks it): the previous phase stays in use until it "
+    "reads again",
     # device level
     "device_disabled": "",
     "device_present": "",

@@ -19,6 +19,7 @@ from datetime import date
 from scanner_agent.attestation import DOMAINS
 from scanner_agent.referential import Referential
 from scanner_agent.rollout import Rollout
+from scanner_agent.selftest.reasons import CHECKS
 from scanner_agent.selftest.report import Check, check
 
 _CONSEQUENCE = {
@@ -28,19 +29,10 @@ _CONSEQUENCE = {
 }
 _NO_ROC = "en production sous surveillance, aucune AMC ne passe alors en ROC"
 
-MIRROR_UNKNOWN_FIX = (
-    "add the mirror AMC's line to the AMC referential (roc = yes, test = yes), or correct "
-    "roc.mirror_amc"
-)
-MIRROR_NOT_CONNECTED_FIX = (
-    "set roc = yes on the mirror AMC's line of the referential (with a period holding today), or "
-    "correct roc.mirror_amc"
-)
-NOT_RELOADED_FIX = (
-    "fix the [roc] section (the message names the key and the file; `scanner-agent config "
-    "--config FILE` checks it): the previous phase stays in use until it reads again"
-)
-"""The fixes of the ROC phase's checks, given with each check (see `reasons.CHECKS`)."""
+MIRROR_UNKNOWN_FIX = CHECKS["roc_mirror_unknown"]
+MIRROR_NOT_CONNECTED_FIX = CHECKS["roc_mirror_not_connected"]
+NOT_RELOADED_FIX = CHECKS["roc_phase_not_reloaded"]
+"""The fixes of the ROC phase's checks (`reasons.CHECKS`, the README's reasons table)."""
 
 
 def roc_checks(
