@@ -6,8 +6,8 @@
 The period is one ISO `week`, or the days `from` to `to` (both included, in the hospital's time
 zone); by default the current ISO week, Monday to Sunday (`scanner_agent.indicators.query_for`).
 The report aggregates every workstation writing to the agent's database and what this agent has
-not written yet (`ScanService.indicators`); the database is read in a worker thread unless its
-reads are quick (memory, a local SQLite file). Errors: 422 `invalid_query` (an unknown dimension,
+not written yet (`ScanService.indicators`); the database is read in a worker thread (a report
+over months of rows is not a quick page read). Errors: 422 `invalid_query` (an unknown dimension,
 source or decision, a period inverted, a bad week, a week with `from`/`to`), 422 `invalid_date`
 (a date that is not YYYY-MM-DD), 503 with the storage error's code when the database cannot be
 read.
@@ -277,10 +277,11 @@ async def indicators(
         raise ApiError(422, exc.code, str(exc)) from None
     scans = state.scans
     try:
-        if scans.reads_are_quick:
-            report: IndicatorReport = with_workstations(scans.indicators, query)
-        else:
-            report = await run_in_threadpool(with_workstations, scans.indicators, query)
+        # Always off the event loop: a report over months of rows takes longer than a page of
+        # scans (docs/benchmarks.md, "Indicators"), even on a local SQLite file.
+        report: IndicatorReport = await run_in_threadpool(
+            with_workstations, scans.indicators, query
+        )
     except StorageError as exc:
         raise ApiError(503, exc.code, f"the indicators cannot be read: {exc}") from exc
     if _wants_csv(request.headers.get("accept")):
