@@ -55,6 +55,16 @@ MANUAL_DEVICE = "manual"
 """The device id of attestations typed by hand and recorded (`take_manual`)."""
 
 
+def _manual_scan(attestation: Attestation) -> Scan:
+    """An attestation typed by hand as a scan of source and device `manual`, received now."""
+    return Scan(
+        received_at=datetime.now(UTC),
+        device_id=MANUAL_DEVICE,
+        source="manual",
+        attestation=attestation,
+    )
+
+
 class NotRunning(RuntimeError):
     """The agent is not started (code `not_ready`)."""
 
@@ -211,25 +221,14 @@ class Agent:
         `NotRunning` before `start()`."""
         if not self.running:
             raise NotRunning("the agent is not running")
-        scan = Scan(
-            received_at=datetime.now(UTC),
-            device_id=MANUAL_DEVICE,
-            source="manual",
-            attestation=attestation,
-        )
+        scan = _manual_scan(attestation)
         self.scans.record(scan)
         return scan
 
     def count_manual(self, attestation: Attestation) -> None:
         """Count an attestation typed by hand and not recorded (`store_manual` off, or refused)
         in the indicators (source and device `manual`), as `take_manual` would."""
-        scan = Scan(
-            received_at=datetime.now(UTC),
-            device_id=MANUAL_DEVICE,
-            source="manual",
-            attestation=attestation,
-        )
-        self.scans.count_scan(scan)
+        self.scans.count_scan(_manual_scan(attestation))
 
     def referential_status(self) -> ReferentialStatus:
         """The AMC referential in use: its file, AMCs, date and age today (the agent's `today`,
