@@ -15,17 +15,10 @@ from scanner_agent.layouts import Layout
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.referential import Referential
 from tests.helpers.api import BASE, VALID, SettingsFactory, auth
+from tests.helpers.samples import VALID_TYPED
 
 URL = "/v1/attestations/validate"
-TYPED: dict[str, Any] = {
-    "amc_number": "0775627391",
-    "convention_types": ["MU"],
-    "routing_criterion": "",
-    "member_number": "12345678",
-    "valid_from": "2026-01-01",
-    "valid_to": "2026-12-31",
-}
-"""`samples.VALID` as an agent types it from the printed card."""
+TYPED: dict[str, Any] = dict(VALID_TYPED)
 AT = {"at": "2026-03-01"}
 
 

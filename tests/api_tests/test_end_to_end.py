@@ -22,7 +22,7 @@ import pytest
 import zxingcpp
 
 from tests.helpers.api import LiveFactory, auth, wait_until
-from tests.helpers.devices import hid_pos_reports, typed_reports
+from tests.helpers.devices import hid_pos_reports, replay_recording, typed_reports
 from tests.helpers.samples import BAD_AMC, FIXED, LONG, VALID
 
 FAST_RECONNECT = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
@@ -50,13 +50,6 @@ def device_status(server: Any, device: str) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-def recording(path: Path, protocol: str, chunks: list[bytes], step: float = 0.002) -> str:
-    lines = [json.dumps({"recording": 1, "protocol": protocol})]
-    lines += [json.dumps({"t": i * step, "hex": c.hex()}) for i, c in enumerate(chunks)]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
 
 
 @pytest.fixture
@@ -116,7 +109,7 @@ def test_serial_next_waits_for_the_scan(live: LiveFactory, pty: tuple[int, str])
 
 
 def test_hid_pos_reports_to_api(live: LiveFactory, tmp_path: Path) -> None:
-    path = recording(tmp_path / "hidpos.jsonl", "hid_pos", hid_pos_reports(LONG))
+    path = replay_recording(tmp_path / "hidpos.jsonl", "hid_pos", hid_pos_reports(LONG))
     server = live(devices=[{"id": "pos", "type": "replay", "protocol": "hid_pos", "path": path}])
     (scan,) = scans_of(server, "pos")
     assert scan["source"] == "replay"
@@ -131,7 +124,7 @@ def test_keyboard_wedge_on_the_wrong_layout_to_api(live: LiveFactory, tmp_path: 
     typed = typed_reports(
         "AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630", "us"
     )
-    path = recording(tmp_path / "wedge.jsonl", "hid_keyboard", typed)
+    path = replay_recording(tmp_path / "wedge.jsonl", "hid_keyboard", typed)
     server = live(
         devices=[
             {

@@ -21,20 +21,12 @@ from scanner_agent.indicators import IndicatorQuery
 from scanner_agent.scans import ScanService
 from tests.helpers.api import encrypted_store, free_port, wait_healthy
 from tests.helpers.devices import wait_until
+from tests.helpers.samples import VALID_TYPED
 
 pytestmark = pytest.mark.postgres
 
 TOKEN = "indicators-pg-test-token-0123456789"
-TYPED: dict[str, Any] = {
-    "amc_number": "0775627391",
-    "convention_types": ["MU"],
-    "routing_criterion": "",
-    "member_number": "12345678",
-    "valid_from": "2026-01-01",
-    "valid_to": "2026-12-31",
-    "at": "2026-03-01",
-}
-"""`samples.VALID` as typed from the printed card (as tests/api_tests/test_api_manual.py)."""
+TYPED: dict[str, Any] = {**VALID_TYPED, "at": "2026-03-01"}
 
 
 def serve(folder: Path, port: int, storage_url: str, workstation: str) -> subprocess.Popen[bytes]:

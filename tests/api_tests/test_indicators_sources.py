@@ -27,11 +27,12 @@ from tests.helpers.devices import (
     camera_video,
     damaged_datamatrix,
     hid_pos_reports,
+    replay_recording,
     typed_reports,
     wait_until,
 )
 from tests.helpers.files import datamatrix_png, unreadable_card
-from tests.helpers.samples import LONG, VALID_AIM, VALID_PIPE
+from tests.helpers.samples import LONG, VALID_AIM, VALID_PIPE, VALID_TYPED
 from tests.helpers.synthetic import datamatrix
 
 FAST_RECONNECT = {"reconnect_min_s": 0.05, "reconnect_max_s": 0.2}
@@ -55,15 +56,6 @@ def by_source(report: IndicatorReport) -> dict[str, tuple[int, int]]:
     return out
 
 
-def recording(path: Path, protocol: str, chunks: list[bytes], step: float = 0.002) -> str:
-    import json
-
-    lines = [json.dumps({"recording": 1, "protocol": protocol})]
-    lines += [json.dumps({"t": i * step, "hex": c.hex()}) for i, c in enumerate(chunks)]
-    path.write_text("\n".join(lines) + "\n")
-    return str(path)
-
-
 @pytest.fixture
 def scanner(tmp_path: Path) -> Iterator[PtyScanner]:
     device = PtyScanner(tmp_path)
@@ -84,8 +76,8 @@ def test_every_device_is_counted(live: LiveFactory, tmp_path: Path, scanner: Pty
             (np.array(datamatrix(samples.VALID, 6)), 30),
         ],
     )
-    pos = recording(tmp_path / "pos.jsonl", "hid_pos", hid_pos_reports(LONG))
-    keys = recording(
+    pos = replay_recording(tmp_path / "pos.jsonl", "hid_pos", hid_pos_reports(LONG))
+    keys = replay_recording(
         tmp_path / "kbd.jsonl", "hid_keyboard", typed_reports(VALID_PIPE.decode(), "us")
     )
     server = live(
@@ -144,16 +136,7 @@ def test_an_upload_is_counted_with_its_codes_not_read(client: TestClient) -> Non
     assert ms is not None and ms >= good.json()["ms"]  # the file's decode, then the parse
 
 
-TYPED: dict[str, Any] = {
-    "amc_number": "0775627391",
-    "convention_types": ["MU"],
-    "routing_criterion": "",
-    "member_number": "12345678",
-    "valid_from": "2026-01-01",
-    "valid_to": "2026-12-31",
-    "at": "2026-03-01",
-}
-"""`samples.VALID` as typed from the printed card (as tests/api_tests/test_api_manual.py)."""
+TYPED: dict[str, Any] = {**VALID_TYPED, "at": "2026-03-01"}
 
 
 @pytest.mark.parametrize("store_manual", [False, True])

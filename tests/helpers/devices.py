@@ -41,6 +41,17 @@ def typed_reports(text: str, layout: keymaps.LayoutName, enter: bool = True) -> 
     return keyboard_reports(presses)
 
 
+def replay_recording(path: Path, protocol: str, chunks: list[bytes], step: float = 0.002) -> str:
+    """A `scanner-agent record` file of `chunks` (raw bytes or reports) `step` seconds apart,
+    for a `replay` device; its path."""
+    import json
+
+    lines = [json.dumps({"recording": 1, "protocol": protocol})]
+    lines += [json.dumps({"t": i * step, "hex": c.hex()}) for i, c in enumerate(chunks)]
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
 def wait_for(
     sub: Subscription,
     predicate: Callable[[Event], bool],

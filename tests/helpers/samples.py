@@ -24,6 +24,15 @@ VALID = (
 )
 """A tagged attestation with GS separators, valid from 2026-01-01 to 2026-12-31."""
 VALID_AIM = b"]d1" + VALID
+VALID_TYPED = {
+    "amc_number": "0775627391",
+    "convention_types": ["MU"],
+    "routing_criterion": "",
+    "member_number": "12345678",
+    "valid_from": "2026-01-01",
+    "valid_to": "2026-12-31",
+}
+"""`VALID` as an agent types it from the printed card (`POST /v1/attestations/validate`)."""
 """The same, as a scanner that sends AIM identifiers sends it."""
 VALID_PIPE = b"AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45|DD:20260101|DF:20260630"
 """A tagged attestation whose GS were typed as `|` (keyboard-mode scanners), to 2026-06-30."""
