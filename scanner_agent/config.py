@@ -216,6 +216,31 @@ class IndicatorSettings(_Section):
         return value
 
 
+class KioskSettings(_Section):
+    """The admission kiosk's screen, `/kiosk` (README, "Kiosk")."""
+
+    client: str = Field(default="kiosk", pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")
+    """The name the kiosk claims its scans under (`GET /v1/scans/next?claim=`): a desk never
+    takes a scan the kiosk took, nor the reverse. One name per kiosk."""
+    device: str = Field(default="", pattern=r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})?$")
+    """Only the scans of this device (the kiosk's own reader). Empty: every device."""
+    result_s: float = Field(default=12, ge=2, le=600)
+    """How long the result stays on screen before the kiosk waits for the next attestation."""
+
+
+class InputsSettings(_Section):
+    """Inputs that are not devices: the watched folder (README, "Watched folder")."""
+
+    watch_dir: str = ""
+    """A folder whose new files (images, PDF, multi-page TIFF, HEIC/HEIF) are decoded once
+    complete, their codes recorded as scans of source `upload`, and the file moved to `done/`
+    or `failed/` inside it. Empty: no watched folder."""
+    settle_s: float = Field(default=2.0, ge=0, le=3600)
+    """A file is complete when its size and time of change have not moved for this long."""
+    poll_s: float = Field(default=1.0, gt=0, le=3600)
+    """How often the folder is listed."""
+
+
 class _DeviceBase(_Section):
     id: Annotated[str, Field(pattern=DEVICE_ID_PATTERN)]
     enabled: bool = True
@@ -311,6 +336,8 @@ class Settings(_Section):
     decoder: DecoderSettings = Field(default_factory=DecoderSettings)
     roc: RocSettings = Field(default_factory=RocSettings)
     indicators: IndicatorSettings = Field(default_factory=IndicatorSettings)
+    kiosk: KioskSettings = Field(default_factory=KioskSettings)
+    inputs: InputsSettings = Field(default_factory=InputsSettings)
     devices: list[DeviceConfig] = Field(default_factory=list)
     sources: tuple[str, ...] = ()
     """The files these settings were read from, lowest precedence first (for messages)."""
