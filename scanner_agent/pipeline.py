@@ -22,6 +22,11 @@ camera's framer, which sees every frame) is not a scan: `process` counts it in t
 scans service's: one per place seen) and publishes an `UnreadableEvent` (device, time,
 positions), in order with the device's scans.
 
+`watch(device_id)` hands a `FrameWatch`: each scan of that device from now on with the frame it
+was read from (the self-test's test-card step over the running agent recognises the card's codes
+by their bytes, which a scan does not keep). It observes only: the scans are delivered as
+always.
+
 `DeviceStates` holds every device's `DeviceStatus` (state, last error, counters, diagnostics);
 the device manager and the pipeline both update it, and every change of state or diagnostic is
 published as a `DeviceEvent`.
@@ -73,6 +78,36 @@ class Incoming:
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class FrameWatch:
+    """One device's scans from now on, each with its frame (`Pipeline.watch`), for a thread that
+    waits: `get(timeout)`; `close()` when done (or use it as a context manager). It holds what
+    was read: the caller judges it and keeps nothing, logs nothing."""
+
+    def __init__(self, pipeline: Pipeline, device_id: str) -> None:
+        self.device_id = device_id
+        self._pipeline = pipeline
+        self._items: queue.SimpleQueue[tuple[Frame, Scan]] = queue.SimpleQueue()
+
+    def put(self, frame: Frame, scan: Scan) -> None:
+        self._items.put((frame, scan))
+
+    def get(self, timeout: float) -> tuple[Frame, Scan] | None:
+        """The next (frame, scan), or None after `timeout` seconds."""
+        try:
+            return self._items.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self._pipeline._unwatch(self)
+
+    def __enter__(self) -> FrameWatch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _problem_key(problem: DeviceProblem | None) -> tuple[str, str] | None:
@@ -212,6 +247,32 @@ class Pipeline:
         self._thread: threading.Thread | None = None
         self.dropped = 0
         self.duplicates = 0
+        self._watches: list[FrameWatch] = []
+        self._watches_lock = threading.Lock()
+
+    # --- observers (the self-test's test-card step) ---
+    def watch(self, device_id: str) -> FrameWatch:
+        """Each scan of `device_id` from now on with its frame, as well as delivered."""
+        watch = FrameWatch(self, device_id)
+        with self._watches_lock:
+            self._watches.append(watch)
+        return watch
+
+    def watching(self, device_id: str) -> int:
+        """How many watches `device_id` has (a test waits for one before the device sends)."""
+        with self._watches_lock:
+            return sum(1 for w in self._watches if w.device_id == device_id)
+
+    def _unwatch(self, watch: FrameWatch) -> None:
+        with self._watches_lock:
+            if watch in self._watches:
+                self._watches.remove(watch)
+
+    def _show_watchers(self, frame: Frame, scan: Scan) -> None:
+        with self._watches_lock:
+            watching = [w for w in self._watches if w.device_id == scan.device_id]
+        for watch in watching:
+            watch.put(frame, scan)
 
     # --- producer side (reader threads) ---
     def submit(self, item: Incoming) -> bool:
@@ -330,6 +391,8 @@ class Pipeline:
             self._deliver(scan, decode_ms=(frame.decode_ms or 0.0) + parse_ms)
         else:
             self.bus.publish(ScanEvent(scan))
+        if self._watches:
+            self._show_watchers(frame, scan)
         log.info(
             "scan from %s: %s%s",
             item.device_id,

@@ -4,23 +4,30 @@ The agent holds its devices open (a serial port exclusively), so this does not r
 configuration, layouts, referential, decoders and storage are checked as by the command's
 internal level, and each device is judged from the agent's live state, last error, counters and
 diagnostics (level `external`: the agent opened them). A camera's frame rate and decode time
-are measured by the command only, with the agent stopped. The interactive level (scanning the
-test card) belongs to the operator page, which watches `/v1/events` meanwhile.
+are measured by the command only, with the agent stopped.
+
+With `{"device": ID, "level": "interactive", "seconds": 60}` the request is the test-card step
+of that device over the running agent (`live_card_report`): it waits (at most `seconds`, capped
+by `api.max_wait_s`) for the device's scans of the printed test card and answers the device's
+report (`testcard_complete`, `testcard_incomplete`, `testcard_outcome`, `unexpected_code`,
+`no_data`). The scans are delivered as always. A client that goes away stops the wait.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Body, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import ApiState, Authenticated, StateDep
 from api.errors import ApiError, responses
+from scanner_agent.agent import NotRunning
 from scanner_agent.config import DEVICE_ID_PATTERN
-from scanner_agent.selftest import Check, SelfTestReport, check, live_report
+from scanner_agent.selftest import Check, SelfTestReport, check, live_card_report, live_report
 
 router = APIRouter(
     tags=["selftest"], dependencies=Authenticated, responses=responses(400, 401, 403, 413, 415)
@@ -35,6 +42,12 @@ class SelfTestRequest(BaseModel):
 
     device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
     """Test this device only (its id); all configured devices when omitted."""
+    level: Literal["external", "interactive"] = "external"
+    """`interactive`: the test-card step of `device` (required): wait for its scans of the
+    printed test card and judge them."""
+    seconds: float | None = Field(default=None, gt=0)
+    """Interactive level only: how long to wait for the card (default 60, capped by
+    `api.max_wait_s`)."""
 
 
 def _storage_check(state: ApiState) -> Check:
@@ -62,9 +75,42 @@ def _run(state: ApiState, device: str | None) -> SelfTestReport:
     responses=responses(404, 422),
 )
 async def selftest(
-    state: StateDep, request: Annotated[SelfTestRequest | None, Body()] = None
+    state: StateDep, http: Request, request: Annotated[SelfTestRequest | None, Body()] = None
 ) -> SelfTestReport:
-    device = request.device if request is not None else None
+    request = request or SelfTestRequest()
+    device = request.device
+    if request.level == "interactive" and device is None:
+        raise ApiError(422, "invalid_request", "level interactive: give the device to test")
+    if request.level != "interactive" and request.seconds is not None:
+        raise ApiError(422, "invalid_request", "seconds: only with level interactive")
     if device is not None and state.agent.device(device) is None:
         raise ApiError(404, "device_not_found", "no device has this id")
+    if request.level == "interactive" and device is not None:
+        seconds = min(request.seconds or INTERACTIVE_S, state.settings.api.max_wait_s)
+        return await _card_step(state, http, device, seconds)
     return await run_in_threadpool(_run, state, device)
+
+
+INTERACTIVE_S = 60.0
+"""How long the test-card step waits when the request does not say."""
+DISCONNECT_POLL_S = 0.5
+
+
+async def _card_step(state: ApiState, http: Request, device: str, seconds: float) -> SelfTestReport:
+    """The device's test-card step in a worker thread; stopped when the client goes away."""
+    stop = threading.Event()
+    waiting = asyncio.ensure_future(
+        run_in_threadpool(live_card_report, state.agent, device, seconds, stop=stop)
+    )
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiting}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return waiting.result()
+            if await http.is_disconnected():
+                stop.set()
+                return await waiting  # at once: the wait sees `stop` within a poll
+    except NotRunning:
+        raise ApiError(503, "not_ready", "the agent is starting") from None
+    finally:
+        stop.set()  # a cancelled request stops the wait too

@@ -39,9 +39,12 @@ The modules, one per kind of check:
 - `testcard_checks`: the test card parsed (internal) and scanned (interactive).
 - `run`: `run_selftest`, the self-test of an agent that is not running (the command).
 - `live`: `live_report`, the self-test of a running agent (`POST /v1/selftest`).
+- `live_card`: `live_card_report`, the test-card step of one device of a running agent
+  (`POST /v1/selftest` with `level: "interactive"`).
 """
 
 from scanner_agent.selftest.live import live_report
+from scanner_agent.selftest.live_card import live_card_report
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.reasons import CHECKS
 from scanner_agent.selftest.report import (
@@ -74,6 +77,7 @@ __all__ = [
     "check",
     "detected_suffix",
     "failed_config_report",
+    "live_card_report",
     "live_report",
     "match_test_code",
     "run_selftest",

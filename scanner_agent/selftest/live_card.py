@@ -1,0 +1,101 @@
+"""`live_card_report`: the test-card step (interactive level) over the running agent, for
+`POST /v1/selftest` with `{"device": ID, "level": "interactive"}`.
+
+While the agent runs, its devices are open (a serial port exclusively): instead of opening the
+device as `run_selftest`'s interactive level does, this watches the running pipeline for that
+device's scans (`Pipeline.watch`: each scan with the frame it was read from, since the card's
+codes are recognised by their bytes) until the card's attestations have all arrived, `seconds`
+pass or `stop` is set (the client went away). What arrived is judged by the same test-card
+checks as the command's (`testcard_checks.card_done`, `card_checks`).
+
+The scans are delivered as always: a test-card scan reaches a waiting desk or kiosk like any
+scan. The card's AMC is the referential's test AMC, so each carries the reason
+`test_attestation` and its indicator is marked `test` (left out of the reports).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from scanner_agent.agent import NotRunning
+from scanner_agent.scan import DeviceStatus
+from scanner_agent.selftest.device_reading import Observed
+from scanner_agent.selftest.options import selected_devices
+from scanner_agent.selftest.report import (
+    Check,
+    DeviceReport,
+    SelfTestReport,
+    check,
+    finish,
+    whole_report,
+)
+from scanner_agent.selftest.testcard_checks import card_checks, card_done
+
+POLL_S = 0.2
+"""How often the wait looks at `stop` while nothing arrives."""
+
+
+def live_card_report(
+    agent: Any,
+    device: str,
+    seconds: float,
+    *,
+    stop: threading.Event | None = None,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> SelfTestReport:
+    """Wait at most `seconds` for `device`'s scans of the test card on the running agent and
+    judge them (level `interactive`). Raises `ConfigError` for an unknown device and
+    `NotRunning` when the agent is not running."""
+    (config,) = selected_devices(agent.settings, device)
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    report = DeviceReport(device_id=config.id, type=config.type)
+    if not config.enabled:
+        report.checks.append(
+            check("device_disabled", "pass", "disabled in the configuration: not tested")
+        )
+        return whole_report("interactive", started, clock, [], [report])
+    pipeline = agent.pipeline
+    if pipeline is None:
+        raise NotRunning("the agent is not running")
+    seen = Observed()
+    with pipeline.watch(config.id) as watch:
+        start = monotonic()
+        deadline = start + seconds
+        while stop is None or not stop.is_set():
+            left = deadline - monotonic()
+            if left <= 0:
+                break
+            got = watch.get(min(left, POLL_S))
+            if got is None:
+                continue
+            seen.chunks += 1
+            seen.scans.append(got)
+            if seen.first_code_s is None:
+                seen.first_code_s = monotonic() - start
+            if card_done(seen.scans):
+                seen.complete_s = monotonic() - start
+                break
+        seen.elapsed_s = monotonic() - start
+    if seen.scans:
+        checks, measured = card_checks(seen, seconds)
+        report.checks.extend(checks)
+        report.measurements.update(measured)
+    else:
+        report.checks.extend(_nothing_read(config.id, seconds, agent.device(config.id)))
+        report.measurements["codes"] = 0
+    report.measurements["seconds"] = seconds
+    return whole_report("interactive", started, clock, [], [finish(report)])
+
+
+def _nothing_read(device: str, seconds: float, status: DeviceStatus | None) -> list[Check]:
+    out = [check("no_data", "fail", f"nothing scanned with {device} within {seconds:g} s")]
+    if status is not None and status.state != "connected":
+        problem = status.last_error
+        why = f": {problem.code}: {problem.message}" if problem is not None else ""
+        out.append(check("device_error", "fail", f"the device is {status.state}{why}"))
+    return out
