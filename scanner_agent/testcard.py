@@ -210,6 +210,15 @@ def render_card(dpi: int = DPI) -> Image.Image:
     return page
 
 
+def card_pdf(dpi: int = DPI) -> bytes:
+    """The card as a PDF document (what `write_card` writes to a `.pdf`)."""
+    import io  # noqa: PLC0415
+
+    out = io.BytesIO()
+    render_card(dpi).save(out, "PDF", resolution=float(dpi))
+    return out.getvalue()
+
+
 def write_card(path: Path, dpi: int = DPI) -> Path:
     """Write the card as PDF or PNG (by the file's extension)."""
     suffix = path.suffix.lower()

@@ -11,15 +11,19 @@ of that device over the running agent (`live_card_report`): it waits (at most `s
 by `api.max_wait_s`) for the device's scans of the printed test card and answers the device's
 report (`testcard_complete`, `testcard_incomplete`, `testcard_outcome`, `unexpected_code`,
 `no_data`). The scans are delivered as always. A client that goes away stops the wait.
+
+`GET /v1/testcard.pdf` is the printable test card (`scanner-agent testcard --out card.pdf`),
+rendered once on first use, so that IT can print it from the operator page.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
@@ -28,6 +32,7 @@ from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.selftest import Check, SelfTestReport, check, live_card_report, live_report
+from scanner_agent.testcard import card_pdf
 
 router = APIRouter(
     tags=["selftest"], dependencies=Authenticated, responses=responses(400, 401, 403, 413, 415)
@@ -114,3 +119,26 @@ async def _card_step(state: ApiState, http: Request, device: str, seconds: float
         raise ApiError(503, "not_ready", "the agent is starting") from None
     finally:
         stop.set()  # a cancelled request stops the wait too
+
+
+@functools.cache
+def _card() -> bytes:
+    return card_pdf()
+
+
+@router.get(
+    "/testcard.pdf",
+    summary="The printable test card (PDF, A4; as `scanner-agent testcard --out card.pdf`)",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The test card"},
+        **responses(by_ref=True),
+    },
+)
+async def testcard_pdf() -> Response:
+    pdf = await run_in_threadpool(_card)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="carte-de-test.pdf"'},
+    )

@@ -6,7 +6,9 @@ device as `run_selftest`'s interactive level does, this watches the running pipe
 device's scans (`Pipeline.watch`: each scan with the frame it was read from, since the card's
 codes are recognised by their bytes) until the card's attestations have all arrived, `seconds`
 pass or `stop` is set (the client went away). What arrived is judged by the same test-card
-checks as the command's (`testcard_checks.card_done`, `card_checks`).
+checks as the command's (`testcard_checks.card_done`, `card_checks`); the report's
+measurements add `card_codes`, each code of the card as the checks tell them apart
+(`CARD_GROUPS`) with its outcome: `as_designed`, `wrong` or `missing`.
 
 The scans are delivered as always: a test-card scan reaches a waiting desk or kiosk like any
 scan. The card's AMC is the referential's test AMC, so each carries the reason
@@ -22,7 +24,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from scanner_agent.agent import NotRunning
-from scanner_agent.scan import DeviceStatus
+from scanner_agent.framing import Frame
+from scanner_agent.scan import DeviceStatus, Scan
 from scanner_agent.selftest.device_reading import Observed
 from scanner_agent.selftest.options import selected_devices
 from scanner_agent.selftest.report import (
@@ -33,10 +36,32 @@ from scanner_agent.selftest.report import (
     finish,
     whole_report,
 )
-from scanner_agent.selftest.testcard_checks import card_checks, card_done
+from scanner_agent.selftest.testcard_checks import (
+    card_checks,
+    card_done,
+    match_test_code,
+    outcome_ok,
+)
 
 POLL_S = 0.2
 """How often the wait looks at `stop` while nothing arrives."""
+
+CARD_GROUPS = ("tagged-050", "fixed-050", "gs1", "qr")
+"""The card's codes as `match_test_code` tells them apart (it answers the first code of each
+payload): the tagged attestations 1 to 4 (GS or `|` alike), the fixed ones 5 and 6, the GS1
+code and the QR Code."""
+
+
+def card_codes(scans: list[tuple[Frame, Scan]]) -> dict[str, str]:
+    """Each of `CARD_GROUPS` with its outcome: `as_designed` (read, or refused, as designed),
+    `wrong` (once at least) or `missing`."""
+    outcome = dict.fromkeys(CARD_GROUPS, "missing")
+    for frame, scan in scans:
+        code = match_test_code(frame, scan)
+        if code is None or outcome.get(code.key) == "wrong":
+            continue
+        outcome[code.key] = "as_designed" if outcome_ok(code, scan.attestation) else "wrong"
+    return outcome
 
 
 def live_card_report(
@@ -89,6 +114,7 @@ def live_card_report(
         report.checks.extend(_nothing_read(config.id, seconds, agent.device(config.id)))
         report.measurements["codes"] = 0
     report.measurements["seconds"] = seconds
+    report.measurements["card_codes"] = card_codes(seen.scans)
     return whole_report("interactive", started, clock, [], [finish(report)])
 
 

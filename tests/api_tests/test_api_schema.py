@@ -92,6 +92,7 @@ def test_the_schema_is_served_and_names_every_endpoint(client: TestClient) -> No
         "/v1/attestations/validate",
         "/v1/decode",
         "/v1/selftest",
+        "/v1/testcard.pdf",
         "/v1/indicators",
         "/metrics",
     }

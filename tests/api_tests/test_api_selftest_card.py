@@ -24,15 +24,16 @@ from tests.helpers.devices import replay_recording, wait_until
 from tests.helpers.samples import VALID_AIM
 from tests.helpers.selftest import card_bytes
 
+# the refused codes first: the step ends as soon as the card's attestations are all read
 CARD = (
+    "gs1",
+    "qr",
     "tagged-050",
     "tagged-033",
     "tagged-025",
     "pipes-033",
     "fixed-050",
     "fixed-033",
-    "gs1",
-    "qr",
 )
 DEVICES = ("complete", "half", "odd", "silent", "capped")
 
@@ -95,6 +96,12 @@ def test_the_whole_card_passes_as_soon_as_it_is_read(
     device = report["devices"][0]
     assert device["device_id"] == "complete"
     assert device["measurements"]["complete_s"] is not None
+    assert device["measurements"]["card_codes"] == {
+        "tagged-050": "as_designed",
+        "fixed-050": "as_designed",
+        "gs1": "as_designed",
+        "qr": "as_designed",
+    }
     # the scans were delivered as any scan: the card's AMC is a test one
     app = running[0]
     latest = app.state.api.agent.scans.latest("complete")
@@ -113,6 +120,12 @@ def test_half_the_card_is_incomplete_at_the_time_limit(
     assert "fixed" in incomplete["message"]
     assert incomplete["fix"]
     assert device["measurements"]["complete_s"] is None
+    assert device["measurements"]["card_codes"] == {
+        "tagged-050": "as_designed",
+        "fixed-050": "missing",
+        "gs1": "as_designed",
+        "qr": "missing",
+    }
 
 
 def test_a_code_not_on_the_card_fails(running: tuple[FastAPI, TestClient, Path]) -> None:
@@ -180,3 +193,16 @@ def test_a_client_that_goes_away_stops_the_wait(live: LiveFactory, tmp_path: Pat
         raw.send(body)
         wait_until(lambda: pipeline.watching("desk") == 1)
     wait_until(lambda: pipeline.watching("desk") == 0)
+
+
+def test_the_test_card_is_served_as_a_pdf_with_the_token(
+    running: tuple[FastAPI, TestClient, Path],
+) -> None:
+    app, client, _ = running
+    response = client.get("/v1/testcard.pdf")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/pdf"
+    assert response.content.startswith(b"%PDF")
+    assert "carte-de-test.pdf" in response.headers["content-disposition"]
+    with TestClient(app, base_url=BASE) as anonymous:
+        assert anonymous.get("/v1/testcard.pdf").status_code == 401
