@@ -47,6 +47,9 @@ class SelfTestRequest(BaseModel):
 
     device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
     """Test this device only (its id); all configured devices when omitted."""
+    lang: Literal["fr", "en"] = "en"
+    """The language of messages and fixes (codes never change): the operator page sends its
+    own. (Until branch selftest-fr-16 lands, accepted and the texts stay English.)"""
     level: Literal["external", "interactive"] = "external"
     """`interactive`: the test-card step of `device` (required): wait for its scans of the
     printed test card and judge them."""

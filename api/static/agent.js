@@ -61,7 +61,7 @@ export class AgentClient {
   }
 
   /** One API call; resolves to the decoded JSON, rejects with AgentError or AgentUnreachable. */
-  async request(method, path, { json, body, signal } = {}) {
+  async request(method, path, { json, body, signal, as = "json" } = {}) {
     const headers = { Accept: "application/json" };
     const token = this.token();
     if (token) headers.Authorization = `Bearer ${token}`;
@@ -92,7 +92,7 @@ export class AgentClient {
       throw new AgentError(response.status, code, message);
     }
     if (response.status === 204) return null;
-    return response.json();
+    return as === "blob" ? response.blob() : response.json();
   }
 
   health() { return this.request("GET", "/v1/health"); }
@@ -115,9 +115,21 @@ export class AgentClient {
     return this.request("POST", "/v1/decode", { body: form, signal });
   }
 
-  /** POST /v1/selftest, for every device or one. */
-  selftest(device) {
-    return this.request("POST", "/v1/selftest", device ? { json: { device } } : {});
+  /** POST /v1/selftest, for every device or one; messages and fixes in `lang`. */
+  selftest(device, lang) {
+    return this.request("POST", "/v1/selftest", { json: device ? { device, lang } : { lang } });
+  }
+
+  /** POST /v1/selftest, level interactive: waits (at most `seconds`) for `device`'s scans of the
+   * test card and judges them. Aborting `signal` ends the wait on the agent too. */
+  cardStep(device, seconds, lang, signal) {
+    const json = { device, level: "interactive", seconds, lang };
+    return this.request("POST", "/v1/selftest", { json, signal });
+  }
+
+  /** GET /v1/testcard.pdf: the printable test card, as a Blob. */
+  testcard() {
+    return this.request("GET", "/v1/testcard.pdf", { as: "blob" });
   }
 }
 

@@ -10,6 +10,7 @@ import { language, loadDictionaries, otherLanguage, setLanguage, t, translateDoc
 import {
   DECISIONS,
   apiErrorText,
+  cardReader,
   deviceCard,
   fileResult,
   scanAnnouncement,
@@ -39,6 +40,10 @@ const state = {
   wasDown: false,
   batch: { queue: [], results: [], total: 0, done: 0, running: false, controller: null, page: 0 },
   selftest: null, // { result } | { unavailable: true } | { error }
+  // the test-card step: one reader at a time
+  card: null, // { device, seconds, ends, controller, timer } while waiting
+  cardDone: null, // { device, result } | { device, error } | { device, cancelled: true }
+  testcard: null, // { busy: true } | { error } while or after downloading the card
   version: null,
 };
 
@@ -238,6 +243,7 @@ function clearPersonalData() {
   state.batch.results = [];
   state.batch.queue = [];
   state.batch.controller?.abort();
+  state.card?.controller.abort();
   renderScans();
   renderBatch();
 }
@@ -261,6 +267,7 @@ function renderDevices() {
     }),
   );
   select.value = state.devices.has(chosen) ? chosen : "";
+  renderCardReaders();
 }
 
 function updateDevice(status) {
@@ -518,7 +525,7 @@ async function runSelftest(event) {
   status.textContent = t("selftest_running");
   $("selftest-result").replaceChildren();
   try {
-    state.selftest = { result: await client.selftest($("selftest-device").value || null) };
+    state.selftest = { result: await client.selftest($("selftest-device").value || null, language()) };
   } catch (error) {
     if (error instanceof AgentError && error.isAuth) {
       askToken("login_token_invalid");
@@ -555,6 +562,111 @@ function renderSelftest() {
   }
 }
 
+// --- the test-card step ----------------------------------------------------------------------
+
+const CARD_SECONDS = 60;
+
+function renderCardReaders() {
+  const readers = [...state.devices.values()];
+  $("card-readers").replaceChildren(...readers.map((status) => cardReader(status, state.card !== null, testReading)));
+  $("card-readers-empty").hidden = readers.length > 0;
+}
+
+async function testReading(device) {
+  if (state.card) return;
+  const controller = new AbortController();
+  const seconds = CARD_SECONDS;
+  state.card = { device, seconds, ends: Date.now() + seconds * 1000, controller, timer: null };
+  state.card.timer = window.setInterval(renderCard, 1000);
+  state.cardDone = null;
+  renderCardReaders();
+  renderCard();
+  $("card-cancel").focus();
+  try {
+    const result = await client.cardStep(device, seconds, language(), controller.signal);
+    state.cardDone = { device, result };
+  } catch (error) {
+    if (error.name === "AbortError") {
+      state.cardDone = { device, cancelled: true };
+    } else if (error instanceof AgentError && error.isAuth) {
+      askToken("login_token_invalid");
+      state.cardDone = null;
+    } else {
+      state.cardDone = { device, error };
+    }
+  } finally {
+    window.clearInterval(state.card.timer);
+    state.card = null;
+  }
+  renderCardReaders();
+  renderCard();
+}
+
+function renderCard() {
+  const waiting = state.card;
+  $("card-wait").hidden = !waiting;
+  if (waiting) {
+    const left = Math.max(0, Math.ceil((waiting.ends - Date.now()) / 1000));
+    $("card-prompt").textContent = t("selftest_card_prompt", { device: waiting.device, s: left });
+    $("card-status").textContent = "";
+    $("card-result").replaceChildren();
+    return;
+  }
+  const done = state.cardDone;
+  const status = $("card-status");
+  status.dataset.kind = "";
+  if (!done) {
+    status.textContent = "";
+    $("card-result").replaceChildren();
+  } else if (done.cancelled) {
+    status.textContent = t("selftest_card_cancelled", { device: done.device });
+    $("card-result").replaceChildren();
+  } else if (done.error) {
+    status.textContent = t("selftest_card_failed", { device: done.device, reason: apiErrorText(done.error) });
+    status.dataset.kind = "error";
+    $("card-result").replaceChildren();
+  } else {
+    status.textContent = "";
+    $("card-result").replaceChildren(selftestReport(done.result));
+  }
+}
+
+async function downloadTestcard() {
+  const button = $("testcard-download");
+  button.disabled = true;
+  state.testcard = { busy: true };
+  renderTestcard();
+  try {
+    const pdf = await client.testcard();
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(pdf);
+    link.download = "carte-de-test.pdf";
+    document.body.append(link);
+    link.click();
+    link.remove();
+    window.setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    state.testcard = null;
+  } catch (error) {
+    if (error instanceof AgentError && error.isAuth) {
+      askToken("login_token_invalid");
+      return;
+    }
+    state.testcard = { error };
+  } finally {
+    button.disabled = false;
+    renderTestcard();
+  }
+}
+
+function renderTestcard() {
+  const status = $("testcard-status");
+  const current = state.testcard;
+  status.dataset.kind = current?.error ? "error" : "";
+  if (!current) status.textContent = "";
+  else if (current.busy) status.textContent = t("selftest_card_printing");
+  else status.textContent = t("selftest_card_print_failed", { reason: apiErrorText(current.error) });
+}
+
 // --- language ---------------------------------------------------------------------------------
 
 function renderLanguage() {
@@ -574,6 +686,8 @@ function renderLanguage() {
   renderScans();
   renderBatch();
   renderSelftest();
+  renderCard();
+  renderTestcard();
   week.render();
 }
 
@@ -593,6 +707,8 @@ async function main() {
   $("forget-token").addEventListener("click", () => askToken(null));
   $("login-form").addEventListener("submit", submitToken);
   $("selftest-form").addEventListener("submit", runSelftest);
+  $("card-cancel").addEventListener("click", () => state.card?.controller.abort());
+  $("testcard-download").addEventListener("click", downloadTestcard);
   wireDropZone();
   document.body.dataset.ready = language();
   if (storedToken()) start();

@@ -441,6 +441,8 @@ function checkList(checks) {
         { class: `check check-${check.verdict}`, dataset: { code: check.code ?? "" } },
         verdictBadge(check.verdict),
         " ",
+        h("strong", { class: "check-title" }, sentence("selftest_check", check.code, check.code)),
+        " ",
         h("span", { class: "check-message" }, check.message ?? check.code),
         check.fix && check.verdict !== "pass"
           ? h("p", { class: "fix" }, h("strong", {}, `${t("selftest_fix")} `), check.fix)
@@ -451,7 +453,8 @@ function checkList(checks) {
 }
 
 function measurementList(measurements) {
-  const entries = Object.entries(measurements ?? {});
+  // the test card's codes have a list of their own (cardCodes)
+  const entries = Object.entries(measurements ?? {}).filter(([key]) => key !== "card_codes");
   if (!entries.length) return null;
   return h(
     "details",
@@ -494,8 +497,61 @@ export function selftestReport(result) {
           verdictBadge(device.verdict),
         ),
         checkList(device.checks),
+        cardCodes(device.measurements?.card_codes),
         measurementList(device.measurements),
       ),
+    ),
+  );
+}
+
+const OUTCOME_VERDICT = { as_designed: "pass", wrong: "fail", missing: "warn" };
+
+/** The test card's codes with their outcome (`card_codes` of a test-card step). */
+function cardCodes(codes) {
+  const entries = Object.entries(codes ?? {});
+  if (!entries.length) return null;
+  return h(
+    "section",
+    { class: "card-codes" },
+    h("h4", {}, t("selftest_card_codes")),
+    h(
+      "ul",
+      { class: "checks" },
+      entries.map(([key, outcome]) =>
+        h(
+          "li",
+          { class: `check check-${OUTCOME_VERDICT[outcome] ?? "warn"}`, dataset: { cardCode: key, outcome } },
+          h(
+            "span",
+            { class: `badge verdict verdict-${OUTCOME_VERDICT[outcome] ?? "warn"}` },
+            sentence("selftest_card_outcome", outcome, outcome),
+          ),
+          " ",
+          sentence("selftest_card_code", key, key),
+        ),
+      ),
+    ),
+  );
+}
+
+/** One reader of the test-card step: its id, its kind, and its "Tester la lecture" button
+ * (disabled while any reader is being tested). */
+export function cardReader(status, busy, onTest) {
+  return h(
+    "li",
+    { class: "card-reader", dataset: { deviceId: status.id } },
+    h(
+      "span",
+      { class: "card-reader-name" },
+      h("span", { class: "device-id" }, status.id),
+      " ",
+      h("span", { class: "device-type" }, sentence("device_type", status.type, status.type)),
+    ),
+    " ",
+    h(
+      "button",
+      { type: "button", class: "secondary card-test", disabled: busy, onclick: () => onTest(status.id) },
+      t("selftest_card_test"),
     ),
   );
 }

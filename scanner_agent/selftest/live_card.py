@@ -17,6 +17,7 @@ scan. The card's AMC is the referential's test AMC, so each carries the reason
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -42,6 +43,8 @@ from scanner_agent.selftest.testcard_checks import (
     match_test_code,
     outcome_ok,
 )
+
+log = logging.getLogger(__name__)
 
 POLL_S = 0.2
 """How often the wait looks at `stop` while nothing arrives."""
@@ -89,6 +92,7 @@ def live_card_report(
         raise NotRunning("the agent is not running")
     seen = Observed()
     with pipeline.watch(config.id) as watch:
+        log.info("test-card step of %s: waiting at most %g s", config.id, seconds)
         start = monotonic()
         deadline = start + seconds
         while stop is None or not stop.is_set():
@@ -106,6 +110,8 @@ def live_card_report(
                 seen.complete_s = monotonic() - start
                 break
         seen.elapsed_s = monotonic() - start
+    ended = "stopped" if stop is not None and stop.is_set() else "done"
+    log.info("test-card step of %s: %s after %.1f s", config.id, ended, seen.elapsed_s)
     if seen.scans:
         checks, measured = card_checks(seen, seconds)
         report.checks.extend(checks)

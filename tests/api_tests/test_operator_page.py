@@ -27,6 +27,8 @@ from scanner_agent.attestation import (
 )
 from scanner_agent.config import RocPhase
 from scanner_agent.scan import DeviceState, Source
+from scanner_agent.selftest import CHECKS
+from scanner_agent.selftest.live_card import CARD_GROUPS
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
 DOCUMENT_ERRORS = re.compile(r'"([a-z]+(?:_[a-z]+)+)"')
@@ -163,6 +165,9 @@ def test_every_code_has_a_sentence(lang: str):
     assert set(words["reason"]) == {code.value for code in ReasonCode}
     assert set(words["roc_reason"]) == {reason.value for reason in RocReason}
     assert "{date}" in words["decision"]["covered"]
+    assert set(words["selftest_check"]) == set(CHECKS)
+    assert set(words["selftest_card_code"]) == set(CARD_GROUPS)
+    assert set(words["selftest_card_outcome"]) == {"as_designed", "wrong", "missing"}
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

@@ -503,7 +503,8 @@ def test_the_self_test_panel_shows_verdicts_and_fixes(browser: WebDriver, agent:
         "the self-test report",
     )[0]
     requests = browser.execute_script("return window.__selftestRequests")
-    assert requests == [{"body": '{"device":"desk"}', "auth": f"Bearer {TOKEN}"}]
+    # the page's language goes with the request: the messages and fixes come back in it
+    assert requests == [{"body": '{"device":"desk","lang":"fr"}', "auth": f"Bearer {TOKEN}"}]
     assert report.get_attribute("data-verdict") == "warn"
     assert "À surveiller" in report.text and "en 1235 ms" in report.text
     device = report.find_element(By.CSS_SELECTOR, '.selftest-device[data-device-id="desk"]')
