@@ -80,7 +80,7 @@ def _run(state: ApiState, device: str | None) -> SelfTestReport:
 @router.post(
     "/selftest",
     summary="Self-test of the agent and its devices (as `scanner-agent selftest --json`)",
-    responses=responses(404, 422),
+    responses=responses(404, 422, 503),
 )
 async def selftest(
     state: StateDep, http: Request, request: Annotated[SelfTestRequest | None, Body()] = None
