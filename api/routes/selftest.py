@@ -6,12 +6,15 @@ internal level, and each device is judged from the agent's live state, last erro
 diagnostics (level `external`: the agent opened them). A camera's frame rate and decode time
 are measured by the command only, with the agent stopped. The interactive level (scanning the
 test card) belongs to the operator page, which watches `/v1/events` meanwhile.
+
+The body's `lang` ("en" by default, or "fr") is the language of every check's `message` and
+`fix`; codes, verdicts and `params` are the same in both.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field
@@ -20,7 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from api.deps import ApiState, Authenticated, StateDep
 from api.errors import ApiError, responses
 from scanner_agent.config import DEVICE_ID_PATTERN
-from scanner_agent.selftest import Check, SelfTestReport, check, live_report
+from scanner_agent.selftest import Check, Lang, SelfTestReport, check, live_report
 
 router = APIRouter(
     tags=["selftest"], dependencies=Authenticated, responses=responses(400, 401, 403, 413, 415)
@@ -35,6 +38,8 @@ class SelfTestRequest(BaseModel):
 
     device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
     """Test this device only (its id); all configured devices when omitted."""
+    lang: Literal["en", "fr"] = "en"
+    """The language of the checks' messages and fixes."""
 
 
 def _storage_check(state: ApiState) -> Check:
@@ -45,15 +50,19 @@ def _storage_check(state: ApiState) -> Check:
         return check(
             "storage_unavailable",
             "fail",
-            f"storage {status.where}: {problem.code}: {problem.message}; {status.pending} "
-            "scan(s) wait in memory",
+            "storage_unavailable.live",
+            where=status.where,
+            error=f"{problem.code}: {problem.message}",
+            pending=status.pending,
         )
-    return check("storage_ok", "pass", f"storage {status.state}: {status.where}")
+    return check("storage_ok", "pass", "storage_ok.live", state=status.state, where=status.where)
 
 
-def _run(state: ApiState, device: str | None) -> SelfTestReport:
+def _run(state: ApiState, device: str | None, lang: Lang) -> SelfTestReport:
     with _running:
-        return live_report(state.agent, device=device, storage_check=lambda: _storage_check(state))
+        return live_report(
+            state.agent, device=device, storage_check=lambda: _storage_check(state), lang=lang
+        )
 
 
 @router.post(
@@ -65,6 +74,7 @@ async def selftest(
     state: StateDep, request: Annotated[SelfTestRequest | None, Body()] = None
 ) -> SelfTestReport:
     device = request.device if request is not None else None
+    lang: Lang = request.lang if request is not None else "en"
     if device is not None and state.agent.device(device) is None:
         raise ApiError(404, "device_not_found", "no device has this id")
-    return await run_in_threadpool(_run, state, device)
+    return await run_in_threadpool(_run, state, device, lang)
