@@ -64,8 +64,11 @@ def check_access(
     return "permission_denied", permission_fix(path, kind)
 
 
-def permission_fix(path: str, kind: str) -> str:
-    """The udev rule and group that let this user open `path`."""
+def permission_facts(path: str, kind: str) -> tuple[str, dict[str, str]]:
+    """What a denied node's fix is made of: `("group", ...)` when joining the node's group
+    is enough, else `("udev", ...)`, or `("udev_or_group", ...)` when the distribution's group
+    (`base`) may do too; the facts are `node`, `group`, `mode`, `user` (and `base`). The
+    self-test words the same fix in French from them."""
     user = _user()
     try:
         st = os.stat(path)
@@ -73,12 +76,25 @@ def permission_fix(path: str, kind: str) -> str:
         mode = f"{stat.S_IMODE(st.st_mode):04o}"
     except OSError:
         group, mode = "?", "?"
+    facts = {"node": path, "group": group, "mode": mode, "user": user}
     if group not in ("root", "?") and _group_may_read_write(mode) and group not in _my_groups():
+        return "group", facts
+    base = _DISTRIBUTION_GROUPS.get(kind)
+    if base:
+        return "udev_or_group", {**facts, "base": base}
+    return "udev", facts
+
+
+def permission_fix(path: str, kind: str) -> str:
+    """The udev rule and group that let this user open `path`."""
+    variant, facts = permission_facts(path, kind)
+    user, group, mode = facts["user"], facts["group"], facts["mode"]
+    if variant == "group":
         return (
             f"{path} belongs to group {group!r} (mode {mode}) and {user} is not in it: "
             f"`sudo usermod -aG {group} {user}`, then log in again (or restart the service)"
         )
-    base = _DISTRIBUTION_GROUPS.get(kind)
+    base = facts.get("base")
     extra = f" (or add {user} to {base!r} if the node already belongs to it)" if base else ""
     return (
         f"{path} is group {group!r}, mode {mode}: install {UDEV_RULE} into /etc/udev/rules.d/ "

@@ -14,6 +14,9 @@ report (`testcard_complete`, `testcard_incomplete`, `testcard_outcome`, `unexpec
 
 `GET /v1/testcard.pdf` is the printable test card (`scanner-agent testcard --out card.pdf`),
 rendered once on first use, so that IT can print it from the operator page.
+
+The body's `lang` ("en" by default, or "fr") is the language of every check's `message` and
+`fix`; codes, verdicts and `params` are the same in both.
 """
 
 from __future__ import annotations
@@ -31,7 +34,14 @@ from api.deps import ApiState, Authenticated, StateDep
 from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.config import DEVICE_ID_PATTERN
-from scanner_agent.selftest import Check, SelfTestReport, check, live_card_report, live_report
+from scanner_agent.selftest import (
+    Check,
+    Lang,
+    SelfTestReport,
+    check,
+    live_card_report,
+    live_report,
+)
 from scanner_agent.testcard import card_pdf
 
 router = APIRouter(
@@ -47,9 +57,8 @@ class SelfTestRequest(BaseModel):
 
     device: str | None = Field(default=None, pattern=DEVICE_ID_PATTERN)
     """Test this device only (its id); all configured devices when omitted."""
-    lang: Literal["fr", "en"] = "en"
-    """The language of messages and fixes (codes never change): the operator page sends its
-    own. (Until branch selftest-fr-16 lands, accepted and the texts stay English.)"""
+    lang: Literal["en", "fr"] = "en"
+    """The language of the checks' messages and fixes."""
     level: Literal["external", "interactive"] = "external"
     """`interactive`: the test-card step of `device` (required): wait for its scans of the
     printed test card and judge them."""
@@ -66,15 +75,19 @@ def _storage_check(state: ApiState) -> Check:
         return check(
             "storage_unavailable",
             "fail",
-            f"storage {status.where}: {problem.code}: {problem.message}; {status.pending} "
-            "scan(s) wait in memory",
+            "storage_unavailable.live",
+            where=status.where,
+            error=f"{problem.code}: {problem.message}",
+            pending=status.pending,
         )
-    return check("storage_ok", "pass", f"storage {status.state}: {status.where}")
+    return check("storage_ok", "pass", "storage_ok.live", state=status.state, where=status.where)
 
 
-def _run(state: ApiState, device: str | None) -> SelfTestReport:
+def _run(state: ApiState, device: str | None, lang: Lang) -> SelfTestReport:
     with _running:
-        return live_report(state.agent, device=device, storage_check=lambda: _storage_check(state))
+        return live_report(
+            state.agent, device=device, storage_check=lambda: _storage_check(state), lang=lang
+        )
 
 
 @router.post(
@@ -95,8 +108,8 @@ async def selftest(
         raise ApiError(404, "device_not_found", "no device has this id")
     if request.level == "interactive" and device is not None:
         seconds = min(request.seconds or INTERACTIVE_S, state.settings.api.max_wait_s)
-        return await _card_step(state, http, device, seconds)
-    return await run_in_threadpool(_run, state, device)
+        return await _card_step(state, http, device, seconds, request.lang)
+    return await run_in_threadpool(_run, state, device, request.lang)
 
 
 INTERACTIVE_S = 60.0
@@ -104,11 +117,13 @@ INTERACTIVE_S = 60.0
 DISCONNECT_POLL_S = 0.5
 
 
-async def _card_step(state: ApiState, http: Request, device: str, seconds: float) -> SelfTestReport:
+async def _card_step(
+    state: ApiState, http: Request, device: str, seconds: float, lang: Lang
+) -> SelfTestReport:
     """The device's test-card step in a worker thread; stopped when the client goes away."""
     stop = threading.Event()
     waiting = asyncio.ensure_future(
-        run_in_threadpool(live_card_report, state.agent, device, seconds, stop=stop)
+        run_in_threadpool(live_card_report, state.agent, device, seconds, stop=stop, lang=lang)
     )
     try:
         while True:

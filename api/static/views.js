@@ -480,7 +480,7 @@ export function selftestReport(result) {
       verdictBadge(result.verdict),
       " ",
       t("selftest_summary", { verdict: sentence("verdict", result.verdict, result.verdict), ms: Math.round(result.duration_ms ?? 0) }),
-      result.level ? ` (${t("selftest_level", { level: result.level })})` : null,
+      result.level ? ` (${t("selftest_level", { level: sentence("selftest_level_name", result.level, result.level) })})` : null,
     ),
     result.checks?.length ? h("section", {}, h("h3", {}, t("selftest_general")), checkList(result.checks)) : null,
     (result.devices ?? []).map((device) =>

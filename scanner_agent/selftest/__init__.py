@@ -15,9 +15,12 @@ CheckHealth:
 
 The report (`SelfTestReport`, the JSON of `scanner-agent selftest --json` and of
 `POST /v1/selftest`) has a verdict (pass, warn, fail) for the whole and for each device, and a
-list of checks, each with a stable `code`, a `verdict`, a `message` and a `fix`. Clients and
-the operator page branch on codes; `CHECKS` gives every code with its generic fix (the README's
-troubleshooting table is made of it).
+list of checks, each with a stable `code`, a `verdict`, a `message`, a `fix` and the `params`
+they are made of. Messages and fixes are in the report's `lang` ("en" or "fr"): each check is
+made once from a message id of the catalogue (`texts`) and rendered in either language
+(`SelfTestReport.in_language`). Clients and the operator page branch on codes; `CHECKS` gives
+every code with its generic fix (the README's troubleshooting table is made of it),
+`CHECKS_FR` the same in French.
 
 While the agent runs, its devices are open (a serial port exclusively): the self-test of a
 running agent (`live_report`) does not reopen them. It reports each device from the agent's own
@@ -27,7 +30,10 @@ The modules, one per kind of check:
 
 - `report`: the report's models (`Check`, `DeviceReport`, `SelfTestReport`), verdicts and how
   they combine, `check(code, verdict, message)`.
-- `reasons`: `CHECKS`, every check code with its generic fix (the README's reasons table).
+- `reasons`: `CHECKS`, every check code with its generic fix (the README's reasons table),
+  and `CHECKS_FR`, the same fixes in French.
+- `texts`: the catalogue of message and fix templates in English and French, the command's
+  labels, and the language of the system locale (`language_from_environ`).
 - `options`: `Options`, how a self-test runs (everything with a side effect injectable).
 - `agent_checks`: the agent's internal checks (configuration, layouts, referential, decoders).
 - `roc_checks`: the phase of the ROC roll-out, in French, and its mirror AMC.
@@ -46,8 +52,9 @@ The modules, one per kind of check:
 from scanner_agent.selftest.live import live_report
 from scanner_agent.selftest.live_card import live_card_report
 from scanner_agent.selftest.options import Options
-from scanner_agent.selftest.reasons import CHECKS
+from scanner_agent.selftest.reasons import CHECKS, CHECKS_FR
 from scanner_agent.selftest.report import (
+    CONFIG_INVALID_STATUS,
     EXIT_STATUS,
     LEVELS,
     Check,
@@ -61,15 +68,20 @@ from scanner_agent.selftest.report import (
 )
 from scanner_agent.selftest.run import run_selftest
 from scanner_agent.selftest.testcard_checks import GS1_WIRE, match_test_code
+from scanner_agent.selftest.texts import LANGS, Lang, language_from_environ
 from scanner_agent.selftest.traffic_checks import detected_suffix
 
 __all__ = [
     "CHECKS",
+    "CHECKS_FR",
+    "CONFIG_INVALID_STATUS",
     "EXIT_STATUS",
     "GS1_WIRE",
+    "LANGS",
     "LEVELS",
     "Check",
     "DeviceReport",
+    "Lang",
     "Level",
     "Options",
     "SelfTestReport",
@@ -77,6 +89,7 @@ __all__ = [
     "check",
     "detected_suffix",
     "failed_config_report",
+    "language_from_environ",
     "live_card_report",
     "live_report",
     "match_test_code",

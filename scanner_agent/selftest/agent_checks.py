@@ -39,19 +39,21 @@ def agent_checks(
     again."""
     from scanner_agent.layouts import load_layouts  # noqa: PLC0415
 
-    checks = [check("config_ok", "pass", "configuration read from " + " + ".join(settings.sources))]
+    checks = [check("config_ok", "pass", "config_ok", sources=" + ".join(settings.sources))]
     layouts = referential = None
     try:
         layouts = load_layouts(settings.layout_dirs)
         names = ", ".join(layout.name for layout in layouts)
-        checks.append(check("layouts_loaded", "pass", f"{len(layouts)} layout(s): {names}"))
+        checks.append(
+            check("layouts_loaded", "pass", "layouts_loaded", count=len(layouts), names=names)
+        )
     except ConfigError as exc:
-        checks.append(check("layouts_invalid", "fail", str(exc)))
+        checks.append(check("layouts_invalid", "fail", "layouts_invalid", error=str(exc)))
     try:
         referential = Referential.load(settings.referential_path)
         checks.extend(_referential_checks(settings, referential, options.today()))
     except ConfigError as exc:
-        checks.append(check("referential_invalid", "fail", str(exc)))
+        checks.append(check("referential_invalid", "fail", "referential_invalid", error=str(exc)))
     rollout = rollout if rollout is not None else Rollout.of(settings.roc)
     checks.extend(
         roc_checks(
@@ -72,27 +74,34 @@ def agent_checks(
     elif options.storage:
         checks.append(check_storage(settings))
     if not any(d.enabled for d in settings.devices):
-        checks.append(check("no_devices", "warn", "no device is configured (or all are disabled)"))
+        checks.append(check("no_devices", "warn", "no_devices"))
     return checks, context
 
 
 def _referential_checks(settings: Settings, referential: Referential, today: date) -> list[Check]:
     """The referential's path, size, date and age; a warning when it is stale."""
     updated, age = referential.updated, referential.age_days(today)
-    when = f"updated {updated} ({age} day(s) ago)" if updated else "no `updated` date"
-    what = (
-        f"AMC referential {settings.referential_path}: {len(referential)} AMC(s) "
-        f"in {referential.lines} line(s), {when}"
-    )
-    checks = [check("referential_loaded", "pass", what)]
+    facts: dict[str, str | int | float] = {
+        "path": str(settings.referential_path),
+        "amcs": len(referential),
+        "lines": referential.lines,
+    }
+    if updated:
+        what = "referential_loaded"
+        facts.update(updated=str(updated), age=age if age is not None else "?")
+    else:
+        what = "referential_loaded.undated"
+    checks = [check("referential_loaded", "pass", what, **facts)]
     max_age = settings.parser.referential_max_age_days
     if referential.is_stale(today, max_age):
         checks.append(
             check(
                 "referential_stale",
                 "warn",
-                f"the AMC referential was updated {updated}, {age} days ago (more than "
-                f"parser.referential_max_age_days = {max_age}): every decision asks to check",
+                "referential_stale",
+                updated=str(updated),
+                age=age if age is not None else "?",
+                max_age=max_age,
             )
         )
     return checks
@@ -111,17 +120,12 @@ def _decoder_checks(settings: Settings) -> list[Check]:
         symbols = decoder.decode(image)
         ms = (time.perf_counter() - start) * 1000
         if any(s.data == TEST_CODES[1].payload for s in symbols):
-            out.append(check("decoder_ok", "pass", f"a test-card symbol decoded in {ms:.1f} ms"))
+            out.append(check("decoder_ok", "pass", "decoder_ok", ms=round(ms, 2)))
         else:
-            out.append(check("decoder_failed", "fail", "a test-card symbol was not decoded"))
+            out.append(check("decoder_failed", "fail", "decoder_failed"))
     except Exception as exc:  # any failure of the decoders is this check's verdict
-        out.append(
-            check("decoder_failed", "fail", f"the decoders failed: {type(exc).__name__}: {exc}")
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        out.append(check("decoder_failed", "fail", "decoder_failed.error", error=error))
     if settings.decoder.libdmtx and not libdmtx.AVAILABLE:
-        out.append(
-            check(
-                "libdmtx_missing", "warn", "libdmtx (the second-opinion decoder) cannot be loaded"
-            )
-        )
+        out.append(check("libdmtx_missing", "warn", "libdmtx_missing"))
     return out

@@ -59,9 +59,9 @@ def camera_checks(
     frames = counts.read
     measurements: dict[str, Any] = {"frames": frames, "seconds": round(seen.elapsed_s, 3)}
     if frames == 0 or not probe.decode_ms:
-        return [
-            check("camera_no_frames", "fail", f"no frame within {seen.elapsed_s:.1f} s")
-        ], measurements
+        seconds = round(seen.elapsed_s, 3)
+        none = check("camera_no_frames", "fail", "camera_no_frames", seconds=seconds)
+        return [none], measurements
     height, width = (probe.shape or (0, 0))[:2]
     elapsed = seen.elapsed_s
     fps = frames / elapsed if elapsed > 0 else 0.0
@@ -84,8 +84,13 @@ def camera_checks(
         check(
             "camera_measured",
             "pass",
-            f"{width}x{height} at {fps:.1f} frames/s (configured {config.fps:g}); decoding "
-            f"{mean_ms:.1f} ms a frame on average, {ms[-1]:.1f} ms at most",
+            "camera_measured",
+            width=width,
+            height=height,
+            fps=round(fps, 2),
+            configured_fps=config.fps,
+            mean_ms=round(mean_ms, 2),
+            max_ms=round(ms[-1], 2),
         )
     ]
     if width < config.width or height < config.height:
@@ -93,10 +98,13 @@ def camera_checks(
             check(
                 "camera_resolution",
                 "warn",
-                f"the camera gives {width}x{height}, the configuration asks "
-                f"{config.width}x{config.height}",
-                f"set width = {width}, height = {height} for device {config.id!r}, or use a "
-                "camera that gives the configured size",
+                "camera_resolution",
+                "camera_resolution",
+                width=width,
+                height=height,
+                configured_width=config.width,
+                configured_height=config.height,
+                device=config.id,
             )
         )
     if probe.frames >= 5 and fps < 0.5 * config.fps:
@@ -104,7 +112,9 @@ def camera_checks(
             check(
                 "camera_frame_rate",
                 "warn",
-                f"{fps:.1f} frames/s, half the configured {config.fps:g} or less",
+                "camera_frame_rate",
+                fps=round(fps, 2),
+                configured_fps=config.fps,
             )
         )
     if counts.skipped:
@@ -112,8 +122,11 @@ def camera_checks(
             check(
                 "camera_decode_slow",
                 "warn",
-                f"decoding is slower than the camera: {counts.skipped} of {frames} frames "
-                f"skipped, {decode_fps:.1f} decoded a second, {mean_ms:.0f} ms a frame",
+                "camera_decode_slow.skipped",
+                skipped=counts.skipped,
+                frames=frames,
+                decode_fps=round(decode_fps, 2),
+                mean_ms=round(mean_ms, 2),
             )
         )
     elif mean_ms > 1000 / config.fps:
@@ -121,8 +134,9 @@ def camera_checks(
             check(
                 "camera_decode_slow",
                 "warn",
-                f"decoding takes {mean_ms:.0f} ms a frame, more than the "
-                f"{1000 / config.fps:.0f} ms between frames",
+                "camera_decode_slow",
+                mean_ms=round(mean_ms, 2),
+                interval_ms=round(1000 / config.fps, 2),
             )
         )
     return out, measurements

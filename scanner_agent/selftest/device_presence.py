@@ -19,7 +19,7 @@ from scanner_agent.config import (
     ReplayDevice,
     SerialDevice,
 )
-from scanner_agent.device_access import check_access, device_node
+from scanner_agent.device_access import check_access, device_node, permission_facts
 from scanner_agent.errors import DeviceError
 from scanner_agent.selftest.options import Options
 from scanner_agent.selftest.report import Check, check
@@ -49,15 +49,23 @@ def static_checks(config: DeviceConfig, options: Options, inventory: Any | None)
         node = device_node(node)
     kind = "camera" if config.type == "camera" else ("serial" if config.type == "serial" else "hid")
     if node is not None and node.startswith("/dev/"):
-        access, fix = check_access(node, kind, options.discovery.access, options.discovery.exists)
+        access, _ = check_access(node, kind, options.discovery.access, options.discovery.exists)
         if access == "not_found":
-            checks.append(check("device_not_found", "fail", f"{node} does not exist", fix))
+            checks.append(
+                check(
+                    "device_not_found",
+                    "fail",
+                    "device_not_found.node",
+                    "device_not_found.node",
+                    node=node,
+                )
+            )
         elif access == "permission_denied":
-            checks.append(check("permission_denied", "fail", f"this user may not open {node}", fix))
+            checks.append(_permission_denied(node, kind))
         else:
-            checks.append(check("device_present", "pass", f"{node} is there and may be opened"))
+            checks.append(check("device_present", "pass", "device_present.node", node=node))
     elif node is not None and "://" not in node and not os.path.exists(node):
-        checks.append(check("device_not_found", "fail", f"{node} does not exist"))
+        checks.append(check("device_not_found", "fail", "device_not_found.node", node=node))
     elif (
         node is None
         and inventory is not None
@@ -65,53 +73,59 @@ def static_checks(config: DeviceConfig, options: Options, inventory: Any | None)
     ):
         found = [e for e in inventory.entries if config.id in e.configured]
         if not found:
-            checks.append(
-                check(
-                    "device_not_found", "fail", f"no plugged-in device matches {_usb_text(config)}"
-                )
-            )
+            checks.append(_not_plugged_in(config))
         else:
             entry = found[0]
             if entry.access == "permission_denied":
-                checks.append(
-                    check(
-                        "permission_denied",
-                        "fail",
-                        f"this user may not open {entry.path}",
-                        entry.fix,
-                    )
-                )
+                checks.append(_permission_denied(device_node(entry.path), kind))
             else:
-                checks.append(check("device_present", "pass", f"found as {entry.path}"))
+                checks.append(
+                    check("device_present", "pass", "device_present.inventory", node=entry.path)
+                )
     if isinstance(config, HidKeyboardDevice):
-        checks.append(
-            check(
-                "keyboard_mode",
-                "warn",
-                f"the scanner is read in keyboard mode (layout {config.layout!r}): GS separators "
-                "are lost and the keyboard layout must match",
-            )
-        )
+        checks.append(check("keyboard_mode", "warn", "keyboard_mode", layout=config.layout))
     return checks
 
 
-def _usb_text(config: DeviceConfig) -> str:
-    vid = getattr(config, "vid", None) or "*"
-    pid = getattr(config, "pid", None) or "*"
+def _permission_denied(node: str, kind: str) -> Check:
+    """The node may not be opened: the udev rule or the group that fixes it."""
+    variant, facts = permission_facts(node, kind)
+    return check(
+        "permission_denied",
+        "fail",
+        "permission_denied.node",
+        f"permission_denied.{variant}",
+        **facts,
+    )
+
+
+def _not_plugged_in(config: DeviceConfig) -> Check:
+    """No plugged-in device matches the configuration's USB id (or HID usage page)."""
     serial = getattr(config, "serial_number", None)
-    text = f"USB id {vid}:{pid}"
+    facts: dict[str, str | int | float] = {}
     if isinstance(config, HidPosDevice) and not getattr(config, "vid", None):
-        text = f"usage page 0x{config.usage_page:02X}"
-    return text + (f" serial {serial}" if serial else "")
+        what = "device_not_found.usage_page"
+        facts["usage_page"] = f"0x{config.usage_page:02X}"
+    else:
+        what = "device_not_found.usb"
+        vid = getattr(config, "vid", None) or "*"
+        pid = getattr(config, "pid", None) or "*"
+        facts["usb_id"] = f"{vid}:{pid}"
+    if serial:
+        what += "_serial"
+        facts["serial"] = serial
+    return check("device_not_found", "fail", what, **facts)
 
 
 def open_failure(exc: BaseException) -> Check:
+    """The check of a device that would not open; the error's own text is the `error`
+    parameter."""
     code = exc.code if isinstance(exc, DeviceError) else "device_error"
     message = str(exc) or type(exc).__name__
     if code == "permission_denied":
-        return check("permission_denied", "fail", message)
+        return check("permission_denied", "fail", "permission_denied.error", error=message)
     if code == "device_busy":
-        return check("device_busy", "fail", message)
+        return check("device_busy", "fail", "device_busy.error", error=message)
     if code in ("device_not_found", "device_lost"):
-        return check("device_not_found", "fail", message)
-    return check("device_error", "fail", f"{code}: {message}")
+        return check("device_not_found", "fail", "device_not_found.error", error=message)
+    return check("device_error", "fail", "device_error.error", error_code=code, error=message)

@@ -24,10 +24,13 @@ from scanner_agent.selftest.report import (
     Check,
     DeviceReport,
     SelfTestReport,
+    Verdict,
     check,
     finish,
     whole_report,
 )
+from scanner_agent.selftest.texts import Lang
+from scanner_agent.selftest.traffic_checks import layout_mismatch
 
 
 def live_report(
@@ -36,10 +39,12 @@ def live_report(
     device: str | None = None,
     storage_check: Callable[[], Check] | None = None,
     options: Options | None = None,
+    lang: Lang = "en",
 ) -> SelfTestReport:
     """The self-test of a running agent (`POST /v1/selftest`): internal checks, then each
     device from the agent's live state, last error, counters and diagnostics, without reopening
-    what the agent holds. Level `external`: the devices were opened (by the agent)."""
+    what the agent holds. Level `external`: the devices were opened (by the agent). Messages
+    and fixes in `lang`."""
     options = options or Options(level="external", storage=False)
     settings: Settings = agent.settings
     started = datetime.now(UTC)
@@ -58,7 +63,7 @@ def live_report(
         report = DeviceReport(device_id=config.id, type=config.type)
         status: DeviceStatus | None = agent.device(config.id)
         if not config.enabled:
-            report.checks.append(check("device_disabled", "pass", "disabled in the configuration"))
+            report.checks.append(check("device_disabled", "pass", "device_disabled.live"))
             reports.append(report)
             continue
         report.checks.extend(_live_checks(config, status))
@@ -68,59 +73,46 @@ def live_report(
                 **status.counters.model_dump(mode="json"),
             }
         reports.append(finish(report))
-    return whole_report("external", started, clock, checks, reports)
+    return whole_report("external", started, clock, checks, reports).in_language(lang)
 
 
 def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Check]:
     out: list[Check] = []
     if status is None or status.state in ("stopped", "starting"):
         state = status.state if status else "unknown"
-        out.append(
-            check(
-                "device_error", "warn" if state == "starting" else "fail", f"the device is {state}"
-            )
-        )
+        verdict: Verdict = "warn" if state == "starting" else "fail"
+        out.append(check("device_error", verdict, "device_error.state", state=state))
         return out
     if status.state == "connected":
-        out.append(check("live_state", "pass", f"held open by the agent: {status.description}"))
+        out.append(check("live_state", "pass", "live_state", description=status.description))
     elif status.last_error is not None:
         out.append(open_failure(_as_error(status.last_error.code, status.last_error.message)))
     else:
-        out.append(check("device_error", "fail", f"the device is {status.state}"))
+        out.append(check("device_error", "fail", "device_error.state", state=status.state))
     counters = status.counters
     if counters.last_seen is None:
-        out.append(check("no_data", "pass", "nothing scanned since the agent started"))
+        out.append(check("no_data", "pass", "no_data.live"))
     else:
         out.append(
             check(
                 "codes_read",
                 "pass",
-                f"{counters.good_scans} well-formed, {counters.refused_scans} refused since the "
-                "agent started",
+                "codes_read.live",
+                well_formed=counters.good_scans,
+                refused=counters.refused_scans,
             )
         )
     if counters.frames_dropped:
-        out.append(check("frames_dropped", "warn", f"{counters.frames_dropped} frame(s) dropped"))
+        out.append(
+            check("frames_dropped", "warn", "frames_dropped.live", count=counters.frames_dropped)
+        )
     for diagnostic in status.diagnostics:
         if diagnostic.code == KEYBOARD_LAYOUT_MISMATCH:
-            out.append(check("keyboard_layout_mismatch", "warn", diagnostic.message))
+            out.append(layout_mismatch(diagnostic.message))
     if isinstance(config, HidKeyboardDevice):
-        out.append(
-            check(
-                "keyboard_mode",
-                "warn",
-                f"the scanner is read in keyboard mode (layout {config.layout!r})",
-            )
-        )
+        out.append(check("keyboard_mode", "warn", "keyboard_mode.live", layout=config.layout))
     if isinstance(config, CameraDevice):
-        out.append(
-            check(
-                "not_measured_live",
-                "pass",
-                "the frame rate and decode time are measured by `scanner-agent selftest` with the "
-                "agent stopped (the running agent holds the camera)",
-            )
-        )
+        out.append(check("not_measured_live", "pass", "not_measured_live"))
     return out
 
 

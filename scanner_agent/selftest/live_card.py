@@ -27,7 +27,9 @@ from typing import Any
 from scanner_agent.agent import NotRunning
 from scanner_agent.framing import Frame
 from scanner_agent.scan import DeviceStatus, Scan
+from scanner_agent.selftest.device_presence import open_failure
 from scanner_agent.selftest.device_reading import Observed
+from scanner_agent.selftest.live import _as_error
 from scanner_agent.selftest.options import selected_devices
 from scanner_agent.selftest.report import (
     Check,
@@ -43,6 +45,7 @@ from scanner_agent.selftest.testcard_checks import (
     match_test_code,
     outcome_ok,
 )
+from scanner_agent.selftest.texts import Lang
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +77,18 @@ def live_card_report(
     *,
     stop: threading.Event | None = None,
     monotonic: Callable[[], float] = time.monotonic,
+    lang: Lang = "en",
 ) -> SelfTestReport:
     """Wait at most `seconds` for `device`'s scans of the test card on the running agent and
-    judge them (level `interactive`). Raises `ConfigError` for an unknown device and
-    `NotRunning` when the agent is not running."""
+    judge them (level `interactive`; messages and fixes in `lang`). Raises `ConfigError` for an
+    unknown device and `NotRunning` when the agent is not running."""
     (config,) = selected_devices(agent.settings, device)
     started = datetime.now(UTC)
     clock = time.perf_counter()
     report = DeviceReport(device_id=config.id, type=config.type)
     if not config.enabled:
-        report.checks.append(
-            check("device_disabled", "pass", "disabled in the configuration: not tested")
-        )
-        return whole_report("interactive", started, clock, [], [report])
+        report.checks.append(check("device_disabled", "pass", "device_disabled"))
+        return whole_report("interactive", started, clock, [], [report]).in_language(lang)
     pipeline = agent.pipeline
     if pipeline is None:
         raise NotRunning("the agent is not running")
@@ -117,17 +119,21 @@ def live_card_report(
         report.checks.extend(checks)
         report.measurements.update(measured)
     else:
-        report.checks.extend(_nothing_read(config.id, seconds, agent.device(config.id)))
+        report.checks.extend(_nothing_read(seconds, agent.device(config.id)))
         report.measurements["codes"] = 0
     report.measurements["seconds"] = seconds
     report.measurements["card_codes"] = card_codes(seen.scans)
-    return whole_report("interactive", started, clock, [], [finish(report)])
+    return whole_report("interactive", started, clock, [], [finish(report)]).in_language(lang)
 
 
-def _nothing_read(device: str, seconds: float, status: DeviceStatus | None) -> list[Check]:
-    out = [check("no_data", "fail", f"nothing scanned with {device} within {seconds:g} s")]
-    if status is not None and status.state != "connected":
-        problem = status.last_error
-        why = f": {problem.code}: {problem.message}" if problem is not None else ""
-        out.append(check("device_error", "fail", f"the device is {status.state}{why}"))
+def _nothing_read(seconds: float, status: DeviceStatus | None) -> list[Check]:
+    """Nothing arrived: `no_data`, and why when the device is not connected."""
+    out = [check("no_data", "fail", "no_data.interactive", seconds=seconds)]
+    if status is None or status.state == "connected":
+        return out
+    problem = status.last_error
+    if problem is not None:
+        out.append(open_failure(_as_error(problem.code, problem.message)))
+    else:
+        out.append(check("device_error", "fail", "device_error.state", state=status.state))
     return out

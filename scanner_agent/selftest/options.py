@@ -18,6 +18,7 @@ from scanner_agent.devices import DriverSetup, build_driver
 from scanner_agent.errors import ConfigError
 from scanner_agent.inventory import Discovery
 from scanner_agent.selftest.report import Level
+from scanner_agent.selftest.texts import Lang
 
 if TYPE_CHECKING:
     from decoders.base import Reading
@@ -47,6 +48,8 @@ class Options:
     monotonic: Callable[[], float] = time.monotonic
     storage: bool = True
     """Check that the storage is reachable (opens the database)."""
+    lang: Lang = "en"
+    """The language of the report's messages and fixes, and of the prompt."""
 
     def read_seconds(self) -> float:
         if self.seconds is not None:

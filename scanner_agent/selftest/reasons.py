@@ -1,7 +1,8 @@
 """Every self-test check code with its generic fix: the reasons table.
 
 `CHECKS` maps each stable code to the fix shown when the check warns or fails ("" for a
-code that only passes). Codes are never renamed: clients and the operator page branch on
+code that only passes); `CHECKS_FR` holds the same fixes in French (the report's language
+picks one, `texts.generic_fix`). Codes are never renamed: clients and the operator page branch on
 them, and the README's "Self-test reasons" table is made of this one (a test keeps the two
 in step).
 """
@@ -103,4 +104,111 @@ CHECKS: dict[str, str] = {
     "time limit; a code that does not read at all: check the module size your scanner supports",
     "testcard_outcome": "a test-card code was not read or refused as designed: see the message",
     "unexpected_code": "scan the test card only during the interactive self-test",
+}
+
+UDEV_FIX_FR = (
+    "installez config/udev/99-scanner-agent.rules dans /etc/udev/rules.d/, lancez `sudo "
+    "udevadm control --reload && sudo udevadm trigger`, ajoutez l'utilisateur de l'agent au "
+    "groupe plugdev (`sudo usermod -aG plugdev USER`) puis reconnectez-vous"
+)
+
+# The same fixes in French (vouvoiement); config keys, commands and file names as they are.
+CHECKS_FR: dict[str, str] = {
+    # agent level (internal)
+    "config_ok": "",
+    "config_invalid": "lancez `scanner-agent config --config FILE` : le message nomme la clé et "
+    "le fichier ; corrigez-les jusqu'à ce que la commande réussisse",
+    "layouts_loaded": "",
+    "layouts_invalid": "le message nomme le fichier de format et la clé : corrigez-le, ou "
+    "retirez le dossier de parser.layouts_dirs",
+    "referential_loaded": "",
+    "referential_invalid": "le message nomme la ou les lignes du CSV : corrigez-les "
+    "(`scanner-agent referential check FILE` vérifie un fichier) ou faites pointer "
+    "parser.referential vers un fichier correct",
+    "referential_stale": "remplacez le fichier par un extrait récent du référentiel AMC de "
+    "votre établissement (avec des dates `updated` à jour), ou augmentez "
+    "parser.referential_max_age_days",
+    "testcard_parsed": "",
+    "testcard_not_parsed": "parser.layouts_dirs doit comprendre les formats livrés "
+    "(config/layouts) : gardez {config_dir}/layouts dans la liste",
+    "decoder_ok": "",
+    "decoder_failed": "réinstallez l'agent (zxing-cpp, OpenCV) ; vérifiez la section [decoder]",
+    "libdmtx_missing": "installez la bibliothèque système libdmtx (Debian/Ubuntu : `sudo "
+    "apt-get install libdmtx0b`), ou mettez decoder.libdmtx = false",
+    "storage_ok": "",
+    "storage_unavailable": "vérifiez storage.url et que l'utilisateur de l'agent peut écrire "
+    "dans le dossier de données (agent.data_dir) ; pour PostgreSQL, que le serveur est démarré "
+    "et joignable",
+    "no_devices": "ajoutez une table [[devices]] par lecteur ou caméra ; `scanner-agent "
+    "devices` liste ce que ce poste possède",
+    # the ROC roll-out phase (selftest/roc_checks.py)
+    "roc_phase": "",
+    "roc_mirror_unknown": "ajoutez la ligne de l'AMC miroir au référentiel AMC (roc = yes, "
+    "test = yes), ou corrigez roc.mirror_amc",
+    "roc_mirror_not_connected": "mettez roc = yes sur la ligne de l'AMC miroir dans le "
+    "référentiel (avec une période qui contient aujourd'hui), ou corrigez roc.mirror_amc",
+    "roc_phase_not_reloaded": "corrigez la section [roc] (le message nomme la clé et le "
+    "fichier ; `scanner-agent config --config FILE` la vérifie) : la phase précédente reste "
+    "appliquée tant que la section ne se relit pas",
+    # device level
+    "device_disabled": "",
+    "device_present": "",
+    "device_not_found": "branchez l'appareil ; comparez `port` / `vid` / `pid` / `path` / "
+    "`source` avec ce qu'affiche `scanner-agent devices`",
+    "permission_denied": UDEV_FIX_FR,
+    "device_busy": "un autre programme tient l'appareil : fermez-le (un programme de terminal, "
+    "ModemManager, un second agent ; `fuser -v /dev/ttyACM0` le nomme). Pour tester les "
+    "appareils d'un agent en marche, appelez plutôt POST /v1/selftest",
+    "device_error": "lisez le message ; débranchez puis rebranchez l'appareil",
+    "opened": "",
+    "no_data": "scannez un code dans le temps imparti ; vérifiez que le lecteur est dans le "
+    "mode configuré (série, HID POS ou clavier) et qu'il bipe quand il lit",
+    "codes_read": "",
+    "codes_refused": "regardez les codes d'erreur : `not_an_attestation` sur tous les codes "
+    "signale le plus souvent un problème de découpage ou de format (voir les autres "
+    "vérifications)",
+    "noise": "des octets qui n'appartiennent à aucun code arrivent (parasites sur la ligne, "
+    "mauvaise vitesse ou parité, ModemManager qui sonde le port) : comparez baudrate/parity "
+    "aux réglages du lecteur et installez la règle udev (ID_MM_DEVICE_IGNORE)",
+    "wrong_suffix": "mettez dans `suffix` ce que le lecteur envoie, ou programmez le suffixe "
+    "du lecteur avec ses codes de configuration",
+    "frame_never_ends": 'le lecteur n\'envoie aucun suffixe : mettez suffix = "none" (les '
+    "codes se terminent après idle_ms de silence), ou mieux, programmez le lecteur pour qu'il "
+    "envoie CR",
+    "idle_framing": "le lecteur termine ses codes par un suffixe : indiquez-le dans `suffix` ; "
+    "le découpage au silence peut couper un code quand la liaison marque une pause",
+    "aim_present": "",
+    "aim_missing": "activez l'identifiant de symbologie AIM sur le lecteur (code de "
+    "configuration « transmit AIM ID ») : sans lui, un QR Code ou un code GS1 ne peut pas être "
+    "refusé d'après sa symbologie",
+    "keyboard_layout_mismatch": "mettez dans `layout` la disposition de clavier du lecteur, ou "
+    "scannez le code de configuration de disposition de clavier du lecteur",
+    "keyboard_mode": 'passez le lecteur en HID POS (type = "hid_pos") ou en série USB '
+    '(type = "serial") avec ses codes de configuration : le mode clavier perd les séparateurs '
+    "GS et dépend de la disposition du clavier",
+    "separators_lost": "le lecteur perd les GS (mode clavier) : les scans sont quand même lus ; "
+    "les modes HID POS ou série gardent les GS",
+    "frames_dropped": "la file des scans a débordé, des codes étaient trop longs, ou l'appareil "
+    "a disparu au milieu d'un code : voyez la dernière erreur et les diagnostics de "
+    "l'appareil (frame_incomplete) ; augmentez pipeline.queue_size, vérifiez le suffixe ou "
+    "le câble",
+    "camera_no_frames": "vérifiez que la caméra n'est pas utilisée par un autre programme (un "
+    "appel vidéo) et que l'utilisateur est dans le groupe video",
+    "camera_measured": "",
+    "camera_resolution": "la caméra donne moins de pixels que configuré : baissez "
+    "`width`/`height` à ce qu'elle donne, ou utilisez une caméra qui les atteint (les petits "
+    "codes demandent des pixels)",
+    "camera_frame_rate": "la caméra ou le décodeur ne suit pas : baissez `fps`, `width` et "
+    "`height`, ou decoder.time_budget_ms",
+    "camera_decode_slow": "le décodage dure plus longtemps que l'intervalle entre deux images : "
+    "baissez `fps` ou la résolution, ou decoder.time_budget_ms",
+    "live_state": "",
+    "not_measured_live": "",
+    "testcard_complete": "",
+    "testcard_incomplete": "scannez toutes les attestations de la mire (codes 1 à 6) dans le "
+    "temps imparti ; si un code ne se lit pas du tout, vérifiez la taille de module que votre "
+    "lecteur accepte",
+    "testcard_outcome": "un code de la mire n'a pas été lu ou refusé comme prévu : voyez le "
+    "message",
+    "unexpected_code": "ne scannez la mire que pendant l'autotest interactif",
 }

@@ -1,5 +1,5 @@
-"""The phase of the ROC roll-out, for IT staff: which phase the agent applies (in French, as the
-desk's words), and what would make it wrong.
+"""The phase of the ROC roll-out, for IT staff: which phase the agent applies (the phase in the
+desk's French words, in either language of the report), and what would make it wrong.
 
     roc_checks(rollout, referential, today)        # [Check(code="roc_phase", ...), ...]
     roc_checks(rollout, referential, today, error="...")   # the running agent's last read failed
@@ -22,13 +22,6 @@ from scanner_agent.rollout import Rollout
 from scanner_agent.selftest.reasons import CHECKS
 from scanner_agent.selftest.report import Check, check
 
-_CONSEQUENCE = {
-    "trust_circle": "le référentiel AMC décide, AMC par AMC",
-    "supervised": "les autres AMC sont hors ROC, motif supervised_production",
-    "not_started": "toutes les AMC sont hors ROC, motif roc_not_started",
-}
-_NO_ROC = "en production sous surveillance, aucune AMC ne passe alors en ROC"
-
 MIRROR_UNKNOWN_FIX = CHECKS["roc_mirror_unknown"]
 MIRROR_NOT_CONNECTED_FIX = CHECKS["roc_mirror_not_connected"]
 NOT_RELOADED_FIX = CHECKS["roc_phase_not_reloaded"]
@@ -46,23 +39,9 @@ def roc_checks(
     """The phase's checks: the phase in use, the mirror AMC in `referential` on `today` when
     supervised (nothing said of it when the referential did not load), and `error`, why the
     running agent's `[roc]` section did not read again."""
-    out = [
-        check(
-            "roc_phase",
-            "pass",
-            f"Phase ROC : {rollout.describe()} ({_CONSEQUENCE[rollout.phase]})",
-        )
-    ]
+    out = [check("roc_phase", "pass", f"roc_phase.{rollout.phase}", phase=rollout.describe())]
     if error is not None:
-        out.append(
-            check(
-                "roc_phase_not_reloaded",
-                "warn",
-                "La section [roc] modifiée n'a pas pu être relue : la phase ci-dessus reste "
-                f"appliquée. {error}",
-                NOT_RELOADED_FIX,
-            )
-        )
+        out.append(check("roc_phase_not_reloaded", "warn", "roc_phase_not_reloaded", error=error))
     if rollout.phase == "supervised" and referential is not None:
         out.extend(_mirror_checks(rollout.mirror_amc, referential, today, domain))
     return out
@@ -70,14 +49,7 @@ def roc_checks(
 
 def _mirror_checks(mirror: str, referential: Referential, today: date, domain: str) -> list[Check]:
     if not referential.history(mirror):
-        return [
-            check(
-                "roc_mirror_unknown",
-                "warn",
-                f"L'AMC miroir {mirror} est absente du référentiel AMC local : {_NO_ROC}",
-                MIRROR_UNKNOWN_FIX,
-            )
-        ]
+        return [check("roc_mirror_unknown", "warn", "roc_mirror_unknown", mirror=mirror)]
     if any(referential.lookup(mirror, today, d).status == "roc" for d in DOMAINS):
         return []
     roc = referential.lookup(mirror, today, domain)
@@ -86,10 +58,11 @@ def _mirror_checks(mirror: str, referential: Referential, today: date, domain: s
         check(
             "roc_mirror_not_connected",
             "warn",
-            f"L'AMC miroir {mirror} ({roc.name}) n'est connectée à ROC dans le référentiel AMC "
-            f"local au {today.strftime('%d/%m/%Y')} pour aucune activité (motif {reason}) : "
-            f"{_NO_ROC}",
-            MIRROR_NOT_CONNECTED_FIX,
+            "roc_mirror_not_connected",
+            mirror=mirror,
+            name=roc.name or "?",
+            date=today.strftime("%d/%m/%Y"),
+            reason=str(reason),
         )
     ]
 

@@ -29,6 +29,7 @@ from scanner_agent.selftest.device_reading import read_device
 from scanner_agent.selftest.options import Options, selected_devices
 from scanner_agent.selftest.report import DeviceReport, SelfTestReport, check, finish, whole_report
 from scanner_agent.selftest.testcard_checks import card_checks, card_done
+from scanner_agent.selftest.texts import render_message
 from scanner_agent.selftest.traffic_checks import traffic_checks
 
 
@@ -41,9 +42,7 @@ def device_report(
 ) -> DeviceReport:
     report = DeviceReport(device_id=config.id, type=config.type)
     if not config.enabled:
-        report.checks.append(
-            check("device_disabled", "pass", "disabled in the configuration: not tested")
-        )
+        report.checks.append(check("device_disabled", "pass", "device_disabled"))
         return report
     report.checks.extend(static_checks(config, options, inventory))
     if options.level == "internal" or context is None:
@@ -62,8 +61,9 @@ def device_report(
     def ready() -> None:
         if interactive:
             options.prompt(
-                f"device {config.id!r} is open: scan the test card now (every attestation, "
-                f"codes 1 to 6), within {seconds:g} s"
+                render_message(
+                    "prompt.scan_card", options.lang, {"device": config.id, "seconds": seconds}
+                )
             )
 
     try:
@@ -73,7 +73,7 @@ def device_report(
     except Exception as exc:
         report.checks.append(open_failure(exc))
         return finish(report)
-    report.checks.append(check("opened", "pass", f"opened: {setup.driver.description}"))
+    report.checks.append(check("opened", "pass", "opened", description=setup.driver.description))
     report.measurements["read_s"] = round(seen.elapsed_s, 3)
     report.measurements["codes"] = len(seen.scans)
     if probe is not None and isinstance(config, CameraDevice):
@@ -101,9 +101,8 @@ def _guarded(
         return device_report(config, settings, context, options, inventory)
     except Exception as exc:
         report = DeviceReport(device_id=config.id, type=config.type)
-        report.checks.append(
-            check("device_error", "fail", f"the self-test failed: {type(exc).__name__}: {exc}")
-        )
+        error = f"{type(exc).__name__}: {exc}"
+        report.checks.append(check("device_error", "fail", "device_error.selftest", error=error))
         return finish(report)
 
 
@@ -132,4 +131,4 @@ def run_selftest(settings: Settings, options: Options | None = None) -> SelfTest
             reports = list(
                 pool.map(lambda d: _guarded(d, settings, context, options, inventory), devices)
             )
-    return whole_report(options.level, started, clock, checks, reports)
+    return whole_report(options.level, started, clock, checks, reports).in_language(options.lang)

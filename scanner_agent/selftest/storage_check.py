@@ -24,6 +24,8 @@ def check_storage(settings: Settings) -> Check:
         return check(
             "storage_unavailable",
             "fail",
-            f"storage {settings.storage_url.split('@')[-1]}: {code}: {exc}",
+            "storage_unavailable",
+            where=settings.storage_url.split("@")[-1],
+            error=f"{code}: {exc}",
         )
-    return check("storage_ok", "pass", f"storage reachable: {where}")
+    return check("storage_ok", "pass", "storage_ok", where=str(where))

@@ -34,15 +34,18 @@ def testcard_parse_check(context: ParseContext, today: date) -> Check:
         payload = GS1_WIRE if code.symbology == "gs1_datamatrix" else code.payload
         result = context.parse(payload, today, symbology=_CARD_SYMBOLOGY[code.symbology])
         if not outcome_ok(code, result):
-            got = "well-formed" if result.valid else ",".join(result.error_codes())
-            wrong.append(f"{code.key} (expected {code.expect}, got {got})")
+            wrong.append(_outcome(code, result))
     if wrong:
-        return check(
-            "testcard_not_parsed", "fail", "test-card codes parse wrongly: " + "; ".join(wrong)
-        )
-    return check(
-        "testcard_parsed", "pass", f"the {len(TEST_CODES)} test-card codes parse as designed"
-    )
+        return check("testcard_not_parsed", "fail", "testcard_not_parsed", wrong="; ".join(wrong))
+    return check("testcard_parsed", "pass", "testcard_parsed", count=len(TEST_CODES))
+
+
+def _outcome(code: TestCode, result: Attestation) -> str:
+    """`key: expected → got` in codes, the same in every language: `well_formed` for an
+    attestation read, else the error codes (`|` between the ones expected)."""
+    expected = "well_formed" if code.must_read else "|".join(code.refused_with)
+    got = "well_formed" if result.valid else ",".join(result.error_codes())
+    return f"{code.key}: {expected} → {got}"
 
 
 def outcome_ok(code: TestCode, result: Attestation) -> bool:
@@ -94,35 +97,25 @@ def card_checks(seen: Observed, seconds: float) -> tuple[list[Check], dict[str, 
         if code.must_read:
             got.add(_norm(code.payload))
         if not outcome_ok(code, scan.attestation):
-            outcome = (
-                "well-formed"
-                if scan.attestation.valid
-                else ",".join(scan.attestation.error_codes())
-            )
-            wrong.append(f"{code.label}: expected {code.expect}, got {outcome}")
+            wrong.append(_outcome(code, scan.attestation))
     measurements: dict[str, Any] = {
         "codes": len(seen.scans),
         "first_code_s": None if seen.first_code_s is None else round(seen.first_code_s, 2),
         "complete_s": None if seen.complete_s is None else round(seen.complete_s, 2),
     }
     if unexpected:
-        out.append(
-            check(
-                "unexpected_code",
-                "fail",
-                f"{unexpected} code(s) that are not on the test card arrived",
-            )
-        )
+        out.append(check("unexpected_code", "fail", "unexpected_code", count=unexpected))
     if wrong:
-        out.append(check("testcard_outcome", "fail", "; ".join(wrong)))
+        out.append(check("testcard_outcome", "fail", "testcard_outcome", wrong="; ".join(wrong)))
     missing = [name for key, name in _EXPECTED.items() if key not in got]
     if missing and seen.chunks:
         out.append(
             check(
                 "testcard_incomplete",
                 "fail" if not got else "warn",
-                f"not read within {seconds:g} s: the {' and '.join(missing)} "
-                "attestation(s) of the card",
+                "testcard_incomplete",
+                seconds=seconds,
+                missing=", ".join(missing),
             )
         )
     elif not missing:
@@ -130,8 +123,9 @@ def card_checks(seen: Observed, seconds: float) -> tuple[list[Check], dict[str, 
             check(
                 "testcard_complete",
                 "pass",
-                f"the test card's attestations read in {seen.complete_s or seen.elapsed_s:.1f} s "
-                f"(first code after {seen.first_code_s or 0:.1f} s)",
+                "testcard_complete",
+                complete_s=round(seen.complete_s or seen.elapsed_s, 3),
+                first_s=round(seen.first_code_s or 0.0, 3),
             )
         )
     return out, measurements

@@ -6,6 +6,8 @@ layout mismatch, frames dropped).
 
 from __future__ import annotations
 
+import re
+
 from scanner_agent.aim import describe as describe_symbology
 from scanner_agent.config import DeviceConfig
 from scanner_agent.framing import SUFFIXES
@@ -27,22 +29,36 @@ def detected_suffix(raw: bytes) -> str | None:
     return name if count else None
 
 
+# The pipeline's diagnostic (pipeline._other_layout), read back into the check's parameters.
+_LAYOUT_MISMATCH = re.compile(
+    r"with the '(?P<layout>[^']*)' keyboard layout, not '(?P<configured>[^']*)': "
+    r"set layout = \"[^\"]*\" for device '(?P<device>[^']*)'"
+)
+
+
+def layout_mismatch(diagnostic: str) -> Check:
+    """The `keyboard_layout_mismatch` check of the pipeline's diagnostic: which layout the
+    scanner types with, which one is configured, the device (the diagnostic's own text as
+    `detail` if it ever reads otherwise)."""
+    found = _LAYOUT_MISMATCH.search(diagnostic)
+    if found is None:
+        return check(
+            "keyboard_layout_mismatch", "warn", "keyboard_layout_mismatch.other", detail=diagnostic
+        )
+    facts = found.groupdict()
+    return check("keyboard_layout_mismatch", "warn", "keyboard_layout_mismatch", **facts)
+
+
 def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> list[Check]:
     out: list[Check] = []
     scans = [scan for _, scan in seen.scans]
     suffix = getattr(config, "suffix", None)
     if seen.chunks == 0:
+        seconds = round(seen.elapsed_s, 3)
         if interactive:
-            out.append(check("no_data", "fail", f"nothing arrived within {seen.elapsed_s:.0f} s"))
+            out.append(check("no_data", "fail", "no_data.interactive", seconds=seconds))
         else:
-            out.append(
-                check(
-                    "no_data",
-                    "pass",
-                    f"opened and read for {seen.elapsed_s:.1f} s: nothing was scanned meanwhile "
-                    "(expected; scan the test card with --interactive to check reading)",
-                )
-            )
+            out.append(check("no_data", "pass", "no_data.external", seconds=seconds))
         return out
     # framing of byte streams: the raw bytes say which suffix the scanner really sends
     sent = detected_suffix(bytes(seen.raw)) if protocol_of(config) == "serial" else None
@@ -53,9 +69,11 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
                 check(
                     "idle_framing",
                     "warn",
-                    f"the scanner ends its codes with {label[sent]} but the device uses idle "
-                    "framing (suffix = none)",
-                    f'set suffix = "{sent}" for device {config.id!r}',
+                    "idle_framing",
+                    "idle_framing",
+                    sent=label[sent],
+                    suffix=sent,
+                    device=config.id,
                 )
             )
         elif (
@@ -69,10 +87,12 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
                 check(
                     "wrong_suffix",
                     "fail" if seen.unterminated else "warn",
-                    f"the scanner ends its codes with {label[sent]}, the device is configured for "
-                    f"{label[suffix]}" + (": codes never end" if seen.unterminated else ""),
-                    f'set suffix = "{sent}" for device {config.id!r} (or program the scanner to '
-                    f"send {label[suffix]})",
+                    "wrong_suffix.never_ends" if seen.unterminated else "wrong_suffix",
+                    "wrong_suffix",
+                    sent=label[sent],
+                    configured=label[suffix],
+                    suffix=sent,
+                    device=config.id,
                 )
             )
         elif suffix == "cr" and sent == "crlf":
@@ -80,9 +100,9 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
                 check(
                     "wrong_suffix",
                     "warn",
-                    "the scanner ends its codes with CR LF, the device is configured for CR: "
-                    "each LF is left over before the next code",
-                    f'set suffix = "crlf" for device {config.id!r}',
+                    "wrong_suffix.crlf",
+                    "wrong_suffix.crlf",
+                    device=config.id,
                 )
             )
         elif sent is None and seen.unterminated:
@@ -90,10 +110,11 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
                 check(
                     "frame_never_ends",
                     "fail",
-                    f"{len(seen.raw)} byte(s) arrived and no {SUFFIXES[suffix]!r} ever ended "
-                    "a code",
-                    f'set suffix = "none" for device {config.id!r}, or program the scanner to '
-                    "send CR after each code",
+                    "frame_never_ends",
+                    "frame_never_ends",
+                    count=len(seen.raw),
+                    suffix=repr(SUFFIXES[suffix]),
+                    device=config.id,
                 )
             )
     elif seen.unterminated:
@@ -101,34 +122,23 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
             check(
                 "frame_never_ends",
                 "fail",
-                "keys arrived that no Enter (or Tab) ended: the scanner sends another suffix",
-                f'set suffix = "none" for device {config.id!r}, or program the scanner to '
-                "send Enter after each code",
+                "frame_never_ends.keys",
+                "frame_never_ends.keys",
+                device=config.id,
             )
         )
     if any(b"\r" in f.data or b"\n" in f.data for f, _ in seen.scans):
-        out.append(
-            check(
-                "wrong_suffix",
-                "warn",
-                "line ends are left inside codes: the scanner sends another suffix than the "
-                "configured one",
-            )
-        )
+        out.append(check("wrong_suffix", "warn", "wrong_suffix.inside"))
     noise = seen.skipped
     if sent == "crlf" and suffix == "cr":
         noise -= len(seen.scans)  # the other half of each CR LF, already reported
     if noise > 0:
-        out.append(check("noise", "warn", f"{noise} byte(s) before codes belonged to no code"))
+        out.append(check("noise", "warn", "noise", count=noise))
     if scans:
         well_formed = sum(1 for s in scans if s.attestation.valid)
         refused = [s for s in scans if not s.attestation.valid]
         out.append(
-            check(
-                "codes_read",
-                "pass",
-                f"{len(scans)} code(s) read, {well_formed} well-formed attestation(s)",
-            )
+            check("codes_read", "pass", "codes_read", count=len(scans), well_formed=well_formed)
         )
         if refused and not interactive:
             codes = sorted({c for s in refused for c in s.attestation.error_codes()})
@@ -136,43 +146,28 @@ def traffic_checks(config: DeviceConfig, seen: Observed, interactive: bool) -> l
                 check(
                     "codes_refused",
                     "warn",
-                    f"{len(refused)} code(s) refused: {', '.join(codes)}",
+                    "codes_refused",
+                    count=len(refused),
+                    errors=", ".join(codes),
                 )
             )
         with_aim = sorted({s.symbology for s in scans if s.symbology})
         if config.type != "camera":
             if all(s.symbology for s in scans):
                 names = ", ".join(f"{a} ({describe_symbology(a)})" for a in with_aim)
-                out.append(check("aim_present", "pass", f"AIM identifiers sent: {names}"))
+                out.append(check("aim_present", "pass", "aim_present", names=names))
             else:
-                out.append(
-                    check(
-                        "aim_missing",
-                        "warn",
-                        "the scanner sends no AIM symbology identifier (]d1) before its codes",
-                    )
-                )
+                out.append(check("aim_missing", "warn", "aim_missing"))
         if any(
             "separators_recovered" in [w.code.value for w in s.attestation.warnings] for s in scans
         ):
-            out.append(
-                check(
-                    "separators_lost",
-                    "warn",
-                    "GS separators were lost; fields were cut at their tags",
-                )
-            )
+            out.append(check("separators_lost", "warn", "separators_lost"))
     status = seen.status
     if status is not None:
         for diagnostic in status.diagnostics:
             if diagnostic.code == KEYBOARD_LAYOUT_MISMATCH:
-                out.append(check("keyboard_layout_mismatch", "warn", diagnostic.message))
+                out.append(layout_mismatch(diagnostic.message))
         if status.counters.frames_dropped:
-            out.append(
-                check(
-                    "frames_dropped",
-                    "warn",
-                    f"{status.counters.frames_dropped} frame(s) dropped (too long)",
-                )
-            )
+            dropped = status.counters.frames_dropped
+            out.append(check("frames_dropped", "warn", "frames_dropped", count=dropped))
     return out

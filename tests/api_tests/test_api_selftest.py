@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -15,6 +16,7 @@ from api.app import create_app
 from scanner_agent.agent import Agent
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.scans import StorageStatus
+from scanner_agent.selftest import CHECKS_FR
 from scanner_agent.storage import StorageProblem
 from tests.helpers.api import BASE, SettingsFactory, auth, wait_until
 
@@ -49,7 +51,10 @@ def test_the_running_agent_is_tested_from_its_live_state(
     response = client.post("/v1/selftest", json={})
     assert response.status_code == 200
     report = response.json()
-    assert set(report) == {"verdict", "level", "started_at", "duration_ms", "checks", "devices"}
+    assert set(report) == {
+        "verdict", "level", "lang", "started_at", "duration_ms", "checks", "devices"
+    }  # fmt: skip
+    assert report["lang"] == "en"
     assert report["level"] == "external"
     assert report["verdict"] == "fail"
     agent_checks = {c["code"]: c["verdict"] for c in report["checks"]}
@@ -108,3 +113,37 @@ def test_storage_failing_fails_the_selftest(
     assert storage["verdict"] == "fail"
     assert "3 scan(s) wait" in storage["message"]
     assert report["verdict"] == "fail"
+
+
+def test_the_report_in_french_has_the_same_codes_and_params(
+    running: tuple[FastAPI, TestClient],
+) -> None:
+    _, client = running
+    english = client.post("/v1/selftest", json={"device": "desk"}).json()
+    french = client.post("/v1/selftest", json={"device": "desk", "lang": "fr"}).json()
+    assert (english["lang"], french["lang"]) == ("en", "fr")
+
+    def stable(report: dict[str, Any]) -> list[tuple[str, str, bool, list[str]]]:
+        """Codes, verdicts, whether there is a fix, the names of the parameters (a decode
+        time differs from one run to the next)."""
+        checks = report["checks"] + [c for d in report["devices"] for c in d["checks"]]
+        return [(c["code"], c["verdict"], c["fix"] != "", sorted(c["params"])) for c in checks]
+
+    assert stable(french) == stable(english)
+    desk = french["devices"][0]["checks"][0]
+    assert desk["code"] == "device_not_found"
+    assert desk["fix"] == CHECKS_FR["device_not_found"]
+    assert desk["message"].startswith("appareil introuvable : ")
+    phase = next(c for c in french["checks"] if c["code"] == "roc_phase")
+    assert phase["message"].startswith("Phase ROC : ")
+    assert next(c for c in english["checks"] if c["code"] == "roc_phase")["message"].startswith(
+        "ROC phase: "
+    )
+
+
+def test_a_language_other_than_fr_or_en_is_refused(running: tuple[FastAPI, TestClient]) -> None:
+    _, client = running
+    for lang in ("de", "FR", "", None):
+        refused = client.post("/v1/selftest", json={"lang": lang})
+        assert refused.status_code == 422, lang
+        assert refused.json()["error"]["code"] == "invalid_request"

@@ -19,6 +19,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from scanner_agent.agent import Agent
 from scanner_agent.parse_context import ParseContext
+from scanner_agent.selftest import CHECKS
+from scanner_agent.selftest.texts import generic_fix, render_message
 from tests.helpers.api import BASE, LiveFactory, RawClient, SettingsFactory, auth
 from tests.helpers.devices import replay_recording, wait_until
 from tests.helpers.samples import VALID_AIM
@@ -139,10 +141,22 @@ def test_nothing_scanned_is_no_data(running: tuple[FastAPI, TestClient, Path]) -
     response = client.post(
         "/v1/selftest", json={"device": "silent", "level": "interactive", "seconds": 0.3}
     )
-    checks = device_checks(response)
-    assert checks["no_data"] == "fail"
-    assert checks["device_error"] == "fail"  # its recording does not exist: disconnected
+    # its recording does not exist: the device's last error says why nothing came
+    assert device_checks(response) == {"no_data": "fail", "device_not_found": "fail"}
     assert response.json()["verdict"] == "fail"
+
+
+def test_the_step_speaks_the_language_asked(running: tuple[FastAPI, TestClient, Path]) -> None:
+    _, client, _ = running
+    body = {"device": "silent", "level": "interactive", "seconds": 0.3, "lang": "fr"}
+    report = client.post("/v1/selftest", json=body).json()
+    assert report["lang"] == "fr"
+    checks = {c["code"]: c for c in report["devices"][0]["checks"]}
+    assert checks["no_data"]["message"] == render_message(
+        "no_data.interactive", "fr", {"seconds": 0.3}
+    )
+    assert checks["no_data"]["fix"] == generic_fix("no_data", "fr")
+    assert checks["no_data"]["fix"] != CHECKS["no_data"]
 
 
 def test_the_wait_is_capped_by_max_wait(running: tuple[FastAPI, TestClient, Path]) -> None:

@@ -27,7 +27,7 @@ from scanner_agent.attestation import (
 )
 from scanner_agent.config import RocPhase
 from scanner_agent.scan import DeviceState, Source
-from scanner_agent.selftest import CHECKS
+from scanner_agent.selftest import CHECKS, LEVELS
 from scanner_agent.selftest.live_card import CARD_GROUPS
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
@@ -168,6 +168,7 @@ def test_every_code_has_a_sentence(lang: str):
     assert set(words["selftest_check"]) == set(CHECKS)
     assert set(words["selftest_card_code"]) == set(CARD_GROUPS)
     assert set(words["selftest_card_outcome"]) == {"as_designed", "wrong", "missing"}
+    assert set(words["selftest_level_name"]) == set(LEVELS)
 
 
 @pytest.mark.parametrize("lang", ["fr", "en"])

@@ -26,7 +26,7 @@ def test_interactive_cli_driven_through_a_pty(tmp_path: Path, scanner: PtyScanne
         "[parser]\nreferential_max_age_days = 36500\n"
         f'[[devices]]\nid = "desk"\ntype = "serial"\nport = "{scanner.link}"\n'
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "LC_ALL": "C.UTF-8"}  # the English prompt
     process = subprocess.Popen(
         [sys.executable, "-m", "scanner_agent.cli", "selftest", "--interactive", "--json",
          "--config", str(config), "--seconds", "60"],
@@ -48,9 +48,12 @@ def test_interactive_cli_driven_through_a_pty(tmp_path: Path, scanner: PtyScanne
     assert report.level == "interactive"
     assert codes(report.devices[0].checks)["testcard_complete"] == "pass"
     raw = json.loads(out)
-    assert set(raw) == {"verdict", "level", "started_at", "duration_ms", "checks", "devices"}
+    assert set(raw) == {
+        "verdict", "level", "lang", "started_at", "duration_ms", "checks", "devices"
+    }  # fmt: skip
+    assert raw["lang"] == "en"
     assert set(raw["devices"][0]) == {"device_id", "type", "verdict", "checks", "measurements"}
-    assert set(raw["devices"][0]["checks"][0]) == {"code", "verdict", "message", "fix"}
+    assert set(raw["devices"][0]["checks"][0]) == {"code", "verdict", "message", "fix", "params"}
 
 
 # --- the command: exit statuses, tables, a configuration that cannot be read ---------------
@@ -71,8 +74,10 @@ def test_cli_exit_status_and_readable_table(
     assert "keyboard_mode" in out
     assert "device wedge (hid_keyboard)" in out
     config.write_text(config.read_text().replace("/dev/null", "/dev/hidraw-absent"))
-    assert cli.main(["selftest", "--internal", "--json", "--config", str(config)]) == 2
+    # a check that fails is 1 too (2 is a usage error or a configuration that cannot be read)
+    assert cli.main(["selftest", "--internal", "--json", "--config", str(config)]) == 1
     report = json.loads(capsys.readouterr().out)
+    assert report["verdict"] == "fail"
     assert report["devices"][0]["checks"][0]["code"] == "device_not_found"
 
 
