@@ -230,3 +230,21 @@ def test_every_check_is_made_from_the_catalogue() -> None:
                     if isinstance(part, ast.Constant) and isinstance(part.value, str):
                         assert part.value in catalogue, (path.name, node.lineno, part.value)
     assert calls > 60
+
+
+def test_the_operator_is_prompted_in_the_report_language(tmp_path: Path) -> None:
+    from scanner_agent.selftest import run_selftest
+    from tests.helpers.selftest import make_settings, options
+
+    settings = make_settings(tmp_path, {"id": "demo", "type": "demo", "interval_s": 0.01})
+    prompts: list[str] = []
+    report = run_selftest(
+        settings, options(level="interactive", seconds=0.5, prompt=prompts.append, lang="fr")
+    )
+    assert prompts == [
+        "l'appareil 'demo' est ouvert : scannez maintenant la mire (toutes les attestations, "
+        "codes 1 à 6), dans les 0,5 s"
+    ]
+    assert report.lang == "fr"
+    unexpected = next(c for c in report.devices[0].checks if c.code == "unexpected_code")
+    assert unexpected.message.endswith("qui ne sont pas sur la mire sont arrivés")
