@@ -150,13 +150,19 @@ def test_a_bad_section_keeps_the_phase_and_shows_its_error_until_fixed(
     assert health["roc"]["mirror_amc"] == "999999990"
     assert str(path) in health["roc"]["error"] and "needs mirror_amc" in health["roc"]["error"]
     assert parsed(client, VALID) == ("hors_roc", "supervised_production")  # the phase stays
-    report = client.post("/v1/selftest", json={}).json()
+    report = client.post("/v1/selftest", json={"lang": "fr"}).json()
     checks = {c["code"]: c for c in report["checks"]}
     assert checks["roc_phase"]["message"].startswith(
         "Phase ROC : production sous surveillance avec l'AMC miroir 999999990"
     )
     assert checks["roc_phase_not_reloaded"]["verdict"] == "warn"
     assert "needs mirror_amc" in checks["roc_phase_not_reloaded"]["message"]
+    english = client.post("/v1/selftest", json={}).json()
+    checks = {c["code"]: c for c in english["checks"]}
+    assert checks["roc_phase"]["message"].startswith(
+        "ROC phase: production sous surveillance avec l'AMC miroir 999999990"
+    )
+    assert "needs mirror_amc" in checks["roc_phase_not_reloaded"]["params"]["error"]
     write(path, '[roc]\nphase = "supervised"\nmirror_amc = "0123"\n')  # fixed; mirror unknown
     wait_until(lambda: health_roc(client)["error"] is None)
     assert health_roc(client) == {

@@ -15,7 +15,7 @@ from scanner_agent.config import DeviceConfig, HidKeyboardDevice
 from scanner_agent.devices import DriverSetup, hid_keyboard_params
 from scanner_agent.framing import KeyboardFramer
 from scanner_agent.inventory import Discovery
-from scanner_agent.selftest import CHECKS, detected_suffix, run_selftest
+from scanner_agent.selftest import CHECKS, CHECKS_FR, detected_suffix, run_selftest
 from tests.helpers.devices import PtyScanner, hid_pos_reports, typed_reports
 from tests.helpers.samples import VALID, VALID_PIPE
 from tests.helpers.selftest import (
@@ -76,6 +76,17 @@ def test_serial_scanners_good_and_bad(
         assert 'suffix = "lf"' in wrong.fix
     if suffix == "none":
         assert 'suffix = "cr"' in next(c for c in device.checks if c.code == "idle_framing").fix
+    # the same report in French: the same codes, verdicts and parameters, French words
+    (french,) = report.in_language("fr").devices
+    assert [(c.code, c.verdict, c.params) for c in french.checks] == [
+        (c.code, c.verdict, c.params) for c in device.checks
+    ]
+    for english_check, french_check in zip(device.checks, french.checks, strict=True):
+        assert french_check.message != english_check.message, french_check
+        assert (french_check.fix != "") == (english_check.fix != "")
+    if "wrong_suffix" in expected and expected["wrong_suffix"] == "fail":
+        wrong = next(c for c in french.checks if c.code == "wrong_suffix")
+        assert wrong.fix.startswith("mettez suffix = \"lf\" pour l'appareil 'desk'")
 
 
 def test_the_suffix_a_scanner_sends_is_read_from_its_bytes() -> None:
@@ -99,6 +110,15 @@ def test_a_us_keyboard_scanner_replayed_on_a_french_layout(tmp_path: Path) -> No
     assert got["keyboard_layout_mismatch"] == "warn"
     mismatch = next(c for c in device.checks if c.code == "keyboard_layout_mismatch")
     assert 'layout = "us"' in mismatch.message
+    assert mismatch.params == {"layout": "us", "configured": "fr", "device": "support"}
+    french = report.in_language("fr").devices[0]
+    mismatch = next(c for c in french.checks if c.code == "keyboard_layout_mismatch")
+    assert mismatch.message == (
+        "le lecteur tape avec la disposition de clavier 'us', pas 'fr' : mettez layout = \"us\" "
+        "pour l'appareil 'support' (ou réglez le lecteur sur 'fr' avec ses codes de "
+        "configuration)"
+    )
+    assert mismatch.fix == CHECKS_FR["keyboard_layout_mismatch"]
     assert got["codes_read"] == "pass"
     assert got["aim_missing"] == "warn"
     assert device.verdict == "warn"
