@@ -205,10 +205,10 @@ CHECKS_FR: dict[str, str] = {
     "live_state": "",
     "not_measured_live": "",
     "testcard_complete": "",
-    "testcard_incomplete": "scannez toutes les attestations de la mire (codes 1 à 6) dans le "
-    "temps imparti ; si un code ne se lit pas du tout, vérifiez la taille de module que votre "
-    "lecteur accepte",
-    "testcard_outcome": "un code de la mire n'a pas été lu ou refusé comme prévu : voyez le "
-    "message",
-    "unexpected_code": "ne scannez la mire que pendant l'autotest interactif",
+    "testcard_incomplete": "scannez toutes les attestations de la carte de test (codes 1 à 6) "
+    "dans le temps imparti ; si un code ne se lit pas du tout, vérifiez la taille de module "
+    "que votre lecteur accepte",
+    "testcard_outcome": "un code de la carte de test n'a pas été lu ou refusé comme prévu : "
+    "voyez le message",
+    "unexpected_code": "ne scannez la carte de test que pendant l'autotest interactif",
 }

@@ -168,11 +168,11 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "referential_stale": "le référentiel AMC a été mis à jour le {updated}, il y a {age} "
         "jours (plus que parser.referential_max_age_days = {max_age}) : chaque décision "
         "demande une vérification",
-        "testcard_parsed": "les {count} codes de la mire sont interprétés comme prévu",
-        "testcard_not_parsed": "des codes de la mire sont mal interprétés (code : attendu → "
-        "obtenu) : {wrong}",
-        "decoder_ok": "un code de la mire décodé en {ms:.1f} ms",
-        "decoder_failed": "un code de la mire n'a pas été décodé",
+        "testcard_parsed": "les {count} codes de la carte de test sont interprétés comme prévu",
+        "testcard_not_parsed": "des codes de la carte de test sont mal interprétés (code : "
+        "attendu → obtenu) : {wrong}",
+        "decoder_ok": "un code de la carte de test décodé en {ms:.1f} ms",
+        "decoder_failed": "un code de la carte de test n'a pas été décodé",
         "decoder_failed.error": "les décodeurs ont échoué : {error}",
         "libdmtx_missing": "libdmtx (le décodeur de second avis) ne peut pas être chargée",
         "storage_ok": "stockage joignable : {where}",
@@ -226,8 +226,9 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "keyboard_layout_mismatch.other": "{detail}",
         # what a device sent
         "no_data.interactive": "rien n'est arrivé en {seconds:.0f} s",
-        "no_data.external": "ouvert et lu pendant {seconds:.1f} s : rien n'a été scanné entre "
-        "temps (c'est normal ; scannez la mire avec --interactive pour vérifier la lecture)",
+        "no_data.external": "ouvert et lu pendant {seconds:.1f} s : rien n'a été scanné "
+        "entre-temps (c'est normal ; scannez la carte de test avec --interactive pour vérifier "
+        "la lecture)",
         "no_data.live": "rien n'a été scanné depuis le démarrage de l'agent",
         "codes_read": "{count} code(s) lu(s), dont {well_formed} attestation(s) bien formée(s)",
         "codes_read.live": "{well_formed} bien formé(s), {refused} refusé(s) depuis le "
@@ -270,15 +271,16 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "images sur {frames} sautées, {decode_fps:.1f} décodées par seconde, {mean_ms:.0f} ms "
         "par image",
         # the test card
-        "testcard_complete": "attestations de la mire lues en {complete_s:.1f} s (premier code "
-        "après {first_s:.1f} s)",
-        "testcard_incomplete": "non lues en {seconds:g} s : les attestations {missing} de la mire",
-        "testcard_outcome": "des codes de la mire n'ont pas été lus ou refusés comme prévu "
-        "(code : attendu → obtenu) : {wrong}",
-        "unexpected_code": "{count} code(s) qui ne sont pas sur la mire sont arrivés",
+        "testcard_complete": "attestations de la carte de test lues en {complete_s:.1f} s "
+        "(premier code après {first_s:.1f} s)",
+        "testcard_incomplete": "les attestations de la carte de test aux formats {missing} "
+        "n'ont pas été lues en {seconds:g} s",
+        "testcard_outcome": "des codes de la carte de test n'ont pas été lus ou refusés comme "
+        "prévu (code : attendu → obtenu) : {wrong}",
+        "unexpected_code": "{count} code(s) qui ne sont pas sur la carte de test sont arrivés",
         # the operator's prompt (interactive level)
-        "prompt.scan_card": "l'appareil '{device}' est ouvert : scannez maintenant la mire "
-        "(toutes les attestations, codes 1 à 6), dans les {seconds:g} s",
+        "prompt.scan_card": "l'appareil '{device}' est ouvert : scannez maintenant la carte de "
+        "test (toutes les attestations, codes 1 à 6), dans les {seconds:g} s",
     },
 }
 

@@ -242,9 +242,9 @@ def test_the_operator_is_prompted_in_the_report_language(tmp_path: Path) -> None
         settings, options(level="interactive", seconds=0.5, prompt=prompts.append, lang="fr")
     )
     assert prompts == [
-        "l'appareil 'demo' est ouvert : scannez maintenant la mire (toutes les attestations, "
-        "codes 1 à 6), dans les 0,5 s"
+        "l'appareil 'demo' est ouvert : scannez maintenant la carte de test (toutes les "
+        "attestations, codes 1 à 6), dans les 0,5 s"
     ]
     assert report.lang == "fr"
     unexpected = next(c for c in report.devices[0].checks if c.code == "unexpected_code")
-    assert unexpected.message.endswith("qui ne sont pas sur la mire sont arrivés")
+    assert unexpected.message.endswith("qui ne sont pas sur la carte de test sont arrivés")
