@@ -49,7 +49,7 @@ def add_command(
     )
 
 
-def add_json_option(parser: argparse.ArgumentParser, what: str = "JSON on stdout") -> None:
+def add_json_option(parser: argparse._ActionsContainer, what: str = "JSON on stdout") -> None:
     parser.add_argument("--json", action="store_true", help=what)
 
 

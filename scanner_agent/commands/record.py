@@ -15,22 +15,41 @@ import argparse
 import sys
 import time
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    settings_from,
+)
 
 RECORDABLE = ("serial", "hid_pos", "hid_keyboard")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "record",
         help="record a device's raw traffic for replay by support",
-        description="Record the raw traffic of a configured serial, HID POS or keyboard-mode "
-        "device as JSON lines, until Ctrl-C or --duration. Scan test cards only: the "
-        "recording holds what is scanned.",
+        description="Record the raw traffic of a configured device (serial, HID POS,\n"
+        "keyboard-mode, demo or replay) as JSON lines, until Ctrl-C or --duration; play it\n"
+        "back with a `replay` device. Scan test cards only: the recording holds what is\n"
+        "scanned.",
+        examples=(
+            "scanner-agent record demo --config config/examples/demo.toml --out demo.jsonl "
+            "--duration 10",
+            "scanner-agent record demo --config config/examples/demo.toml --out demo.jsonl "
+            "--duration 4 --json",
+        ),
+        exit_codes="exit status: 0 recorded, 1 the device could not be opened or was lost, "
+        "or the file cannot be written, 2 usage error (no such device, a camera)",
     )
     parser.add_argument("device_id", metavar="DEVICE_ID", help="the id of a configured device")
     parser.add_argument("--out", required=True, metavar="FILE", help="the recording to write")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    add_json_option(
+        parser,
+        'print what was recorded as one JSON object: {"device_id", "out", "protocol", "chunks"}',
+    )
     add_config_option(parser)
     parser.set_defaults(func=run, parser=parser)
 

@@ -17,7 +17,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.bus import Event
@@ -25,14 +30,22 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "watch",
         help="run the configured devices and print each scan and device change",
-        description="Run the devices of the configuration and print each scan (member number "
-        "masked) and each device state change, until Ctrl-C.",
+        description="Run the devices of the configuration and print each scan (member number\n"
+        "masked) and each device state change, until Ctrl-C, --count, --duration, or every\n"
+        "device has ended (a replay that has finished).",
+        examples=(
+            "scanner-agent watch --config config/examples/demo.toml --count 3",
+            "scanner-agent watch --config config/examples/demo.toml --json --duration 10",
+        ),
+        exit_codes="exit status: 0 stopped (Ctrl-C, --count, --duration, every device "
+        "ended), 2 no device configured or a configuration error",
     )
     add_config_option(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    add_json_option(parser, 'one JSON object a line, {"event": "scan" | "device", ...}')
     parser.add_argument("--count", type=int, metavar="N", help="stop after N scans")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     parser.set_defaults(func=run)
