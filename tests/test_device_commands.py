@@ -106,15 +106,70 @@ def test_record_then_replay_gives_the_same_scans(
     assert scans[0]["symbology"] == "]d1"
 
 
-def test_record_refuses_unknown_and_unrecordable_devices(
+def test_record_refuses_unknown_devices_and_cameras(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\n')
-    for device in ("nope", "demo"):
+    config = write_config(
+        tmp_path / "c.toml",
+        '[[devices]]\nid = "demo"\ntype = "demo"\n'
+        '[[devices]]\nid = "cam"\ntype = "camera"\nsource = "video.mp4"\n',
+    )
+    for device in ("nope", "cam"):
         with pytest.raises(SystemExit) as exit_info:
             main(["record", device, "--out", str(tmp_path / "x"), "--config", str(config)])
         assert exit_info.value.code == 2
-    assert "only serial, hid_pos, hid_keyboard" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no device 'nope' in the configuration (known: demo, cam)" in err
+    assert "device 'cam' is a camera" in err
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_record_the_demo_device_then_replay_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    from drivers.demo import sample_payloads
+
+    config = write_config(
+        tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\ninterval_s = 0.01\n'
+    )
+    out = tmp_path / "demo.jsonl"
+    status = main(["record", "demo", "--out", str(out), "--config", str(config),
+                   "--duration", "0.3", "--json"])  # fmt: skip
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    recording = read_recording(out)
+    assert recording.protocol == "serial"  # the serial scanner the demo simulates
+    assert summary == {
+        "device_id": "demo",
+        "out": str(out),
+        "protocol": "serial",
+        "chunks": len(recording.chunks),
+    }
+    assert len(recording.chunks) >= 2
+    samples = sample_payloads(date.today())
+    assert [c for _, c in recording.chunks] == [
+        samples[i % len(samples)] + b"\r" for i in range(len(recording.chunks))
+    ]
+
+    replay = write_config(
+        tmp_path / "r.toml",
+        "[pipeline]\nduplicate_window_s = 0\n"
+        f'[[devices]]\nid = "rp"\ntype = "replay"\npath = "{out}"\nspeed = 20\n',
+    )
+    count = len(recording.chunks)
+    assert main(["watch", "--config", str(replay), "--count", str(count), "--json"]) == 0
+    scans = [
+        event
+        for event in map(json.loads, capsys.readouterr().out.splitlines())
+        if event["event"] == "scan"
+    ]
+    assert len(scans) == count
+    assert scans[0]["attestation"]["amc_number"] == "0775627391"
+    assert scans[0]["symbology"] == "]d1"
+    assert scans[1]["attestation"]["amc_number"] == "774734488"
+    assert all(s["device_id"] == "rp" and s["source"] == "replay" for s in scans)
 
 
 def test_record_a_missing_device_fails_cleanly(
