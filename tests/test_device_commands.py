@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,8 +15,8 @@ import pytest
 
 from drivers.replay import read_recording
 from scanner_agent.cli import main
-from tests.helpers.devices import PtyScanner
-from tests.helpers.samples import VALID, VALID_PIPE
+from tests.helpers.devices import PtyScanner, replay_recording
+from tests.helpers.samples import BAD_AMC, ROOT, VALID, VALID_PIPE
 
 
 def write_config(path: Path, body: str) -> Path:
@@ -216,3 +218,52 @@ def test_watch_prints_a_code_seen_but_unreadable() -> None:
         "message": "code détecté mais illisible : rapprochez / éclairez",
         "positions": [[[1, 2], [3, 4]]],
     }
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_watch_a_finished_replay_prints_every_scan_then_the_end_and_exits(
+    tmp_path: Path, as_json: bool
+) -> None:
+    """The real command in its own process: the replay's frames all arrive at once, so the
+    reader ends while the pipeline still parses them; its end must still come after them."""
+    codes = [b"]d1" + VALID, VALID_PIPE, BAD_AMC] * 7
+    recording = replay_recording(
+        tmp_path / "r.jsonl", "serial", [c + b"\r" for c in codes], step=0.0
+    )
+    config = write_config(
+        tmp_path / "r.toml",
+        "[pipeline]\nduplicate_window_s = 0\n"
+        f'[[devices]]\nid = "rp"\ntype = "replay"\npath = "{recording}"\n',
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANNER_AGENT")}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "scanner_agent.cli", "watch", "--config", str(config)]
+    done = subprocess.run(
+        command + (["--json"] if as_json else []),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,  # it used to hang here, after the replay's end
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    expected = ["0775627391", "774734488", "07756"] * 7
+    if as_json:
+        events = [json.loads(line) for line in lines]
+        amcs = [
+            e["attestation"]["amc_number"] or e["attestation"]["errors"][0]["code"]
+            for e in events
+            if e["event"] == "scan"
+        ]
+        expected = ["0775627391", "774734488", "bad_amc_number"] * 7
+        last = events[-1]
+        assert (last["event"], last["id"], last["state"]) == ("device", "rp", "stopped")
+        assert last["description"].endswith("(finished)")
+    else:
+        amcs = [re.findall(r"AMC (?:number ')?([0-9]+)", line)[0] for line in lines
+                if line.startswith(tuple("0123456789"))]  # fmt: skip
+        assert lines[-1].startswith("device rp (replay): stopped - replay of ")
+        assert lines[-1].endswith("(finished)")
+    assert amcs == expected  # every scan, in order, before the end
