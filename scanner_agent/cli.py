@@ -40,12 +40,21 @@ EXIT_PIPE_CLOSED = 141
 """Standard output closed by its reader (`| head -1`): 128 + SIGPIPE, as a shell shows a
 command the closed pipe killed; no traceback, no message."""
 
+EPILOG = """\
+`scanner-agent COMMAND --help` shows each command's options, examples and exit codes.
+Commands that print results take --json. Colours only on a terminal, never with NO_COLOR set.
+
+exit status: 0 ok, 1 refused (a code refused, a file not read, a check that fails),
+2 usage or configuration error, 141 the reader of the output went away (| head), 130 Ctrl-C"""
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scanner-agent",
         description="Reads the DataMatrix of AMC tiers-payant attestations and serves them "
         "to the GAP on localhost.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"scanner-agent {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)

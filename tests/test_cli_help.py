@@ -148,3 +148,14 @@ def test_the_examples_work_as_written(tmp_path: Path) -> None:
             ran += 1
     assert ran >= 15
     assert (tmp_path / "card.png").stat().st_size > 0
+
+
+def test_the_top_level_help_says_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "exit status: 0 ok, 1 refused" in out
+    assert "141" in out and "NO_COLOR" in out
+    for name in cli.COMMANDS:
+        assert f"    {name} " in out or f"    {name}\n" in out
