@@ -256,3 +256,10 @@ class Agent:
 
     def device(self, device_id: str) -> DeviceStatus | None:
         return self.states.get(device_id)
+
+    def device_readers(self) -> list[str]:
+        """The devices a reader runs for (enabled and set up; none before `start`). Each says
+        `stopped` on the bus once it ends by itself (a replay played, a video file read),
+        after its last scan."""
+        manager = self._manager
+        return list(manager.readers) if manager is not None else []

@@ -300,6 +300,10 @@ class DeviceReader(Generic[ChunkT]):
             self._close(driver)
             if finished:
                 break
+        if finished:
+            # the last frames are still on their way to the pipeline: the end of the device
+            # comes after its last scan, on the bus as for the device's users
+            self.pipeline.drain()
         self.states.set_state(
             self.device_id,
             "stopped",

@@ -234,7 +234,9 @@ class Pipeline:
         self._count_unreadable = count_unreadable
         self._work = threading.Lock()  # the worker and `take` process one frame at a time
         self.duplicate_window_s = duplicate_window_s
-        self._queue: queue.Queue[Incoming | None] = queue.Queue(maxsize=queue_size)
+        self._queue: queue.Queue[Incoming | threading.Event | None] = queue.Queue(
+            maxsize=queue_size
+        )
         self._today = today or context.today
         """The day scans are judged for: today in the hospital's time zone."""
         self._wall = wall_clock
@@ -301,6 +303,21 @@ class Pipeline:
     def pending(self) -> int:
         return self._queue.qsize()
 
+    def drain(self, timeout: float = 5.0) -> bool:
+        """Wait until every frame submitted before this call is processed (its scan delivered
+        and published); True once it is, False at the timeout or when no worker runs.
+
+        A reader calls it before it says its device has ended, so that the `stopped`
+        `DeviceEvent` follows the device's last scan on the bus."""
+        if self._thread is None:
+            return False
+        done = threading.Event()
+        try:
+            self._queue.put(done, timeout=timeout)
+        except queue.Full:
+            return False
+        return done.wait(timeout)
+
     # --- worker ---
     def start(self) -> None:
         if self._thread is not None:
@@ -321,6 +338,9 @@ class Pipeline:
             item = self._queue.get()
             if item is None:
                 return
+            if isinstance(item, threading.Event):  # `drain`: what came before is done
+                item.set()
+                continue
             try:
                 with self._work:
                     self.process(item)

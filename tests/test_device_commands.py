@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -13,8 +15,8 @@ import pytest
 
 from drivers.replay import read_recording
 from scanner_agent.cli import main
-from tests.helpers.devices import PtyScanner
-from tests.helpers.samples import VALID, VALID_PIPE
+from tests.helpers.devices import PtyScanner, replay_recording
+from tests.helpers.samples import BAD_AMC, ROOT, VALID, VALID_PIPE
 
 
 def write_config(path: Path, body: str) -> Path:
@@ -106,15 +108,70 @@ def test_record_then_replay_gives_the_same_scans(
     assert scans[0]["symbology"] == "]d1"
 
 
-def test_record_refuses_unknown_and_unrecordable_devices(
+def test_record_refuses_unknown_devices_and_cameras(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    config = write_config(tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\n')
-    for device in ("nope", "demo"):
+    config = write_config(
+        tmp_path / "c.toml",
+        '[[devices]]\nid = "demo"\ntype = "demo"\n'
+        '[[devices]]\nid = "cam"\ntype = "camera"\nsource = "video.mp4"\n',
+    )
+    for device in ("nope", "cam"):
         with pytest.raises(SystemExit) as exit_info:
             main(["record", device, "--out", str(tmp_path / "x"), "--config", str(config)])
         assert exit_info.value.code == 2
-    assert "only serial, hid_pos, hid_keyboard" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "no device 'nope' in the configuration (known: demo, cam)" in err
+    assert "device 'cam' is a camera" in err
+    assert not os.path.exists(tmp_path / "x")
+
+
+def test_record_the_demo_device_then_replay_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import date
+
+    from drivers.demo import sample_payloads
+
+    config = write_config(
+        tmp_path / "c.toml", '[[devices]]\nid = "demo"\ntype = "demo"\ninterval_s = 0.01\n'
+    )
+    out = tmp_path / "demo.jsonl"
+    status = main(["record", "demo", "--out", str(out), "--config", str(config),
+                   "--duration", "0.3", "--json"])  # fmt: skip
+    assert status == 0
+    summary = json.loads(capsys.readouterr().out)
+    recording = read_recording(out)
+    assert recording.protocol == "serial"  # the serial scanner the demo simulates
+    assert summary == {
+        "device_id": "demo",
+        "out": str(out),
+        "protocol": "serial",
+        "chunks": len(recording.chunks),
+    }
+    assert len(recording.chunks) >= 2
+    samples = sample_payloads(date.today())
+    assert [c for _, c in recording.chunks] == [
+        samples[i % len(samples)] + b"\r" for i in range(len(recording.chunks))
+    ]
+
+    replay = write_config(
+        tmp_path / "r.toml",
+        "[pipeline]\nduplicate_window_s = 0\n"
+        f'[[devices]]\nid = "rp"\ntype = "replay"\npath = "{out}"\nspeed = 20\n',
+    )
+    count = len(recording.chunks)
+    assert main(["watch", "--config", str(replay), "--count", str(count), "--json"]) == 0
+    scans = [
+        event
+        for event in map(json.loads, capsys.readouterr().out.splitlines())
+        if event["event"] == "scan"
+    ]
+    assert len(scans) == count
+    assert scans[0]["attestation"]["amc_number"] == "0775627391"
+    assert scans[0]["symbology"] == "]d1"
+    assert scans[1]["attestation"]["amc_number"] == "774734488"
+    assert all(s["device_id"] == "rp" and s["source"] == "replay" for s in scans)
 
 
 def test_record_a_missing_device_fails_cleanly(
@@ -161,3 +218,52 @@ def test_watch_prints_a_code_seen_but_unreadable() -> None:
         "message": "code détecté mais illisible : rapprochez / éclairez",
         "positions": [[[1, 2], [3, 4]]],
     }
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["text", "json"])
+def test_watch_a_finished_replay_prints_every_scan_then_the_end_and_exits(
+    tmp_path: Path, as_json: bool
+) -> None:
+    """The real command in its own process: the replay's frames all arrive at once, so the
+    reader ends while the pipeline still parses them; its end must still come after them."""
+    codes = [b"]d1" + VALID, VALID_PIPE, BAD_AMC] * 7
+    recording = replay_recording(
+        tmp_path / "r.jsonl", "serial", [c + b"\r" for c in codes], step=0.0
+    )
+    config = write_config(
+        tmp_path / "r.toml",
+        "[pipeline]\nduplicate_window_s = 0\n"
+        f'[[devices]]\nid = "rp"\ntype = "replay"\npath = "{recording}"\n',
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCANNER_AGENT")}
+    env["PYTHONPATH"] = str(ROOT)
+    command = [sys.executable, "-m", "scanner_agent.cli", "watch", "--config", str(config)]
+    done = subprocess.run(
+        command + (["--json"] if as_json else []),
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,  # it used to hang here, after the replay's end
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    expected = ["0775627391", "774734488", "07756"] * 7
+    if as_json:
+        events = [json.loads(line) for line in lines]
+        amcs = [
+            e["attestation"]["amc_number"] or e["attestation"]["errors"][0]["code"]
+            for e in events
+            if e["event"] == "scan"
+        ]
+        expected = ["0775627391", "774734488", "bad_amc_number"] * 7
+        last = events[-1]
+        assert (last["event"], last["id"], last["state"]) == ("device", "rp", "stopped")
+        assert last["description"].endswith("(finished)")
+    else:
+        amcs = [re.findall(r"AMC (?:number ')?([0-9]+)", line)[0] for line in lines
+                if line.startswith(tuple("0123456789"))]  # fmt: skip
+        assert lines[-1].startswith("device rp (replay): stopped - replay of ")
+        assert lines[-1].endswith("(finished)")
+    assert amcs == expected  # every scan, in order, before the end

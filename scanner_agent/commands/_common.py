@@ -49,7 +49,7 @@ def add_command(
     )
 
 
-def add_json_option(parser: argparse.ArgumentParser, what: str = "JSON on stdout") -> None:
+def add_json_option(parser: argparse._ActionsContainer, what: str = "JSON on stdout") -> None:
     parser.add_argument("--json", action="store_true", help=what)
 
 
@@ -70,9 +70,16 @@ def console(stream: IO[str] | None = None, *, min_width: int = 0) -> Console:
     """
     from rich.console import Console
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # rich would exit with status 1; `scanner_agent.cli.main` ends every command
+            # quietly the same way (141, see `cli.EXIT_PIPE_CLOSED`)
+            self.quiet = True
+            raise BrokenPipeError
+
     stream = stream or sys.stdout
     colour = color_enabled(stream)
-    out = Console(
+    out = _Console(
         file=stream,
         no_color=not colour,
         color_system="auto" if colour else None,

@@ -5,17 +5,30 @@ from __future__ import annotations
 import argparse
 import json
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    settings_from,
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "config",
         help="check the configuration, layouts and referential; print the settings",
-        description="Read the configuration exactly as `serve` would, load the layouts and the "
-        "AMC referential, and print the result. Exit status 2 names the bad key and file.",
+        description="Read the configuration exactly as `serve` would, load the layouts and the\n"
+        "AMC referential, and print the result. A bad configuration exits 2 with the bad key\n"
+        "and file named.",
+        examples=(
+            "scanner-agent config",
+            "scanner-agent config --config config/examples/demo.toml --json",
+        ),
+        exit_codes="exit status: 0 the configuration, layouts and referential load, "
+        "2 they do not (the message names the key and the file)",
     )
-    parser.add_argument("--json", action="store_true", help="print the settings as JSON")
+    add_json_option(parser, "print the settings as JSON")
     add_config_option(parser)
     parser.set_defaults(func=run)
 

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    console,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.inventory import Discovery, Inventory
@@ -32,14 +37,22 @@ _KIND = {
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "devices",
         help="list the serial ports, HID devices and cameras of this machine",
-        description="List every candidate device (serial ports, HID interfaces, cameras), "
-        "which configured device each one is, and whether this user may open it.",
+        description="List every candidate device (serial ports, HID interfaces, cameras),\n"
+        "which configured device each one is, and whether this user may open it (nothing is\n"
+        "opened), with the udev rule or group that fixes it when not.",
+        examples=(
+            "scanner-agent devices",
+            "scanner-agent devices --config config/examples/demo.toml --json",
+        ),
+        exit_codes="exit status: 0 every configured device is plugged in and may be opened, "
+        "1 a configured device is missing or may not be opened, 2 a configuration error",
     )
     add_config_option(parser)
-    parser.add_argument("--json", action="store_true", help="print the list as JSON")
+    add_json_option(parser, "print the list as JSON")
     parser.set_defaults(func=run)
 
 
@@ -57,10 +70,10 @@ def run(args: argparse.Namespace, discovery: Discovery | None = None) -> int:
 
 
 def render(inventory: Inventory) -> None:
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    console = Console(file=sys.stdout, width=max(120, Console().width), highlight=False)
+    out = console(min_width=120)
     table = Table(title="devices of this workstation", title_justify="left", expand=True)
     for name in ("kind", "path", "USB id", "serial", "usage", "description", "configured", "open"):
         table.add_column(name, overflow="fold")
@@ -68,23 +81,23 @@ def render(inventory: Inventory) -> None:
         usb = f"{e.vid}:{e.pid}" if e.vid else ""
         usage = f"0x{e.usage_page:02X}/0x{e.usage or 0:02X}" if e.usage_page is not None else ""
         path = e.path + (f"\n{e.by_id}" if e.by_id else "")
-        access = "[green]yes[/]" if e.access == "ok" else f"[red]{e.access}[/]"
+        access = "[green]yes[/]" if e.access == "ok" else f"[red]{escape(e.access)}[/]"
         table.add_row(
-            _KIND[e.kind],
-            path,
-            usb,
-            e.serial_number or "",
-            usage,
-            e.description,
-            ", ".join(e.configured) or "-",
+            escape(_KIND[e.kind]),
+            escape(path),
+            escape(usb),
+            escape(e.serial_number or ""),
+            escape(usage),
+            escape(e.description),
+            escape(", ".join(e.configured) or "-"),
             access,
         )
     if inventory.entries:
-        console.print(table)
+        out.print(table)
     else:
-        console.print("no serial port, HID device or camera found")
+        out.print("no serial port, HID device or camera found")
     for e in inventory.entries:
         if e.fix:
-            console.print(f"[red]{e.path}[/]: {e.fix}")
+            out.print(f"[red]{escape(e.path)}[/]: {escape(e.fix)}")
     for device_id in inventory.missing:
-        console.print(f"[red]configured device {device_id!r} matches nothing plugged in[/]")
+        out.print(f"[red]configured device {escape(repr(device_id))} matches nothing plugged in[/]")

@@ -26,7 +26,9 @@ import sys
 from typing import TYPE_CHECKING
 
 from scanner_agent.commands._common import (
+    add_command,
     add_config_option,
+    add_json_option,
     domain_name,
     iso_date,
     settings_from,
@@ -38,13 +40,24 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "parse",
         help="parse one attestation payload and judge it (decision, reasons, ROC)",
-        description="Parse one attestation payload and judge it for a date, a planned stay "
-        "and an activity: the decision (covered, check, not_covered, refused) comes first. "
-        "Exit status: 0 a well-formed attestation, whatever its decision (read it with "
-        "--json), 1 refused (not a well-formed attestation), 2 usage error.",
+        description="Parse one attestation payload and judge it for a date, a planned stay\n"
+        "and an activity: the decision (covered, check, not_covered, refused) comes first.\n"
+        "The payload is read from standard input when omitted or -.",
+        examples=(
+            "scanner-agent parse 'AMCTP01|AMC:774734488|TC:SP,IS|CSR:A2|ADH:AB-123/45"
+            "|DD:20260101|DF:20261231' --at 2026-03-01",
+            "scanner-agent parse 'AMCTPF10775627391MU SP    01 202601012026123112345678' "
+            "--stay-start 2026-03-01 --stay-days 3 --domain SMR --json",
+            "printf 'AMCTP01|AMC:07756|TC:MU|CSR:|ADH:42|DD:20260101|DF:20261231' "
+            "| scanner-agent parse -",
+        ),
+        exit_codes="exit status: 0 a well-formed attestation, whatever its decision (read "
+        "`decision` with --json: an expired attestation exits 0 too), 1 refused (not a "
+        "well-formed attestation), 2 usage error",
     )
     parser.add_argument(
         "payload",
@@ -75,7 +88,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="MCO|SMR|PSY|HAD",
         help="activity the ROC status is asked for (default: parser.domain, MCO)",
     )
-    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_json_option(parser, "print the result as one JSON object")
     parser.add_argument("--show", action="store_true", help="show the member number unmasked")
     parser.add_argument("--b64", action="store_true", help="PAYLOAD (or stdin) is base64")
     add_config_option(parser)

@@ -24,7 +24,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from scanner_agent.commands._common import add_config_option, iso_date, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    iso_date,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from datetime import date
@@ -33,21 +39,39 @@ if TYPE_CHECKING:
     from scanner_agent.config import Settings
     from scanner_agent.referential import Referential
 
+CHECK_EXAMPLES = (
+    "scanner-agent referential check config/amc_referential.csv",
+    "scanner-agent referential check config/amc_referential.csv --at 2026-12-04 --json",
+)
+LOOKUP_EXAMPLES = (
+    "scanner-agent referential lookup 0775627391",
+    "scanner-agent referential lookup 774734488 --domain SMR --json",
+    "scanner-agent referential lookup 0775627391 --file config/amc_referential.csv",
+)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "referential",
         help="check an AMC referential file, or look one AMC up",
-        description="Check a hospital's AMC referential file (check FILE), or answer for one "
+        description="Check a hospital's AMC referential file (check FILE), or answer for one\n"
         "AMC with the configured referential (lookup AMC).",
+        examples=(CHECK_EXAMPLES[0], LOOKUP_EXAMPLES[0]),
+        exit_codes="exit status: 0 ok, 1 check: the file does not load; lookup: the AMC is "
+        "not in the referential, 2 usage error",
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
-    check = actions.add_parser(
+    check = add_command(
+        actions,
         "check",
         help="validate a referential file and print a summary",
-        description="Load FILE as the agent would and print a summary. Exit status: 0 the "
-        "file loads, 1 it does not (the message names the lines), 2 usage error.",
+        description="Load FILE as the agent would and print a summary: AMCs and lines, its\n"
+        "`updated` date and age, the AMCs connected to ROC on --at, by activity, the test AMCs.",
+        examples=CHECK_EXAMPLES,
+        exit_codes="exit status: 0 the file loads, 1 it does not (the message names the "
+        "lines), 2 usage error",
     )
     check.add_argument("file", metavar="FILE", type=Path, help="the CSV file to check")
     check.add_argument(
@@ -56,17 +80,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="YYYY-MM-DD",
         help="the day the AMCs connected to ROC are counted for (default: today)",
     )
-    check.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    add_json_option(check, "print the summary as one JSON object")
     add_config_option(check)
     check.set_defaults(func=run_check)
 
-    lookup = actions.add_parser(
+    lookup = add_command(
+        actions,
         "lookup",
         help="the ROC status of one AMC at a date, for an activity",
-        description="Answer for one AMC with the configured referential, in the configured "
-        "phase of the ROC roll-out: ROC status, reason, name, GAP codes, test AMC. Exit "
-        "status: 0 the AMC is in the referential, 1 it is not, "
-        "2 usage error.",
+        description="Answer for one AMC with the configured referential, in the configured\n"
+        "phase of the ROC roll-out: ROC status, reason, name, GAP codes, test AMC.",
+        examples=LOOKUP_EXAMPLES,
+        exit_codes="exit status: 0 the AMC is in the referential, 1 it is not, 2 usage error",
     )
     lookup.add_argument("amc", metavar="AMC", help="the AMC number (leading zeros optional)")
     lookup.add_argument(
@@ -80,7 +105,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     lookup.add_argument(
         "--file", type=Path, metavar="FILE", help="this referential instead of parser.referential"
     )
-    lookup.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_json_option(lookup, "print the answer as one JSON object")
     add_config_option(lookup)
     lookup.set_defaults(func=run_lookup, parser=lookup)
 

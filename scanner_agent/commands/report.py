@@ -19,7 +19,14 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, iso_date, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    console,
+    iso_date,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.indicators import IndicatorReport
@@ -46,14 +53,23 @@ _WEEKDAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "diman
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "report",
         help="print the non-personal indicators of a week (scans by decision, reason...)",
-        description="Print the non-personal indicators (scans, codes not read, decode time) "
-        "of a week or a period, read from the configured database: the agent may be stopped, "
-        "and a shared PostgreSQL gives every workstation. Without --week, --from or --to: the "
-        "current ISO week (Monday to Sunday, hospital's time zone). Test attestations are "
+        description="Print the non-personal indicators (scans, codes not read, decode time)\n"
+        "of a week or a period, read from the configured database: the agent may be stopped,\n"
+        "and a shared PostgreSQL gives every workstation. Without --week, --from or --to: the\n"
+        "current ISO week (Monday to Sunday, hospital's time zone). Test attestations are\n"
         "left out unless --include-test.",
+        examples=(
+            "scanner-agent report",
+            "scanner-agent report --week 2026-W48 --by day,decision",
+            "scanner-agent report --from 2026-11-01 --to 2026-11-30 --csv november.csv",
+            "scanner-agent report --by reason --include-test --json",
+        ),
+        exit_codes="exit status: 0 printed, 1 the database cannot be read or the CSV file "
+        "cannot be written (the code on standard error), 2 a bad argument or configuration",
     )
     parser.add_argument("--week", metavar="WEEK", help="an ISO week, e.g. 2026-W48")
     parser.add_argument(
@@ -78,7 +94,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     output = parser.add_mutually_exclusive_group()
     output.add_argument("--csv", metavar="FILE", help="write the CSV to FILE (- : standard output)")
-    output.add_argument("--json", action="store_true", help="print the JSON of GET /v1/indicators")
+    add_json_option(output, "print the JSON of GET /v1/indicators")
     parser.add_argument(
         "--include-test",
         action="store_true",
@@ -160,24 +176,24 @@ def title(report: IndicatorReport) -> str:
 
 
 def render(report: IndicatorReport) -> None:
-    from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     from scanner_agent.indicators import MEASURES
 
-    console = Console(file=sys.stdout, width=max(100, Console().width), highlight=False)
-    console.print(title(report), soft_wrap=True)
+    out = console(min_width=100)
+    out.print(escape(title(report)), soft_wrap=True)
     table = Table(show_footer=True)
     dims = report.query.group_by
     total = report.total
     for i, dim in enumerate(dims):
-        table.add_column(dim, footer="total" if i == 0 else "", overflow="fold")
+        table.add_column(escape(dim), footer="total" if i == 0 else "", overflow="fold")
     mean = total.decode_ms_mean
     footers = (str(total.scans), str(total.unreadable), "" if mean is None else f"{mean:.3f}")
     for measure, footer in zip(MEASURES, footers, strict=True):
         table.add_column(measure, footer=footer, justify="right")
     for row in report.rows:
-        cells = [_cell(row.keys.get(d)) for d in dims]
+        cells = [escape(_cell(row.keys.get(d))) for d in dims]
         row_mean = row.decode_ms_mean
         cells += [
             str(row.scans),
@@ -185,9 +201,9 @@ def render(report: IndicatorReport) -> None:
             "" if row_mean is None else f"{row_mean:.3f}",
         ]
         table.add_row(*cells)
-    console.print(table)
+    out.print(table)
     if not report.rows:
-        console.print("aucun scan sur cette période")
+        out.print("aucun scan sur cette période")
 
 
 def _cell(value: object) -> str:

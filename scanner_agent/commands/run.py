@@ -17,17 +17,26 @@ import sys
 import threading
 from types import FrameType
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import add_command, add_config_option, settings_from
 
 log = logging.getLogger("scanner_agent.run")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    from scanner_agent.commands.serve import EXIT_CODES
+
+    parser = add_command(
+        sub,
         "run",
         help="run the agent: devices and storage, with the localhost API unless --no-api",
-        description="Start the configured devices and store their scans; serve them on the "
-        "localhost API as `serve` does, unless --no-api. Stops on Ctrl-C or SIGTERM.",
+        description="Start the configured devices and store their scans; serve them on the\n"
+        "localhost API as `serve` does, unless --no-api. Stops on Ctrl-C or SIGTERM. It prints\n"
+        "no results (its log goes to standard error), so it has no --json.",
+        examples=(
+            "scanner-agent run --no-api --config config/examples/demo.toml",
+            "scanner-agent run --config config/examples/demo.toml --port 0",
+        ),
+        exit_codes=EXIT_CODES,
     )
     add_config_option(parser)
     parser.add_argument(

@@ -12,18 +12,30 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import add_command, add_config_option, settings_from
 
 if TYPE_CHECKING:
     import socket
 
+EXIT_CODES = (
+    "exit status: 0 stopped (Ctrl-C, SIGTERM), 2 a configuration error or the address cannot "
+    "be listened on"
+)
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "serve",
         help="run the agent: devices, storage and the localhost API",
-        description="Start the configured devices and serve scans on the localhost API "
-        "(see README, 'API'). Stops on Ctrl-C or SIGTERM.",
+        description="Start the configured devices and serve scans on the localhost API\n"
+        "(see README, 'API'). Stops on Ctrl-C or SIGTERM. It prints no results (its log goes\n"
+        "to standard error), so it has no --json.",
+        examples=(
+            "scanner-agent serve",
+            "scanner-agent serve --config config/examples/demo.toml --port 9000",
+        ),
+        exit_codes=EXIT_CODES,
     )
     add_config_option(parser)
     parser.add_argument("--host", help="address to listen on (default: [api] host, 127.0.0.1)")

@@ -2,6 +2,10 @@
 
     scanner-agent watch [--config PATH] [--json] [--count N]
 
+Runs until Ctrl-C, `--count` scans, `--duration` seconds, or until every device has ended by
+itself (a replay played once, a camera reading a video file): then the last scans, each
+device's `stopped` line, and exit status 0.
+
 IT's quick console view of a workstation's scanners: each scan (member number masked, its
 decision for today first: "COUVERTE le 03/12/2026", "À VÉRIFIER" with its reason codes,
 "NON COUVERTE", "REFUSÉE" with its error codes) and each
@@ -17,7 +21,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.bus import Event
@@ -25,14 +34,22 @@ if TYPE_CHECKING:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "watch",
         help="run the configured devices and print each scan and device change",
-        description="Run the devices of the configuration and print each scan (member number "
-        "masked) and each device state change, until Ctrl-C.",
+        description="Run the devices of the configuration and print each scan (member number\n"
+        "masked) and each device state change, until Ctrl-C, --count, --duration, or every\n"
+        "device has ended (a replay that has finished).",
+        examples=(
+            "scanner-agent watch --config config/examples/demo.toml --count 3",
+            "scanner-agent watch --config config/examples/demo.toml --json --duration 10",
+        ),
+        exit_codes="exit status: 0 stopped (Ctrl-C, --count, --duration, every device "
+        "ended), 1 no device could be set up, 2 no device configured or a configuration error",
     )
     add_config_option(parser)
-    parser.add_argument("--json", action="store_true", help="one JSON object a line")
+    add_json_option(parser, 'one JSON object a line, {"event": "scan" | "device", ...}')
     parser.add_argument("--count", type=int, metavar="N", help="stop after N scans")
     parser.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     parser.set_defaults(func=run)
@@ -40,32 +57,47 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from scanner_agent.agent import Agent
-    from scanner_agent.bus import ScanEvent
+    from scanner_agent.bus import DeviceEvent, ScanEvent
 
     settings = settings_from(args)
-    agent = Agent(settings, storage=False)  # a console view: scans kept in memory only
-    sub = agent.bus.subscribe("watch", maxsize=10_000)
-    if not settings.devices:
+    if not any(d.enabled for d in settings.devices):
         print("no devices configured: add [[devices]] to the configuration", file=sys.stderr)
         return 2
+    agent = Agent(settings, storage=False)  # a console view: scans kept in memory only
+    sub = agent.bus.subscribe("watch", maxsize=10_000)
     agent.start()
+    readers = set(agent.device_readers())
+    ended: set[str] = set()
     scans = 0
     deadline = None if args.duration is None else time.monotonic() + args.duration
     try:
         while args.count is None or scans < args.count:
+            if readers <= ended:
+                break  # every device has ended (a replay played): nothing more will come
             if deadline is not None and time.monotonic() >= deadline:
                 break
             event = sub.get(timeout=0.2)
             if event is None:
                 continue
-            print(render_json(event) if args.json else render(event), flush=True)
+            show(event, args.json)
             if isinstance(event, ScanEvent):
                 scans += 1
+            elif isinstance(event, DeviceEvent) and event.status.state == "stopped":
+                # while watching, a reader stops only at its source's end, after its last scan
+                ended.add(event.status.id)
+        if not readers:  # no device could be set up: show why, then fail
+            while (event := sub.get_nowait()) is not None:
+                show(event, args.json)
+            return 1
     except KeyboardInterrupt:
         pass
     finally:
         agent.stop()
     return 0
+
+
+def show(event: Event, as_json: bool) -> None:
+    print(render_json(event) if as_json else render(event), flush=True)
 
 
 def render(event: Event) -> str:
