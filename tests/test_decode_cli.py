@@ -10,13 +10,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
 from tests.helpers.samples import VALID as A
 
 
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scanner_agent.cli", "decode", *args],
         capture_output=True,
@@ -24,6 +27,7 @@ def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
         timeout=120,
         check=False,
         env=None if env is None else {**os.environ, **env},
+        cwd=cwd,
     )
 
 
@@ -156,3 +160,88 @@ def test_a_code_seen_but_not_read_is_said_in_french_and_in_the_json(tmp_path: Pa
     )
     assert "no code found" not in readable.stdout
     assert lines[-1].endswith("; 1 code(s) seen but not read")
+
+
+def mail(root: Path) -> None:
+    """A morning's mail: two cards and a note in `courrier/`, a hidden file, a TIFF deeper."""
+    (root / "courrier").mkdir()
+    write_card(root / "courrier" / "a.png", A)
+    write_card(root / "courrier" / "b.png", None)
+    (root / "courrier" / "note.txt").write_text("pas une image")
+    (root / "courrier" / ".a.png").write_bytes(b"hidden: never tried")
+    (root / "scans" / "x").mkdir(parents=True)
+    Image.fromarray(np.full((80, 80), 240, np.uint8)).save(root / "scans" / "x" / "deep.tif")
+
+
+def test_glob_patterns_are_expanded_by_the_command_and_each_file_read_once(tmp_path: Path) -> None:
+    mail(tmp_path)
+    # quoted patterns (as a Windows shell passes them), a file named twice, a folder holding it
+    result = cli(
+        "--json", "courrier/*.png", "**/*.tif", "courrier/a.png", "./courrier", cwd=tmp_path
+    )
+    assert result.returncode == 1, result.stderr  # note.txt is no image
+    names = [json.loads(line)["file"] for line in result.stdout.splitlines()]
+    assert names == [
+        str(Path("courrier/a.png")),
+        str(Path("courrier/b.png")),
+        str(Path("scans/x/deep.tif")),
+        str(Path("courrier/note.txt")),
+    ]
+
+
+def test_patterns_expanded_by_the_shell_or_by_the_command_name_the_same_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scanner_agent.commands.decode import expand, files, unique
+
+    mail(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    by_shell = expand(["courrier/a.png", "courrier/b.png"])  # what `courrier/*.png` became
+    by_command = expand(["courrier/*.png"])
+    assert by_shell.paths == by_command.paths == [Path("courrier/a.png"), Path("courrier/b.png")]
+    hidden = expand(["courrier/.*.png"])  # a hidden file only when the pattern says so
+    assert hidden.paths == [Path("courrier/.a.png")]
+    deep = expand(["**/*.tif", "nothing/*.pdf", "absent.pdf"])
+    assert deep.paths == [Path("scans/x/deep.tif")]
+    assert (deep.unmatched, deep.missing) == (["nothing/*.pdf"], ["absent.pdf"])
+    every = list(unique(files(expand(["courrier", "courrier/*", str(tmp_path)]).paths)))
+    assert every == [
+        Path("courrier/a.png"),
+        Path("courrier/b.png"),
+        Path("courrier/note.txt"),
+        tmp_path / "scans" / "x" / "deep.tif",
+    ]
+
+
+def test_a_file_with_glob_characters_in_its_name_is_taken_as_it_is(tmp_path: Path) -> None:
+    write_card(tmp_path / "scan[1].png", A)
+    write_card(tmp_path / "scan1.png", None)  # what `scan[1].png` would match as a pattern
+    result = cli("--json", str(tmp_path / "scan[1].png"))
+    assert result.returncode == 0, result.stderr
+    [report] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert Path(report["file"]).name == "scan[1].png"
+    assert len(report["codes"]) == 1
+
+
+def test_a_pattern_that_matches_nothing_is_a_usage_error_naming_it(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    result = cli("a.png", "courrier/*.pdf", "nope.png", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing decoded
+    assert "no file matches: courrier/*.pdf" in result.stderr
+    assert "no such file or folder: nope.png" in result.stderr
+
+
+def test_help_ends_with_examples_and_exit_codes() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "scanner_agent.cli", "decode", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    examples = result.stdout.split("examples:\n", 1)[1]
+    assert "scanner-agent decode 'courrier/*.pdf'" in examples
+    assert "exit status: 0 every file was read" in examples
+    assert "2 usage or configuration error" in examples
+    assert "%" not in result.stdout

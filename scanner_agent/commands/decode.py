@@ -1,9 +1,13 @@
 """`scanner-agent decode`: read the codes of images and PDFs, and parse them.
 
-    scanner-agent decode [--json] [--at YYYY-MM-DD] [--config PATH] FILE|FOLDER...
+    scanner-agent decode [--json] [--at YYYY-MM-DD] [--config PATH] FILE|FOLDER|GLOB...
 
-Folders are walked recursively (hidden files skipped; every other file is tried, and one that
-is no image or PDF is reported as such). With `--json`, one JSON line per file on stdout:
+Each argument is a file, a folder (walked recursively, hidden files and folders skipped; every
+other file is tried, and one that is no image or PDF is reported as such) or a glob pattern
+(`'courrier/*.pdf'`, `'**/*.tif'`: `**` is any depth), expanded by the command itself, so it
+works quoted or expanded by the shell, and on Windows, whose shells expand nothing. A path that
+exists is taken as it is, even with `*`, `?` or `[` in its name. Each file is decoded once, even
+when several arguments name it. With `--json`, one JSON line per file on stdout:
 `{"file", "codes": [{"page", "payload_b64", "symbology", "attestation"}], "error", "ms",
 "unreadable": [{"page", "position"}]}` (`unreadable`: the codes seen but not read, each place's
 corners in pixels); without, one line per code (member number masked), one per code seen but
@@ -16,19 +20,27 @@ Each code's line starts with its decision for `--at` ("COUVERTE le 01/03/2026", 
 
 Exit status: 0 every file was read (whatever the decisions on its codes), 1 some file
 could not be read (its `error` says why; the other files were still decoded), 2 usage or
-configuration error (including a path that does not exist).
+configuration error (a path that does not exist, a pattern that matches no file).
 """
 
 from __future__ import annotations
 
 import argparse
+import glob
 import json
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from scanner_agent.commands._common import add_config_option, iso_date, settings_from
+from scanner_agent.commands._common import (
+    add_command,
+    add_config_option,
+    add_json_option,
+    iso_date,
+    settings_from,
+)
 
 if TYPE_CHECKING:
     from scanner_agent.file_decoding import FileReport
@@ -37,17 +49,35 @@ EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
 UNREADABLE_LINE = (
     "page {page} : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"
 )
+EXIT_CODES = (
+    "exit status: 0 every file was read (whatever the decisions on its codes),\n"
+    "  1 some file could not be read (the others are still decoded),\n"
+    "  2 usage or configuration error (a path that does not exist, a pattern that matches\n"
+    "  no file)"
+)
+_GLOB_CHARACTERS = frozenset("*?[")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = sub.add_parser(
+    parser = add_command(
+        sub,
         "decode",
         help="read the DataMatrix of images and PDFs and parse them",
         description="Read every code of images (PNG, JPEG, TIFF, BMP, WebP) and PDFs, and parse "
-        "it. Exit status: 0 every file read, 1 some file could not be read, 2 usage error.",
+        "it.\nArguments are files, folders (recursive, hidden files skipped) or glob patterns\n"
+        "(quote them or not: the command expands them itself; ** is any depth).\n"
+        "Member numbers are masked in every output but --json.",
+        examples=(
+            "scanner-agent decode courrier/",
+            "scanner-agent decode 'courrier/*.pdf' 'scans/**/*.tif' --at 2026-03-01",
+            "scanner-agent decode examples/ --json",
+        ),
+        exit_codes=EXIT_CODES,
     )
-    parser.add_argument("paths", nargs="+", metavar="FILE", help="files or folders (recursive)")
-    parser.add_argument("--json", action="store_true", help="one JSON line per file on stdout")
+    parser.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files, folders (recursive) or glob patterns"
+    )
+    add_json_option(parser, "one JSON line per file on stdout (with each code's payload)")
     parser.add_argument(
         "--at",
         type=iso_date,
@@ -70,20 +100,70 @@ def files(paths: list[Path]) -> Iterator[Path]:
             yield path
 
 
+class Expanded:
+    """The arguments of `decode` as paths: `paths` (files and folders, in the order named, a
+    pattern's matches sorted), `missing` (paths that do not exist) and `unmatched` (patterns
+    that match nothing)."""
+
+    def __init__(self) -> None:
+        self.paths: list[Path] = []
+        self.missing: list[str] = []
+        self.unmatched: list[str] = []
+
+
+def expand(arguments: list[str]) -> Expanded:
+    """Files, folders and glob patterns (`*`, `?`, `[...]`, `**` for any depth; names starting
+    with a dot are matched only by a pattern that starts so) as paths. An argument that exists
+    is a path, even with glob characters in its name."""
+    out = Expanded()
+    for argument in arguments:
+        expanded = os.path.expanduser(argument)
+        if os.path.exists(expanded):
+            out.paths.append(Path(expanded))
+            continue
+        if not _GLOB_CHARACTERS.intersection(argument):
+            out.missing.append(argument)
+            continue
+        matches = sorted(glob.glob(expanded, recursive=True))
+        if matches:
+            out.paths.extend(Path(m) for m in matches)
+        else:
+            out.unmatched.append(argument)
+    return out
+
+
+def unique(paths: Iterator[Path]) -> Iterator[Path]:
+    """Each file once: the first time it is named (`a.pdf`, `./a.pdf` and a folder holding it
+    name the same file)."""
+    seen: set[Path] = set()
+    for path in paths:
+        try:
+            key = path.resolve()
+        except OSError:
+            key = path.absolute()
+        if key not in seen:
+            seen.add(key)
+            yield path
+
+
 def run(args: argparse.Namespace) -> int:
     from decoders import Decoder
     from scanner_agent.file_decoding import decode_options, decode_path, for_documents
     from scanner_agent.parse_context import ParseContext
 
-    paths = [Path(p) for p in args.paths]
-    missing = [str(p) for p in paths if not p.exists()]
-    if missing:
-        args.parser.error(f"no such file or folder: {', '.join(missing)}")
+    named = expand(args.paths)
+    problems = []
+    if named.missing:
+        problems.append(f"no such file or folder: {', '.join(named.missing)}")
+    if named.unmatched:
+        problems.append(f"no file matches: {', '.join(named.unmatched)}")
+    if problems:
+        args.parser.error("; ".join(problems))
     settings = settings_from(args)
     context = ParseContext.from_settings(settings)
     decoder = Decoder(for_documents(decode_options(settings)))
     at = args.at or context.today()
-    todo = list(files(paths))
+    todo = list(unique(files(named.paths)))
     reports: list[FileReport] = []
     with _progress(len(todo)) as advance:
         for path in todo:
