@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,20 +86,21 @@ def test_readable_output_masks_the_member_number_and_sums_up(tmp_path: Path) -> 
     assert "valid" not in expired.stdout.lower()
 
 
-def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
-    import os
-
-    write_card(tmp_path / "a.png", A)
+def on_terminal(
+    *args: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.CompletedProcess[str], bytes]:
+    """`decode` with its stderr on a pseudo-terminal (stdout piped): the result, and every byte
+    the terminal received."""
     master, slave = os.openpty()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "scanner_agent.cli", "decode", "--json", str(tmp_path)],
+            [sys.executable, "-m", "scanner_agent.cli", "decode", *args],
             stdout=subprocess.PIPE,
             stderr=slave,
             text=True,
             timeout=120,
             check=False,
-            env={**os.environ, "TERM": "xterm", "COLUMNS": "80"},
+            env={**os.environ, "TERM": "xterm", "COLUMNS": "80", **(env or {})},
         )
         os.close(slave)
         slave = -1
@@ -115,10 +117,55 @@ def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) 
         if slave != -1:
             os.close(slave)
         os.close(master)
+    return result, terminal
+
+
+def blank_cards(folder: Path, count: int) -> Path:
+    folder.mkdir()
+    write_card(folder / "a.png", A)
+    for n in range(1, count):
+        write_card(folder / f"blank{n}.png", None)
+    return folder
+
+
+def json_names(stdout: str) -> list[str]:
+    return [Path(json.loads(line)["file"]).name for line in stdout.splitlines()]
+
+
+SGR_COLOUR = re.compile(rb"\x1b\[[0-9;]*(?:3[0-9]|4[0-9]|9[0-7])[0-9;]*m")
+"""A select-graphic-rendition sequence that sets a colour."""
+
+
+def test_progress_bar_goes_to_stderr_only_when_it_is_a_terminal(tmp_path: Path) -> None:
+    folder = blank_cards(tmp_path / "mail", 4)
+    result, terminal = on_terminal("--json", str(folder))
     assert result.returncode == 0
     # stdout stays pure JSON lines; the bar (its escape codes) went to the terminal
-    assert [Path(json.loads(line)["file"]).name for line in result.stdout.splitlines()] == ["a.png"]
+    assert json_names(result.stdout) == ["a.png", "blank1.png", "blank2.png", "blank3.png"]
     assert b"\x1b[" in terminal
+    assert b"/4" in terminal  # files done out of four
+    assert SGR_COLOUR.search(terminal)
+    piped = cli("--json", str(folder))  # stderr not a terminal: no bar
+    assert (piped.returncode, piped.stderr) == (0, "")
+
+
+def test_no_progress_bar_for_three_files_or_on_a_dumb_terminal(tmp_path: Path) -> None:
+    few = blank_cards(tmp_path / "few", 3)
+    result, terminal = on_terminal("--json", str(few))
+    assert (result.returncode, terminal) == (0, b"")
+    assert json_names(result.stdout) == ["a.png", "blank1.png", "blank2.png"]
+    many = blank_cards(tmp_path / "many", 4)
+    result, terminal = on_terminal("--json", str(many), env={"TERM": "dumb"})
+    assert (result.returncode, terminal) == (0, b"")
+    assert len(result.stdout.splitlines()) == 4
+
+
+def test_no_color_keeps_the_bar_without_colours(tmp_path: Path) -> None:
+    folder = blank_cards(tmp_path / "mail", 4)
+    result, terminal = on_terminal("--json", str(folder), env={"NO_COLOR": "1"})
+    assert result.returncode == 0
+    assert b"/4" in terminal
+    assert not SGR_COLOUR.search(terminal), terminal
 
 
 def test_missing_path_is_a_usage_error(tmp_path: Path) -> None:

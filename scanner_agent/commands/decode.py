@@ -13,7 +13,8 @@ when several arguments name it. With `--json`, one JSON line per file on stdout:
 corners in pixels); without, one line per code (member number masked), one per code seen but
 not read ("page 2 : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"),
 and a summary. A progress bar goes to
-stderr, only when stderr is a terminal.
+stderr for four files or more, only when stderr is a terminal (not `TERM=dumb`; without
+colours when `NO_COLOR` is set).
 
 Each code's line starts with its decision for `--at` ("COUVERTE le 01/03/2026", "À VÉRIFIER",
 "NON COUVERTE", "REFUSÉE"); the summary counts codes by decision.
@@ -30,7 +31,7 @@ import glob
 import json
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -43,6 +44,8 @@ from scanner_agent.commands._common import (
 )
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from scanner_agent.file_decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
@@ -219,41 +222,54 @@ def _summary(reports: list[FileReport]) -> str:
     )
 
 
+PROGRESS_MIN_FILES = 4
+"""A progress bar from this many files on: up to three, the lines come as fast as a bar."""
+
+
+def progress_wanted(total: int) -> bool:
+    """A bar on stderr: for more than a few files, when stderr is a terminal that can redraw a
+    line (not `TERM=dumb`). `NO_COLOR` keeps the bar, without colours."""
+    if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return False
+    return os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
+
+
 class _progress:
-    """A rich progress bar on stderr when it is a terminal; nothing otherwise."""
+    """A rich progress bar on stderr (`progress_wanted`); nothing otherwise."""
 
     def __init__(self, total: int) -> None:
         self.total = total
-        self._bar: object | None = None
+        self._bar: Progress | None = None
 
-    def __enter__(self) -> _Advance:
-        if not sys.stderr.isatty():
-            return _Advance(None, None)
-        from rich.console import Console
-        from rich.progress import Progress
+    def __enter__(self) -> Callable[[str], None]:
+        if not progress_wanted(self.total):
+            return lambda name: None
+        from rich.markup import escape
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        from scanner_agent.commands._common import console
 
         # Lines for stdout go through the bar's console only when stdout is the same screen,
-        # so that they print above the bar; piped stdout is never touched.
+        # so that they print above the bar; piped or redirected stdout is never touched.
         screen = sys.stdout.isatty()
         bar = Progress(
-            console=Console(stderr=True),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console(sys.stderr),
             transient=True,
             redirect_stdout=screen,
             redirect_stderr=False,
         )
         bar.start()
         self._bar = bar
-        return _Advance(bar, bar.add_task("decoding", total=self.total))
+        task = bar.add_task("décodage", total=self.total)
+
+        def advance(name: str) -> None:
+            bar.update(task, advance=1, description=escape(name[:40]))
+
+        return advance
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
-            self._bar.stop()  # type: ignore[attr-defined]
-
-
-class _Advance:
-    def __init__(self, bar: object | None, task: object | None) -> None:
-        self._bar, self._task = bar, task
-
-    def __call__(self, name: str) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=name[:40])  # type: ignore[attr-defined]
+            self._bar.stop()
