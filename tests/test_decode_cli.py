@@ -15,7 +15,10 @@ import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
+from tests.helpers.samples import BAD_AMC
 from tests.helpers.samples import VALID as A
+
+DECODE = (sys.executable, "-m", "scanner_agent.cli", "decode")
 
 
 def cli(
@@ -292,3 +295,140 @@ def test_help_ends_with_examples_and_exit_codes() -> None:
     assert "exit status: 0 every file was read" in examples
     assert "2 usage or configuration error" in examples
     assert "%" not in result.stdout
+
+
+def two_page_tiff(path: Path, first: bytes, second: bytes) -> None:
+    pages = []
+    for payload in (first, second):
+        canvas = np.full((300, 400), 240, np.uint8)
+        code = synthetic.datamatrix(payload, 4)
+        canvas[30 : 30 + code.shape[0], 30 : 30 + code.shape[1]] = code
+        pages.append(Image.fromarray(canvas))
+    pages[0].save(path, "TIFF", save_all=True, append_images=pages[1:])
+
+
+def morning(folder: Path) -> Path:
+    """Every kind of row: a code, two codes in one file (one refused), no code, a code seen but
+    not read, a file that is no image."""
+    from tests.helpers.files import unreadable_card
+
+    folder.mkdir()
+    write_card(folder / "a.png", A)
+    two_page_tiff(folder / "b.tif", A, BAD_AMC)
+    write_card(folder / "c.png", None)
+    unreadable_card().save(folder / "d.png")
+    (folder / "e.txt").write_text("pas une image")
+    return folder
+
+
+def test_jsonl_has_one_line_per_code_and_one_per_file_without_a_code(tmp_path: Path) -> None:
+    from scanner_agent.code_rows import COLUMNS
+
+    folder = morning(tmp_path / "mail")
+    result = cli("--jsonl", "--at", "2026-03-01", str(folder))
+    assert result.returncode == 1, result.stderr  # e.txt could not be read
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert all(tuple(row) == COLUMNS for row in rows)
+    summary = [(Path(r["file"]).name, r["page"], r["status"], r["decision"]) for r in rows]
+    assert summary == [
+        ("a.png", 1, "code", "covered"),
+        ("b.tif", 1, "code", "covered"),
+        ("b.tif", 2, "code", "refused"),
+        ("c.png", None, "no_code", None),
+        ("d.png", 1, "unreadable_code", None),
+        ("e.txt", None, "file_error", None),
+    ]
+    a, _, refused, empty, seen, failed = rows
+    assert a["headline"] == "Couverte le 01/03/2026"
+    assert (a["amc_number"], a["member_number"]) == ("0775627391", "••••••78")
+    assert (a["valid_from"], a["valid_to"]) == ("2026-01-01", "2026-12-31")
+    assert (a["symbology"], a["roc"], a["reasons"], a["errors"]) == ("]d1", "roc", [], [])
+    assert refused["headline"] == "Refusée"
+    assert refused["reasons"] == ["invalid_payload"]
+    assert "bad_amc_number" in refused["errors"]
+    assert refused["member_number"] == "••"  # ADH:42, masked whole
+    assert empty["headline"] == "Aucun code trouvé"
+    assert seen["headline"].startswith("Code détecté mais illisible")
+    assert (failed["error_code"], failed["headline"]) == (
+        "not_an_image",
+        "Fichier non lu : ni une image ni un PDF",
+    )
+    assert "12345678" not in result.stdout
+    assert "payload_b64" not in result.stdout and "AMCTP01" not in result.stdout
+
+
+def read_csv(data: bytes) -> list[list[str]]:
+    import csv
+    import io
+
+    assert data.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: French Excel reads the accents right
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+
+
+def test_csv_file_beside_the_lines_on_the_terminal(tmp_path: Path) -> None:
+    from scanner_agent.code_rows import COLUMNS, csv_cell
+
+    folder = morning(tmp_path / "mail")
+    jsonl = cli("--jsonl", "--at", "2026-03-01", str(folder))
+    target = folder / "matin.csv"  # written into the folder decoded: never taken as an input
+    target.write_text("an older CSV")
+    result = cli("--csv", str(target), "--at", "2026-03-01", str(folder))
+    assert result.returncode == 1, result.stderr
+    assert "6 ligne(s) écrite(s) dans" in result.stderr
+    lines = result.stdout.splitlines()  # the readable lines and the summary, as without --csv
+    assert ": COUVERTE le 01/03/2026: AMC 0775627391 member ••••••78" in lines[0]
+    assert lines[-1].startswith("5 file(s): 3 code(s)")
+    data = target.read_bytes()
+    assert b"\r\n" in data and b"12345678" not in data and b"an older" not in data
+    header, *cells = read_csv(data)
+    assert header == list(COLUMNS)
+    expected = [
+        [csv_cell(value) for value in json.loads(line).values()]
+        for line in jsonl.stdout.splitlines()
+    ]
+    assert cells == expected
+    assert cells[2][COLUMNS.index("errors")] == ",".join(
+        json.loads(jsonl.stdout.splitlines()[2])["errors"]
+    )
+    assert "matin.csv" not in result.stdout
+
+
+def test_csv_to_stdout_alone_and_outputs_that_collide(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    result = subprocess.run(
+        [*DECODE, "--csv", "-", "--at", "2026-03-01", str(tmp_path / "a.png")],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    header, row = read_csv(result.stdout)  # nothing else on stdout: no summary
+    assert dict(zip(header, row, strict=True))["decision"] == "covered"
+    both = cli("--csv", "-", "--jsonl", str(tmp_path / "a.png"))
+    assert both.returncode == 2 and "choose one" in both.stderr
+    json_and_jsonl = cli("--json", "--jsonl", str(tmp_path / "a.png"))
+    assert json_and_jsonl.returncode == 2
+    unwritable = cli("--csv", str(tmp_path / "no" / "such" / "dir.csv"), str(tmp_path / "a.png"))
+    assert unwritable.returncode == 2 and "cannot write" in unwritable.stderr
+    assert unwritable.stdout == ""  # refused before anything was decoded
+
+
+def test_a_cell_a_spreadsheet_would_run_is_shown_as_text(tmp_path: Path) -> None:
+    from scanner_agent.code_rows import csv_cell
+
+    names = ("=HYPERLINK(1).png", "+1.png", "-1.png", "@SUM(1).png")
+    for name in names:
+        write_card(tmp_path / name, A)
+    result = subprocess.run(
+        [*DECODE, "--csv", "-", "--at", "2026-03-01", "--", *names],
+        capture_output=True,
+        timeout=120,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    files = [row[0] for row in read_csv(result.stdout)[1:]]
+    assert files == ["'=HYPERLINK(1).png", "'+1.png", "'-1.png", "'@SUM(1).png"]
+    assert csv_cell("\t=1") == "'\t=1"
+    assert csv_cell(["expired", "test_attestation"]) == "expired,test_attestation"
+    assert (csv_cell(None), csv_cell(2), csv_cell("]d1")) == ("", "2", "]d1")

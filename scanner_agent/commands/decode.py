@@ -1,6 +1,7 @@
 """`scanner-agent decode`: read the codes of images and PDFs, and parse them.
 
-    scanner-agent decode [--json] [--at YYYY-MM-DD] [--config PATH] FILE|FOLDER|GLOB...
+    scanner-agent decode [--json | --jsonl] [--csv FILE] [--at YYYY-MM-DD] [--config PATH]
+                         FILE|FOLDER|GLOB...
 
 Each argument is a file, a folder (walked recursively, hidden files and folders skipped; every
 other file is tried, and one that is no image or PDF is reported as such) or a glob pattern
@@ -12,7 +13,11 @@ when several arguments name it. With `--json`, one JSON line per file on stdout:
 "unreadable": [{"page", "position"}]}` (`unreadable`: the codes seen but not read, each place's
 corners in pixels); without, one line per code (member number masked), one per code seen but
 not read ("page 2 : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"),
-and a summary. A progress bar goes to
+and a summary. `--jsonl` (stdout) and `--csv FILE` (`-`: stdout) write one row per code found,
+and one for each file without a code, with a code seen but not read, or not read
+(`scanner_agent.code_rows`: the columns, member number masked, no payload); the CSV is UTF-8 with
+a BOM and `;` for French Excel, its cells safe from formula injection. With `--csv FILE`, the
+lines and the summary still go to stdout. A progress bar goes to
 stderr for four files or more, only when stderr is a terminal (not `TERM=dumb`; without
 colours when `NO_COLOR` is set).
 
@@ -38,7 +43,6 @@ from typing import TYPE_CHECKING
 from scanner_agent.commands._common import (
     add_command,
     add_config_option,
-    add_json_option,
     iso_date,
     settings_from,
 )
@@ -46,6 +50,7 @@ from scanner_agent.commands._common import (
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from scanner_agent.code_rows import CsvRows
     from scanner_agent.file_decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
@@ -73,14 +78,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         examples=(
             "scanner-agent decode courrier/",
             "scanner-agent decode 'courrier/*.pdf' 'scans/**/*.tif' --at 2026-03-01",
-            "scanner-agent decode examples/ --json",
+            "scanner-agent decode courrier/ --csv matin.csv     # for Excel; lines shown too",
+            "scanner-agent decode courrier/ --jsonl > matin.jsonl",
+            "scanner-agent decode examples/ --at 2026-03-01",
         ),
         exit_codes=EXIT_CODES,
     )
     parser.add_argument(
         "paths", nargs="+", metavar="PATH", help="files, folders (recursive) or glob patterns"
     )
-    add_json_option(parser, "one JSON line per file on stdout (with each code's payload)")
+    stdout = parser.add_mutually_exclusive_group()
+    stdout.add_argument(  # add_json_option's --json, in the group of stdout's formats
+        "--json",
+        action="store_true",
+        help="one JSON line per file on stdout (with each code's payload)",
+    )
+    stdout.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON line per code found on stdout (and one per file without code, or not "
+        "read), member number masked, no payload",
+    )
+    parser.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="the same rows as --jsonl as CSV in FILE (- : stdout): UTF-8 with BOM, ';' "
+        "between cells, for Excel; lines still printed when FILE is not -",
+    )
     parser.add_argument(
         "--at",
         type=iso_date,
@@ -151,6 +175,7 @@ def unique(paths: Iterator[Path]) -> Iterator[Path]:
 
 def run(args: argparse.Namespace) -> int:
     from decoders import Decoder
+    from scanner_agent.code_rows import code_rows
     from scanner_agent.file_decoding import decode_options, decode_path, for_documents
     from scanner_agent.parse_context import ParseContext
 
@@ -160,6 +185,8 @@ def run(args: argparse.Namespace) -> int:
         problems.append(f"no such file or folder: {', '.join(named.missing)}")
     if named.unmatched:
         problems.append(f"no file matches: {', '.join(named.unmatched)}")
+    if args.csv == "-" and (args.json or args.jsonl):
+        problems.append("--csv - and --json/--jsonl both write to stdout: choose one")
     if problems:
         args.parser.error("; ".join(problems))
     settings = settings_from(args)
@@ -167,20 +194,78 @@ def run(args: argparse.Namespace) -> int:
     decoder = Decoder(for_documents(decode_options(settings)))
     at = args.at or context.today()
     todo = list(unique(files(named.paths)))
+    if args.csv and args.csv != "-":  # the CSV written into a folder decoded is not an input
+        todo = [path for path in todo if not _same_file(path, Path(args.csv))]
+    table = _open_csv(args)
+    human = not (args.json or args.jsonl or args.csv == "-")
     reports: list[FileReport] = []
-    with _progress(len(todo)) as advance:
+    with table, _progress(len(todo)) as advance:
         for path in todo:
             report = decode_path(path, context, at, decoder=decoder)
             reports.append(report)
+            rows = code_rows(report) if (args.jsonl or table.on) else []
             if args.json:
                 print(json.dumps(report.model_dump(mode="json"), ensure_ascii=False), flush=True)
-            else:
+            elif args.jsonl:
+                for row in rows:
+                    print(json.dumps(row, ensure_ascii=False), flush=True)
+            elif human:
                 for line in _lines(report):
                     print(line, flush=True)
+            table.write(rows)
             advance(path.name)
-    if not args.json:
+    if human:
         print(_summary(reports))
+    if table.on and args.csv != "-":
+        print(f"{table.count} ligne(s) écrite(s) dans {args.csv}", file=sys.stderr)
     return EXIT_UNREADABLE if any(r.error for r in reports) else EXIT_OK
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    try:
+        return other.exists() and path.samefile(other)
+    except OSError:
+        return False
+
+
+class _Table:
+    """`--csv`'s rows, or nothing without `--csv`."""
+
+    def __init__(self, rows: CsvRows | None) -> None:
+        self._rows = rows
+        self.on = rows is not None
+
+    @property
+    def count(self) -> int:
+        return self._rows.count if self._rows is not None else 0
+
+    def write(self, rows: list[dict[str, object]]) -> None:
+        if self._rows is not None:
+            self._rows.write(rows)
+
+    def __enter__(self) -> _Table:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._rows is not None:
+            self._rows.__exit__(None, None, None)
+
+
+def _open_csv(args: argparse.Namespace) -> _Table:
+    """`--csv FILE` opened before anything is decoded: a FILE that cannot be written is a usage
+    error, not a morning's work lost at the end."""
+    from scanner_agent.code_rows import CsvRows
+
+    if not args.csv:
+        return _Table(None)
+    if args.csv == "-":
+        sys.stdout.flush()
+        return _Table(CsvRows(sys.stdout.buffer, close=False))
+    try:
+        stream = open(args.csv, "wb")  # noqa: SIM115 - closed by the table
+    except OSError as exc:
+        args.parser.error(f"cannot write {args.csv}: {exc.strerror or exc}")
+    return _Table(CsvRows(stream))
 
 
 def _lines(report: FileReport) -> list[str]:
