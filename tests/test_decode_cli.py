@@ -90,15 +90,15 @@ def test_readable_output_masks_the_member_number_and_sums_up(tmp_path: Path) -> 
 
 
 def on_terminal(
-    *args: str, env: dict[str, str] | None = None
+    *args: str, env: dict[str, str] | None = None, stdout_too: bool = False
 ) -> tuple[subprocess.CompletedProcess[str], bytes]:
-    """`decode` with its stderr on a pseudo-terminal (stdout piped): the result, and every byte
-    the terminal received."""
+    """`decode` with its stderr on a pseudo-terminal (stdout piped, or on the terminal too with
+    `stdout_too`): the result, and every byte the terminal received."""
     master, slave = os.openpty()
     try:
         result = subprocess.run(
             [sys.executable, "-m", "scanner_agent.cli", "decode", *args],
-            stdout=subprocess.PIPE,
+            stdout=slave if stdout_too else subprocess.PIPE,
             stderr=slave,
             text=True,
             timeout=120,
@@ -161,6 +161,25 @@ def test_no_progress_bar_for_three_files_or_on_a_dumb_terminal(tmp_path: Path) -
     result, terminal = on_terminal("--json", str(many), env={"TERM": "dumb"})
     assert (result.returncode, terminal) == (0, b"")
     assert len(result.stdout.splitlines()) == 4
+
+
+def test_json_lines_on_the_terminal_are_never_wrapped_around_a_bar(tmp_path: Path) -> None:
+    folder = blank_cards(tmp_path / "mail", 4)
+    result, terminal = on_terminal("--jsonl", str(folder), stdout_too=True)
+    assert result.returncode == 0
+    lines = terminal.decode().splitlines()
+    assert [Path(json.loads(line)["file"]).name for line in lines] == [
+        "a.png",
+        "blank1.png",
+        "blank2.png",
+        "blank3.png",
+    ]
+    # the readable lines print above the bar (a wide terminal: the paths are long)
+    human, screen = on_terminal(str(folder), stdout_too=True, env={"COLUMNS": "300"})
+    assert human.returncode == 0
+    assert b"/4" in screen and b"\x1b[" in screen
+    assert "blank3.png: no code found" in screen.decode()
+    assert "4 file(s): 1 code(s)" in screen.decode()
 
 
 def test_no_color_keeps_the_bar_without_colours(tmp_path: Path) -> None:

@@ -199,7 +199,7 @@ def run(args: argparse.Namespace) -> int:
     table = _open_csv(args)
     human = not (args.json or args.jsonl or args.csv == "-")
     reports: list[FileReport] = []
-    with table, _progress(len(todo)) as advance:
+    with table, _progress(len(todo), machine=not human) as advance:
         for path in todo:
             report = decode_path(path, context, at, decoder=decoder)
             reports.append(report)
@@ -311,10 +311,14 @@ PROGRESS_MIN_FILES = 4
 """A progress bar from this many files on: up to three, the lines come as fast as a bar."""
 
 
-def progress_wanted(total: int) -> bool:
+def progress_wanted(total: int, *, machine: bool = False) -> bool:
     """A bar on stderr: for more than a few files, when stderr is a terminal that can redraw a
-    line (not `TERM=dumb`). `NO_COLOR` keeps the bar, without colours."""
+    line (not `TERM=dumb`). `NO_COLOR` keeps the bar, without colours. Not when stdout shows
+    `machine` output (JSON, CSV) on the terminal: those lines are never re-wrapped around a bar,
+    and show the progress themselves."""
     if total < PROGRESS_MIN_FILES or not sys.stderr.isatty():
+        return False
+    if machine and sys.stdout.isatty():
         return False
     return os.environ.get("TERM", "").lower() not in ("dumb", "unknown")
 
@@ -322,12 +326,13 @@ def progress_wanted(total: int) -> bool:
 class _progress:
     """A rich progress bar on stderr (`progress_wanted`); nothing otherwise."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, machine: bool) -> None:
         self.total = total
+        self.machine = machine
         self._bar: Progress | None = None
 
     def __enter__(self) -> Callable[[str], None]:
-        if not progress_wanted(self.total):
+        if not progress_wanted(self.total, machine=self.machine):
             return lambda name: None
         from rich.markup import escape
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
