@@ -310,7 +310,7 @@ def test_help_ends_with_examples_and_exit_codes() -> None:
         check=True,
     )
     examples = result.stdout.split("examples:\n", 1)[1]
-    assert "scanner-agent decode 'courrier/*.pdf'" in examples
+    assert "scanner-agent decode 'examples/courrier/*.pdf'" in examples
     assert "exit status: 0 every file was read" in examples
     assert "2 usage or configuration error" in examples
     assert "%" not in result.stdout
@@ -451,3 +451,27 @@ def test_a_cell_a_spreadsheet_would_run_is_shown_as_text(tmp_path: Path) -> None
     assert csv_cell("\t=1") == "'\t=1"
     assert csv_cell(["expired", "test_attestation"]) == "expired,test_attestation"
     assert (csv_cell(None), csv_cell(2), csv_cell("]d1")) == ("", "2", "]d1")
+
+
+def test_the_help_examples_work_as_written(tmp_path: Path) -> None:
+    import shlex
+
+    from scanner_agent import cli as cli_module
+    from tests.helpers.samples import ROOT
+
+    parser = cli_module.build_parser()
+    help_text = subprocess.run(
+        [*DECODE, "--help"], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    block = help_text.split("examples:\n", 1)[1].split("\n\n", 1)[0]
+    examples = [line.strip() for line in block.splitlines()]
+    assert len(examples) == 4
+    for example in examples:
+        words = shlex.split(example)
+        assert parser.parse_args(words[1:]).command == "decode"
+        # run from a folder of its own (the CSV lands there), the samples of the checkout
+        words = [w.replace("examples/", f"{ROOT}/examples/") for w in words[2:]]
+        done = cli(*words, cwd=tmp_path)
+        assert done.returncode == 0, (example, done.stderr)
+        assert "attestation-test" in done.stdout or "matin.csv" in done.stderr
+    assert read_csv((tmp_path / "matin.csv").read_bytes())[0][0] == "file"

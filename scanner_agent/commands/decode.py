@@ -76,11 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(quote them or not: the command expands them itself; ** is any depth).\n"
         "Member numbers are masked in every output but --json.",
         examples=(
-            "scanner-agent decode courrier/",
-            "scanner-agent decode 'courrier/*.pdf' 'scans/**/*.tif' --at 2026-03-01",
-            "scanner-agent decode courrier/ --csv matin.csv     # for Excel; lines shown too",
-            "scanner-agent decode courrier/ --jsonl > matin.jsonl",
-            "scanner-agent decode examples/ --at 2026-03-01",
+            "scanner-agent decode examples/courrier/ --at 2026-03-01",
+            "scanner-agent decode 'examples/courrier/*.pdf' 'examples/**/*.png'",
+            "scanner-agent decode examples/courrier/ --csv matin.csv",
+            "scanner-agent decode examples/courrier/ --jsonl",
         ),
         exit_codes=EXIT_CODES,
     )
