@@ -2,6 +2,7 @@
 
 unreadable_card().save(path)   # a PNG: `unreadable` has one place, `codes` is empty
 datamatrix_png(VALID)          # PNG bytes of one Data Matrix, 40 white pixels around it
+heic_bytes(image)              # a HEIC photo of a Pillow image (pillow-heif)
 """
 
 from __future__ import annotations
@@ -38,4 +39,18 @@ def datamatrix_png(payload: str) -> bytes:
     framed.paste(image, (40, 40))
     out = io.BytesIO()
     framed.save(out, format="PNG")
+    return out.getvalue()
+
+
+def heic_bytes(image: Image.Image, quality: int = 90, *extra: Image.Image) -> bytes:
+    """`image` as a HEIC photo (HEVC, lossy at `quality`), as a phone saves it, encoded by
+    pillow-heif (its wheel bundles libheif and the x265 encoder); `extra` images follow the
+    primary one in the same file (a burst)."""
+    import pillow_heif
+
+    heif = pillow_heif.from_pillow(image.convert("RGB"))
+    for other in extra:
+        heif.add_from_pillow(other.convert("RGB"))
+    out = io.BytesIO()
+    heif.save(out, quality=quality)
     return out.getvalue()
