@@ -13,10 +13,10 @@ from decoders.documents import is_heif
 from scanner_agent.file_decoding import FileReport, decode_path, decode_upload
 from scanner_agent.parse_context import ParseContext
 from tests.helpers.files import heic_bytes
+from tests.helpers.files import page_image as page
 from tests.helpers.samples import FIXED_OTHER as B
 from tests.helpers.samples import TODAY
 from tests.helpers.samples import VALID as A
-from tests.test_decoders_documents import page
 
 pytest.importorskip("pillow_heif")
 
