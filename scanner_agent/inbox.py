@@ -25,9 +25,9 @@ in `failed/` with `not_an_image`.
 Complete: a file is read once its size and time of change have not moved for `settle_s` (seen
 by two listings at least; an empty file waits `EMPTY_SETTLE_S` at least, since a copy may create
 the file before it writes). A slow copy over SMB changes both at every block: it is not read
-early. The folder is listed every `poll_s` (no inotify or similar: they do not see changes made
-by other machines on a network share, which is what a printer's scan-to-folder is, and polling
-is the same code on Linux and Windows).
+early. The folder is listed every `poll_s` (polling, not inotify: inotify does not see files
+that other machines write on a CIFS or NFS mount, which is what a printer's scan-to-folder share
+is; and polling needs no extra dependency and is the same code on Linux and Windows).
 
 Done or failed (what a clerk must look at is in `failed/`):
 
@@ -47,19 +47,21 @@ payload nor a member number. A name already in `done/` or `failed/` gets a suffi
 a file is never overwritten.
 
 Never read twice, even across a crash: a complete file is first renamed into `processing/`
-(atomic; on Windows a file another program still holds open cannot be renamed, and is tried
-again later). Once its scans are recorded, the ledger (`<data_dir>/inbox-ledger.json`, replaced
-atomically) holds its name in `processing/`, its SHA-256, its outcome and where it goes; then the
-`.json` is written, the file moved, and the ledger entry removed. At start (and at every look),
-a file in `processing/` whose ledger entry matches its content is moved without being recorded
-again; one without an entry (the agent stopped while decoding it) is decoded and recorded. The
-one window left is between the scans' recording and the ledger's write (a few milliseconds).
+(atomic, in the same folder tree; on Windows a file another program still holds open cannot be
+renamed: it is reported as `move_failed` and tried again later). Once its scans are recorded,
+the ledger (`<data_dir>/inbox-ledger.json`, replaced atomically) holds its name in
+`processing/`, its SHA-256, its outcome and where it goes; then the `.json` is written, the file
+moved, and the ledger entry removed. At start (and at every look), a file in `processing/` whose
+ledger entry matches its content is moved without being recorded again; one without an entry
+(the agent stopped while decoding it) is decoded and recorded. The one window left is between
+the scans' recording and the ledger's write (a few milliseconds).
 One agent per folder.
 
 Problems are shown, not retried in a tight loop: a folder missing, unreadable or not writable
 (`watch_dir_missing`, `watch_dir_unreadable`, `watch_dir_not_writable`) is looked at again at
 every listing and logged once; a file that cannot be moved (`move_failed`: permissions, the share
-gone) is tried again after `RETRY_S`; a ledger that cannot be written: `ledger_failed`. The agent
+gone) is tried again after `RETRY_S` (its name in the log, not in health: /v1/health is open
+and a file's name may be a patient's); a ledger that cannot be written: `ledger_failed`. The agent
 runs on whatever happens here.
 """
 
@@ -519,11 +521,18 @@ class Inbox:
         until = self._state.retry_at.get(str(path))
         return until is not None and self._clock() < until
 
-    def _blocked(self, path: Path, error: InboxError) -> None:
+    def _blocked(self, path: Path, what: str, exc: OSError) -> None:
+        """`path` could not be moved or read: logged with its name once, shown in health
+        without it (health is open: a file's name may be a patient's), tried after RETRY_S."""
         key = str(path)
         if key not in self._state.file_errors:
-            log.error("inbox: %s (retried in %g s)", error.message, RETRY_S)
-        self._state.file_errors[key] = error
+            log.error("inbox: %s %s (%s); tried again in %g s", path.name, what, _reason(exc),
+                      RETRY_S)  # fmt: skip
+        message = (
+            f"a file {what} ({_reason(exc)}); tried again every {RETRY_S:g} s (its name is in "
+            "the agent's log)"
+        )
+        self._state.file_errors[key] = InboxError("move_failed", message)
         self._state.retry_at[key] = self._clock() + RETRY_S
         self._publish()
 
@@ -544,13 +553,7 @@ class Inbox:
                 self._state.seen.pop(path.name, None)
                 return None
             except OSError as exc:
-                self._blocked(
-                    path,
-                    InboxError(
-                        "move_failed",
-                        f"{path.name}: cannot be moved to {PROCESSING}/ ({_reason(exc)})",
-                    ),
-                )
+                self._blocked(path, f"cannot be moved to {PROCESSING}/", exc)
                 return None
             self._state.seen.pop(path.name, None)
             self._unblocked(path)
@@ -572,8 +575,7 @@ class Inbox:
             self._ledger.remove(name)
             return
         except OSError as exc:
-            error = InboxError("move_failed", f"{name}: cannot be read ({_reason(exc)})")
-            self._blocked(path, error)
+            self._blocked(path, "cannot be read", exc)
             return
         digest = hashlib.sha256(data).hexdigest() if size <= MAX_FILE_BYTES else f"size:{size}"
         entry = self._ledger.get(name)
@@ -635,13 +637,7 @@ class Inbox:
             self._state.retry_at[str(path)] = self._clock()  # a race for the name: next look
             return
         except OSError as exc:
-            where = FAILED if failed else DONE
-            self._blocked(
-                path,
-                InboxError(
-                    "move_failed", f"{path.name}: cannot be moved to {where}/ ({_reason(exc)})"
-                ),
-            )
+            self._blocked(path, f"cannot be moved to {FAILED if failed else DONE}/", exc)
             return
         self._finished(path, entry, target)
 
