@@ -430,3 +430,18 @@ def test_a_crash_between_link_and_unlink_leaves_one_file_in_done(
         wait_until(lambda: files_in(watch / "processing") == set(), timeout=30)
         assert files_in(watch / "done") == {"card.png"}  # not "card (2).png" beside it
         assert payloads(upload_scans(client)) == ["12345678"]
+
+
+def test_a_code_seen_but_not_read_fails_as_code_unreadable(tmp_path: Path, agent: Agent):
+    from tests.helpers.files import unreadable_card
+
+    clock = Clock()
+    inbox = make_inbox(tmp_path, agent, clock, settle_s=0)
+    unreadable_card().save(inbox.folder / "blurred.png")
+    inbox.check()
+    inbox.check()
+    report = json.loads((inbox.folder / "failed" / "blurred.png.json").read_text())
+    assert report["error"]["code"] == "code_unreadable"
+    assert (report["codes"], report["unreadable"]) == (0, 1)
+    assert agent.scans.recent().items == []
+    assert inbox.status().failed == 1
