@@ -4,7 +4,7 @@
 
     symbols = decode_image(frame)                       # one image (numpy, gray or BGR)
     decoder = Decoder(DecodeOptions(time_budget_ms=25))  # a camera loop: reuse the buffers
-    for page in decode_file(Path("scan.pdf")):          # files: PNG, JPEG, TIFF, BMP, WebP, PDF
+    for page in decode_file(Path("scan.pdf")):          # PNG, JPEG, TIFF, BMP, WebP, HEIC, PDF
         ...
 
 zxing-cpp reads first; pre-processing passes and libdmtx follow (`decoders/cascade.py`).

@@ -1,5 +1,5 @@
-"""Files and uploads: images (PNG, JPEG, TIFF with all its pages, BMP, WebP) and PDFs rendered
-page by page, each page decoded by the same `Decoder` a camera uses.
+"""Files and uploads: images (PNG, JPEG, TIFF with all its pages, BMP, WebP, HEIC/HEIF phone
+photos) and PDFs rendered page by page, each page decoded by the same `Decoder` a camera uses.
 
 A file that cannot be read raises `DecodeError` with one of these stable codes, and a message
 that names the file (the codes are a contract with the API and the CLI's JSON output):
@@ -9,13 +9,20 @@ that names the file (the codes are a contract with the API and the CLI's JSON ou
     file_too_large      more than MAX_FILE_BYTES on disk
     empty_file          zero bytes
     not_an_image        neither an image format we read nor a PDF
-    unsupported_format  an image format outside PNG, JPEG, TIFF, BMP, WebP (GIF, ICO...)
-    corrupt_image       a truncated or damaged image (the pages before the damage are kept)
+    unsupported_format  an image format outside PNG, JPEG, TIFF, BMP, WebP, HEIC/HEIF (GIF,
+                        ICO...), or a HEIC/HEIF photo where pillow-heif is not installed
+    corrupt_image       a truncated or damaged image, HEIC/HEIF included (the pages before
+                        the damage are kept)
     image_too_large     an image or rendered page over `DecodeOptions.max_pixels`
     encrypted_pdf       a PDF that needs a password
     corrupt_pdf         a damaged PDF, or a page pdfium cannot render
     too_many_pages      a PDF or multi-page TIFF of more than `DecodeOptions.max_pages` pages
                         (the count is read first: no page of it is rendered)
+
+HEIC/HEIF (the photos of phones) are read through pillow-heif (its wheels bundle libheif),
+registered with Pillow only when a file's first bytes say HEIF (`is_heif`): reading a PNG or a
+PDF never imports it. A HEIF file holding several images (a burst, a live photo) is read as its
+primary image, as a viewer shows it.
 
 PDF pages are rendered at the resolution their code needs, not more (`pdf_dpi`, 300, is the
 most): a scanned page (its content images only) at the native resolution of its image,
@@ -54,7 +61,13 @@ from decoders.cascade import Decoder
 from decoders.errors import DecodeError
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
-IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP"})
+IMAGE_FORMATS = frozenset({"PNG", "JPEG", "MPO", "TIFF", "BMP", "DIB", "WEBP", "HEIF"})
+READ_FORMATS = "PNG, JPEG, TIFF, BMP, WebP, HEIC/HEIF and PDF"
+"""What the messages say the agent reads."""
+HEIF_BRANDS = frozenset(
+    {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
+)
+"""The ISO BMFF brands of HEIF still images and sequences (HEVC-coded, the phones' photos)."""
 _PDF_MAGIC = b"%PDF-"
 _PDF_POINTS_PER_INCH = 72
 _FPDF_ERR_PASSWORD, _FPDF_ERR_SECURITY = 4, 5
@@ -181,16 +194,53 @@ def _read(path: Path) -> bytes:
 # --- images -------------------------------------------------------------------------------
 
 
+def is_heif(data: bytes) -> bool:
+    """Whether `data` starts as a HEIF file: an ISO BMFF `ftyp` box whose major or a compatible
+    brand is a HEIF one (`HEIF_BRANDS`)."""
+    if len(data) < 12 or data[4:8] != b"ftyp":
+        return False
+    size = int.from_bytes(data[:4], "big")
+    box = data[8 : min(max(size, 16), 256)]
+    brands = {box[i : i + 4] for i in range(0, len(box) - 3, 4)}  # major, version, compatibles
+    return bool(brands & HEIF_BRANDS)
+
+
+_HEIF_LOCK = threading.Lock()
+_heif_registered: list[bool] = []
+
+
+def _register_heif(name: str) -> None:
+    """Register pillow-heif's opener with Pillow, once per process (on the first HEIF file)."""
+    with _HEIF_LOCK:
+        if _heif_registered:
+            return
+        try:
+            import pillow_heif  # noqa: PLC0415 - only for HEIF files, on the first one
+        except ImportError:
+            raise DecodeError(
+                f"{name}: HEIC/HEIF photos need the pillow-heif package, not installed here",
+                "unsupported_format",
+            ) from None
+        pillow_heif.register_heif_opener()
+        _heif_registered.append(True)
+
+
 def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Page]:
+    heif = is_heif(data)
+    if heif:
+        _register_heif(name)
     with warnings.catch_warnings():
         # we check the pixel count ourselves, against our own limit
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
         except UnidentifiedImageError:
+            if heif:  # its header says HEIF, libheif cannot parse it: truncated or damaged
+                raise DecodeError(
+                    f"{name}: damaged or truncated HEIC/HEIF photo", "corrupt_image"
+                ) from None
             raise DecodeError(
-                f"{name}: not an image or a PDF (the agent reads PNG, JPEG, TIFF, BMP, WebP "
-                "and PDF)",
+                f"{name}: not an image or a PDF (the agent reads {READ_FORMATS})",
                 "not_an_image",
             ) from None
         except Image.DecompressionBombError as exc:
@@ -199,7 +249,7 @@ def _image_pages(data: bytes, name: str, options: DecodeOptions) -> Iterator[Pag
             raise DecodeError(f"{name}: damaged image header ({exc})", "corrupt_image") from exc
     if image.format not in IMAGE_FORMATS:
         raise DecodeError(
-            f"{name}: {image.format} images are not read (PNG, JPEG, TIFF, BMP, WebP, PDF are)",
+            f"{name}: {image.format} images are not read ({READ_FORMATS} are)",
             "unsupported_format",
         )
     if image.format == "TIFF" and _more_frames_than(image, options.max_pages):
@@ -234,7 +284,7 @@ def _too_many_pages(name: str, count: str, options: DecodeOptions) -> DecodeErro
 def _frames(image: Image.Image, name: str, options: DecodeOptions) -> Iterator[Page]:
     number = 0
     # TIFF pages are pages; the extra frames of other formats (the preview of a phone's MPO
-    # JPEG, an animated WebP) are not
+    # JPEG, an animated WebP, the other images of a HEIF burst) are not
     frames = ImageSequence.Iterator(image) if image.format == "TIFF" else iter([image])
     try:
         for frame in frames:

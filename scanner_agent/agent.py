@@ -16,6 +16,7 @@ erasure), which then publishes it on `agent.bus`; device changes are published o
     agent.count_manual(attestation)      # one typed and not recorded: counted only
     agent.referential_status()    # the AMC referential's file, size, date, last load error
     agent.rollout_status()        # the ROC roll-out phase in use, its mirror AMC, last error
+    agent.inputs_status()         # the watched folder ([inputs] watch_dir): pending, done, failed
     agent.stop()                  # readers stopped, queued frames processed, scans written
 
 While it runs, the agent looks every `parser.referential_reload_s` seconds whether the AMC
@@ -23,7 +24,8 @@ referential's file changed and reloads it (`agent.referential_file`, a `Referent
 that does not load leaves the previous referential in use. A referential that does not load
 when the agent is built raises `ConfigError`: there is no previous one to keep. As often, it
 reads the `[roc]` section again when a configuration file changed (`agent.rollout_config`, a
-`RolloutConfig`): the phase of the ROC roll-out applies without a restart.
+`RolloutConfig`): the phase of the ROC roll-out applies without a restart. With `[inputs]
+watch_dir`, `agent.inbox` (an `Inbox`) reads the files dropped in that folder as uploads.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from scanner_agent.config import Settings
 from scanner_agent.devices import DeviceManager, DriverFactory, camera_factory
 from scanner_agent.file_decoding import decode_options
 from scanner_agent.framing import Frame
+from scanner_agent.inbox import Inbox, InboxStatus
 from scanner_agent.indicator_export import WeeklyExport, read_for
 from scanner_agent.parse_context import ParseContext
 from scanner_agent.pipeline import DeviceStates, Incoming, Pipeline
@@ -132,6 +135,10 @@ class Agent:
                 read_for(self.scans),
                 today=self.today,
             )
+        self.inbox: Inbox | None = None
+        """The watched folder of `[inputs] watch_dir` (none without it)."""
+        if settings.inputs.watch_dir:
+            self.inbox = Inbox.of(settings, self.take_upload)
         self.pipeline: Pipeline | None = None
         self._manager: DeviceManager | None = None
         self.running = False
@@ -168,6 +175,8 @@ class Agent:
             self.rollout_config.start(self.settings.parser.referential_reload_s)
             if self.indicator_export is not None:
                 self.indicator_export.start()
+            if self.inbox is not None:
+                self.inbox.start()
             self.running = True
 
     def stop(self) -> None:
@@ -177,6 +186,8 @@ class Agent:
             manager, self._manager = self._manager, None
             pipeline, self.pipeline = self.pipeline, None
             was_running, self.running = self.running, False
+        if self.inbox is not None:
+            self.inbox.stop()  # before the pipeline: a file being read is finished first
         self.referential_file.stop()
         self.rollout_config.stop()
         if self.indicator_export is not None:
@@ -250,6 +261,11 @@ class Agent:
 
     def _use_rollout(self, rollout: Rollout) -> None:
         self.context.rollout = rollout
+
+    def inputs_status(self) -> InboxStatus:
+        """The watched folder: its path (None when not set), files pending, moved to `done/`
+        and `failed/` since the start, the problem standing (`scanner_agent.inbox`)."""
+        return self.inbox.status() if self.inbox is not None else InboxStatus(None)
 
     def devices(self) -> list[DeviceStatus]:
         return self.states.all()

@@ -22,7 +22,7 @@ from tests.helpers.samples import ROOT, VALID_PIPE
 
 # The libraries a start must not pay for, and the project's own modules that pull them in
 # (`decoders` itself and `decoders.base`, the options and the list of passes, are cheap).
-DECODER_STACK = ("cv2", "numpy", "zxingcpp", "pylibdmtx", "pypdfium2", "PIL")
+DECODER_STACK = ("cv2", "numpy", "zxingcpp", "pylibdmtx", "pypdfium2", "PIL", "pillow_heif")
 DECODERS = ("decoders.cascade", "decoders.documents", "decoders.zxing", "decoders.libdmtx")
 WEB_STACK = ("fastapi", "starlette", "uvicorn", "api")
 # The drivers and their device libraries (`drivers.errors`, the exception family the CLI reports,
@@ -143,3 +143,23 @@ def test_referential_commands_load_neither_decoders_nor_api():
     loaded = loaded_after(cli("referential", "lookup", "999999990", "--at", "2026-03-01"))
     assert "scanner_agent.referential" in loaded  # the command ran
     assert not loaded & {*DECODER_STACK, *DECODERS, *WEB_STACK, "rich", "sqlalchemy"}
+
+
+def test_pillow_heif_is_imported_for_a_heif_file_only(tmp_path: Path):
+    """Reading a PNG does not pay for pillow-heif (libheif); the first HEIC does."""
+    pytest.importorskip("pillow_heif")
+    png, heic = tmp_path / "card.png", tmp_path / "card.heic"
+    read = """
+        from pathlib import Path
+        from decoders import read_pages
+        pages = list(read_pages(Path({path!r})))
+        assert len(pages) == 1, pages
+    """
+    from PIL import Image
+
+    from tests.helpers.files import heic_bytes
+
+    Image.new("L", (64, 64), 255).save(png)
+    heic.write_bytes(heic_bytes(Image.new("L", (64, 64), 255)))
+    assert "pillow_heif" not in loaded_after(read.format(path=str(png)))
+    assert "pillow_heif" in loaded_after(read.format(path=str(heic)))

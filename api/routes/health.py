@@ -2,7 +2,8 @@
 no personal data. `status` is `degraded` while storage (with its code and reason: the database
 failing, an unexpected failure of the writer, the database file deleted or replaced) or a device
 is in error, or while the referential's file fails to load (the previous referential stays in
-use), or while the `[roc]` section fails to load again (the previous ROC phase stays in use)."""
+use), or while the `[roc]` section fails to load again (the previous ROC phase stays in use), or
+while the watched folder (`[inputs] watch_dir`) has a problem (`inputs.error`)."""
 
 from __future__ import annotations
 
@@ -96,6 +97,31 @@ def _indicators(state: ApiState) -> IndicatorsHealth:
     return health
 
 
+class InputsError(BaseModel):
+    code: Literal[
+        "watch_dir_missing",
+        "watch_dir_unreadable",
+        "watch_dir_not_writable",
+        "move_failed",
+        "ledger_failed",
+    ]
+    message: str
+
+
+class InputsHealth(BaseModel):
+    """The watched folder (`scanner_agent.inbox`)."""
+
+    watch_dir: str | None = None
+    """null: no watched folder."""
+    pending: int = 0
+    """Files waiting in the folder or in its `processing/`."""
+    done: int = 0
+    """Files moved to `done/` since the agent started."""
+    failed: int = 0
+    """Files moved to `failed/` since the agent started (each with its `.json`)."""
+    error: InputsError | None = None
+
+
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
     version: str
@@ -105,6 +131,7 @@ class Health(BaseModel):
     referential: ReferentialHealth
     roc: RocHealth
     indicators: IndicatorsHealth
+    inputs: InputsHealth
 
 
 @router.get("/health", summary="Is the agent alive")
@@ -129,11 +156,13 @@ async def health(state: StateDep) -> Health:
         error=ref.error,
     )
     roc = RocHealth.model_validate(state.agent.rollout_status().as_json())
+    inputs = InputsHealth.model_validate(state.agent.inputs_status().as_json())
     degraded = (
         storage.state == "error"
         or any(d.state == "error" for d in devices)
         or referential.error is not None
         or roc.error is not None
+        or inputs.error is not None
     )
     return Health(
         status="degraded" if degraded else "ok",
@@ -144,4 +173,5 @@ async def health(state: StateDep) -> Health:
         referential=referential,
         roc=roc,
         indicators=_indicators(state),
+        inputs=inputs,
     )

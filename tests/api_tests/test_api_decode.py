@@ -83,6 +83,24 @@ def test_an_upload_goes_through_the_pipeline_and_is_stored_as_served(client: Tes
     assert [s["id"] for s in listed] == scan_ids[::-1]
 
 
+def test_a_heic_phone_photo_is_decoded_and_stored(client: TestClient):
+    pytest.importorskip("pillow_heif")
+    from PIL import Image
+
+    from tests.helpers.files import heic_bytes
+
+    photo = heic_bytes(Image.open(io.BytesIO(_png_of(VALID))))
+    response = client.post("/v1/decode", files={"file": ("IMG_0042.HEIC", photo, "image/heic")})
+    assert response.status_code == 200
+    [code] = response.json()["codes"]
+    assert code["attestation"]["amc_number"] == "0775627391"
+    served = client.get(f"/v1/scans/{code['scan_id']}").json()
+    assert served["source"] == "upload"
+    broken = client.post("/v1/decode", files={"file": ("cut.heic", photo[: len(photo) // 2])})
+    assert broken.status_code == 422
+    assert broken.json()["error"]["code"] == "corrupt_image"
+
+
 @pytest.mark.parametrize("content", [b"", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, b"%PDF-1.7\n%%EOF"])
 def test_a_corrupt_file_gets_an_error_code_not_a_crash(client: TestClient, content: bytes):
     response = client.post("/v1/decode", files={"file": ("broken.png", content)})

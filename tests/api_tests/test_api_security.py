@@ -76,8 +76,16 @@ def test_health_is_open_and_holds_no_personal_data(anon: TestClient):
         "referential",
         "roc",
         "indicators",
+        "inputs",
     }
     assert set(body["indicators"]) == {"workstation", "export_dir", "last_export", "error"}
+    assert body["inputs"] == {
+        "watch_dir": None,
+        "pending": 0,
+        "done": 0,
+        "failed": 0,
+        "error": None,
+    }
 
 
 @pytest.mark.parametrize("param", ["token", "access_token", "api_key"])
