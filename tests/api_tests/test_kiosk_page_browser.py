@@ -159,6 +159,17 @@ def latest_borne_scan(agent: Agent) -> dict[str, Any] | None:
     return scan
 
 
+def new_claimed_scan(driver: WebDriver, agent: Agent, before: dict[str, Any] | None) -> Any:
+    """The serial scanner's latest scan once it is not `before` and someone has claimed it."""
+
+    def claimed(_: WebDriver) -> dict[str, Any] | None:
+        scan = latest_borne_scan(agent)
+        fresh = scan and scan["id"] != (before or {}).get("id") and scan["claimed_by"]
+        return scan if fresh else None
+
+    return until(driver, claimed, "the serial scanner's next scan, claimed")
+
+
 # --- the tests, in order ----------------------------------------------------------------------
 
 
@@ -247,7 +258,7 @@ def test_a_refused_code_says_so_in_the_patients_words(browser: WebDriver, agent:
 
 
 def test_a_scan_a_desk_claimed_is_never_shown(browser: WebDriver, agent: Agent):
-    """Desks wait for the serial scanner's scans with their own claim while the kiosk waits
+    """A desk waits for the serial scanner's scans with its own claim while the kiosk waits
     with its own: each scan goes to exactly one of them, and the kiosk shows only its own."""
     record(browser)
     desk: list[str] = []
@@ -264,24 +275,13 @@ def test_a_scan_a_desk_claimed_is_never_shown(browser: WebDriver, agent: Agent):
                     assert answer.json()["claimed_by"] == "guichet-1"
                     desk.append(answer.json()["id"])
 
-    desks = [threading.Thread(target=wait_as_a_desk, daemon=True) for _ in range(2)]
-    for thread in desks:
-        thread.start()
+    threading.Thread(target=wait_as_a_desk, daemon=True).start()
     kiosk: list[str] = []
     try:
-        for _ in range(12):
+        for _ in range(20):  # each scan goes to either, about evenly
             before = latest_borne_scan(agent)
             agent.scanner.write(borne_code())
-            scan = until(
-                browser,
-                lambda d, b=before: (
-                    (s := latest_borne_scan(agent))
-                    and s["id"] != (b or {}).get("id")
-                    and s["claimed_by"]
-                    and s
-                ),
-                "the next scan claimed",
-            )
+            scan = new_claimed_scan(browser, agent, before)
             assert scan["claimed_by"] in (CLIENT, "guichet-1")
             if scan["claimed_by"] == CLIENT:
                 kiosk.append(scan["id"])
@@ -296,8 +296,8 @@ def test_a_scan_a_desk_claimed_is_never_shown(browser: WebDriver, agent: Agent):
                 break  # the kiosk has shown a scan after the desk's: it is past them
     finally:
         stop.set()
-    assert desk, "the desks never won a scan against the kiosk"
-    assert kiosk, "the kiosk never won a scan against the desks"
+    assert desk, "the desk never won a scan against the kiosk"
+    assert kiosk, "the kiosk never won a scan against the desk"
     on_screen = {entry["scan"] for entry in shown(browser)}
     assert on_screen.isdisjoint(desk)
     assert set(kiosk) <= on_screen
@@ -306,7 +306,7 @@ def test_a_scan_a_desk_claimed_is_never_shown(browser: WebDriver, agent: Agent):
 FAKE_SCANS = """
 const [client] = arguments;
 const original = window.fetch;
-window.__fake = { next: 0, released: [] };
+window.__fake = { next: 0, released: [], asked: [] };
 const scan = (id, claimedBy, source) => ({
   id, received_at: new Date().toISOString(), device_id: "demo", source, symbology: "]d1",
   claimed_by: claimedBy, claimed_at: new Date().toISOString(),
@@ -316,6 +316,7 @@ window.fetch = (url, init) => {
   const path = new URL(String(url)).pathname;
   if (path === "/v1/scans/next") {
     window.__fake.next += 1;
+    window.__fake.asked.push(String(url));
     const answer = window.__fake.next === 1 ? scan("fake-desk", "guichet-2", "demo")
       : window.__fake.next === 2 ? scan("fake-typed", client, "manual") : null;
     if (answer) {
@@ -349,6 +350,12 @@ def test_a_scan_claimed_by_someone_else_or_not_from_a_device_is_not_shown(
     assert "NE PAS AFFICHER" not in page_text(browser)
     released = browser.execute_script("return window.__fake.released")
     assert released == [f"{agent.url}/v1/scans/fake-typed/claim?client={CLIENT}"]
+    # every request claims for the kiosk's client, waits at most [api] max_wait_s, and asks
+    # every device's scans (no [kiosk] device here: see the last test)
+    for url in browser.execute_script("return window.__fake.asked"):
+        query = httpx.URL(url).params
+        assert query.get("claim") == CLIENT and query.get("timeout") == "3"
+        assert "device" not in query
 
 
 def test_the_kiosk_waits_calmly_while_the_agent_is_away_and_asks_a_new_token(
@@ -366,14 +373,37 @@ def test_the_kiosk_waits_calmly_while_the_agent_is_away_and_asks_a_new_token(
     record(browser)
     until(browser, shown, "a scan after the restart")
 
-    # The agent comes back with another token: the kiosk asks for it again.
+    # The agent comes back with another token, and the kiosk given its own reader: the kiosk
+    # asks for the token again; reloaded, it takes that reader's scans only.
     agent.stop()
     until(browser, lambda d: state(d) == "away", "away again")
     agent.token = TOKEN[::-1]
+    agent.config.write_text(
+        agent.config.read_text().replace("result_s = 2\n", 'result_s = 2\ndevice = "borne"\n')
+    )
     agent.start()
     until(browser, lambda d: state(d) == "login", "the token asked again")
     assert by_id(browser, "login-error").get_attribute("data-key") == "login_token_invalid"
     assert browser.execute_script("return window.sessionStorage.length") == 0
     log_in(browser, agent.token)
     until(browser, lambda d: state(d) == "waiting", "waiting with the new token")
+    browser.refresh()
+    until(browser, lambda d: state(d) == "waiting", "waiting for its own reader")
+    assert browser.find_element(By.TAG_NAME, "body").get_attribute("data-device") == "borne"
+    record(browser)
+    seen = agent.api("GET", "/v1/scans/latest?device=demo").json()["id"]
+    demo = until(
+        browser,
+        lambda d: (
+            (s := agent.api("GET", "/v1/scans/latest?device=demo").json())["id"] != seen and s
+        ),
+        "a demo scan while the kiosk waits for its reader",
+    )
+    before = latest_borne_scan(agent)
+    agent.scanner.write(borne_code())
+    own = new_claimed_scan(browser, agent, before)
+    until(browser, lambda d: any(e["scan"] == own["id"] for e in shown(d)), "its result")
+    assert own["claimed_by"] == CLIENT
+    assert agent.api("GET", f"/v1/scans/{demo['id']}").json()["claimed_by"] is None
+    assert [entry["scan"] for entry in shown(browser)] == [own["id"]]
     assert severe_console_errors(browser) == []
