@@ -40,15 +40,15 @@ const SCREENS = ["login", "waiting", "result", "away"];
  * (the raw file under /static/ has only placeholders). */
 function readConfig() {
   const data = document.body.dataset;
-  const number = (text, fallback, min) => {
+  const number = (text, fallback, ok) => {
     const value = Number(text);
-    return Number.isFinite(value) && value >= min ? value : fallback;
+    return text && Number.isFinite(value) && ok(value) ? value : fallback;
   };
   return {
     client: CLIENT.test(data.client ?? "") ? data.client : "kiosk",
     device: DEVICE.test(data.device ?? "") ? data.device : "",
-    resultMs: number(data.resultS, 12, 2) * 1000,
-    waitS: number(data.waitS, 30, 1),
+    resultMs: number(data.resultS, 12, (s) => s >= 2) * 1000,
+    waitS: number(data.waitS, 30, (s) => s > 0), // never more than [api] max_wait_s
   };
 }
 
