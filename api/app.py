@@ -89,7 +89,8 @@ def create_app(settings: Settings, agent: Agent | None = None) -> FastAPI:
     ):
         app.include_router(module.router, prefix="/v1")
     app.include_router(metrics.router)
-    app.include_router(page.make_router())  # the operator page, at /
+    # the operator page, at /, and the kiosk's screen, at /kiosk
+    app.include_router(page.make_router(kiosk=settings.kiosk, max_wait_s=settings.api.max_wait_s))
     app.add_middleware(
         Guard,
         hosts=hosts,

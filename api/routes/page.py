@@ -1,4 +1,5 @@
-"""The operator page: `GET /` and its static files under `/static/`, shipped in the package.
+"""The operator page (`GET /`), the kiosk's screen (`GET /kiosk`) and their static files under
+`/static/`, shipped in the package.
 
 The files are plain HTML, CSS, JSON and JavaScript modules (no build step, no CDN). They are
 read once, when the app is created, and only those files are served: a name that is not one of
@@ -8,11 +9,16 @@ it and keeps it in the browser's `sessionStorage`); every API call the page make
 Each answer carries a strict Content-Security-Policy (scripts, styles and connections from the
 agent's own origin only, no inline script, no framing) and is revalidated on every load (ETag),
 so that an upgraded agent never runs with yesterday's script.
+
+The kiosk's page is `kiosk.html` with the `[kiosk]` settings written, HTML-escaped, into the
+`{{client}}`, `{{device}}`, `{{result-s}}` and `{{wait-s}}` placeholders of its `<body>`'s
+data-attributes (the policy forbids an inline script): rendered once, when the app is created.
 """
 
 from __future__ import annotations
 
 import hashlib
+import html
 import mimetypes
 from dataclasses import dataclass
 from importlib import resources
@@ -21,10 +27,14 @@ from importlib.resources.abc import Traversable
 from fastapi import APIRouter, Request, Response
 
 from api.errors import ApiError
+from scanner_agent.config import KioskSettings
 
 STATIC_PACKAGE = "api"
 STATIC_FOLDER = "static"
 INDEX = "index.html"
+KIOSK = "kiosk.html"
+KIOSK_WAIT_S = 30.0
+"""The longest the kiosk's `GET /v1/scans/next` waits (less when `[api] max_wait_s` is less)."""
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -82,13 +92,32 @@ def load_static(root: Traversable | None = None) -> dict[str, StaticFile]:
             media_type = TYPES.get(suffix) or mimetypes.guess_type(entry.name)[0]
             if media_type is None:
                 continue  # not something the page uses
-            body = entry.read_bytes()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-            files[name] = StaticFile(body, media_type, etag)
+            files[name] = _static_file(entry.read_bytes(), media_type)
 
     if root.is_dir():
         walk(root, "")
     return files
+
+
+def _static_file(body: bytes, media_type: str) -> StaticFile:
+    return StaticFile(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
+
+
+def render_kiosk(
+    template: StaticFile, kiosk: KioskSettings, max_wait_s: float = KIOSK_WAIT_S
+) -> StaticFile:
+    """kiosk.html with the `[kiosk]` settings in its placeholders, each value HTML-escaped (they
+    land in attribute values), and the long-poll's timeout: at most `max_wait_s`."""
+    values = {
+        "client": kiosk.client,
+        "device": kiosk.device,
+        "result-s": f"{kiosk.result_s:g}",
+        "wait-s": f"{min(KIOSK_WAIT_S, max_wait_s):g}",
+    }
+    text = template.body.decode("utf-8")
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", html.escape(value, quote=True))
+    return _static_file(text.encode("utf-8"), template.media_type)
 
 
 def _answer(request: Request, item: StaticFile) -> Response:
@@ -102,9 +131,18 @@ def _answer(request: Request, item: StaticFile) -> Response:
     return response
 
 
-def make_router(files: dict[str, StaticFile] | None = None) -> APIRouter:
-    """The page's routes over `files` (by default, the package's `static/` folder)."""
+def make_router(
+    files: dict[str, StaticFile] | None = None,
+    kiosk: KioskSettings | None = None,
+    max_wait_s: float = KIOSK_WAIT_S,
+) -> APIRouter:
+    """The pages' routes over `files` (by default, the package's `static/` folder); the kiosk's
+    page with `kiosk` (by default, the `[kiosk]` defaults) and `[api] max_wait_s`."""
     served = load_static() if files is None else files
+    template = served.get(KIOSK)
+    kiosk_page = (
+        None if template is None else render_kiosk(template, kiosk or KioskSettings(), max_wait_s)
+    )
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/", methods=["GET", "HEAD"])
@@ -113,6 +151,12 @@ def make_router(files: dict[str, StaticFile] | None = None) -> APIRouter:
         if item is None:
             raise ApiError(404, "not_found", "this agent was installed without its page")
         return _answer(request, item)
+
+    @router.api_route("/kiosk", methods=["GET", "HEAD"])
+    async def kiosk_screen(request: Request) -> Response:
+        if kiosk_page is None:
+            raise ApiError(404, "not_found", "this agent was installed without its kiosk page")
+        return _answer(request, kiosk_page)
 
     @router.api_route("/static/{name:path}", methods=["GET", "HEAD"])
     async def static(request: Request, name: str) -> Response:

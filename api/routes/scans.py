@@ -10,8 +10,10 @@ without validating the scan again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from urllib.parse import urlencode
@@ -169,6 +171,7 @@ async def latest_scan(state: StateDep, cover: CoverDep, device: DeviceQuery = No
     responses={204: {"description": "No scan before the timeout"}},
 )
 async def next_scan(
+    request: Request,
     state: StateDep,
     cover: CoverDep,
     timeout: Annotated[
@@ -194,8 +197,49 @@ async def next_scan(
             check_client(claim)
         except InvalidClient as exc:
             raise ApiError(422, exc.code, str(exc)) from None
-    scan = await state.require_hub().next_scan(device, timeout, claim)
+    try:
+        scan = await _unless_gone(
+            request, state, state.require_hub().next_scan(device, timeout, claim), claim
+        )
+    except _ClientGone:  # nobody will read the answer; a claim made for it was given back
+        return Response(status_code=204)
     return Response(status_code=204) if scan is None else _json(state, scan, cover)
+
+
+DISCONNECT_POLL_S = 0.5
+"""How often a waiting `/next` checks that its client is still there."""
+
+
+class _ClientGone(Exception):
+    """The client of a waiting `/next` closed its connection."""
+
+
+async def _unless_gone(
+    request: Request,
+    state: ApiState,
+    waiting: Coroutine[Any, Any, Scan | None],
+    claim: str | None,
+) -> Scan | None:
+    """What `waiting` answers; `_ClientGone` as soon as the client has closed its connection
+    (a kiosk reloaded, a desk's request given up): a waiter nobody listens to must not take
+    the next scan, least of all claim it. A claim made for `claim` at that very moment is
+    released."""
+    waiter = asyncio.ensure_future(waiting)
+    try:
+        while True:
+            done, _ = await asyncio.wait({waiter}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return waiter.result()
+            if await request.is_disconnected():
+                break
+    finally:
+        waiter.cancel()  # the hub gives back a claim it was making
+    with contextlib.suppress(asyncio.CancelledError):
+        scan = await waiter
+        if scan is not None and claim is not None and scan.claimed_by == claim:
+            with contextlib.suppress(Exception):
+                await run_in_threadpool(state.scans.release, scan.id, claim)
+    raise _ClientGone
 
 
 @router.get("/{scan_id}", summary="One scan", response_model=Scan, responses=responses(404, 503))

@@ -45,6 +45,35 @@ export class AgentUnreachable extends Error {
   }
 }
 
+/**
+ * The token as the rules above want it: in this tab's sessionStorage (gone when the tab
+ * closes), or in memory when the browser's policy disables storage. Never in localStorage.
+ */
+export class SessionToken {
+  constructor(key = "scanner-agent.token") {
+    this.key = key;
+    this.memory = null;
+  }
+
+  get() {
+    try {
+      return window.sessionStorage.getItem(this.key) ?? this.memory;
+    } catch {
+      return this.memory;
+    }
+  }
+
+  set(value) {
+    this.memory = value || null;
+    try {
+      if (value) window.sessionStorage.setItem(this.key, value);
+      else window.sessionStorage.removeItem(this.key);
+    } catch {
+      // storage disabled: the memory copy serves until the page is closed
+    }
+  }
+}
+
 export class AgentClient {
   /**
    * @param {object} options
@@ -113,6 +142,24 @@ export class AgentClient {
     form.append("file", file, file.name);
     // No Content-Type header: the browser sets multipart/form-data with its boundary.
     return this.request("POST", "/v1/decode", { body: form, signal });
+  }
+
+  /**
+   * GET /v1/scans/next: the next scan (null at the timeout, HTTP 204). With `claim`, only a
+   * scan this client manages to claim (`claimed_by` = claim): a kiosk and a desk never both
+   * get one. `device` limits it to one device's scans; `timeout` at most `[api] max_wait_s`.
+   */
+  nextScan({ claim, device, timeout = 30 } = {}, signal) {
+    const params = new URLSearchParams({ timeout: String(timeout) });
+    if (claim) params.set("claim", claim);
+    if (device) params.set("device", device);
+    return this.request("GET", `/v1/scans/next?${params}`, { signal });
+  }
+
+  /** DELETE /v1/scans/{id}/claim?client=: give back a scan this client claimed. */
+  release(scanId, client) {
+    const params = new URLSearchParams({ client });
+    return this.request("DELETE", `/v1/scans/${encodeURIComponent(scanId)}/claim?${params}`);
   }
 
   /** POST /v1/selftest, for every device or one; messages and fixes in `lang`. */

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from datetime import datetime
 from typing import Any
@@ -274,5 +275,31 @@ def test_the_stream_announces_claims_and_replays_them(live: LiveFactory, context
         assert [e["event"] for e in missed] == ["claim", "claim", "claim"]
         assert [json.loads(e["data"])["claimed_by"] for e in missed] == ["d-1", None, "d-2"]
         assert [e["id"] for e in missed[:2]] == [events[1]["id"], events[2]["id"]]
+
+    run(go)
+
+
+def test_a_waiter_whose_client_went_away_takes_no_scan(live: LiveFactory, context: ParseContext):
+    """A kiosk reloaded (or a desk giving up) while its `/next?claim=` waits: the agent notices
+    the closed connection and stops waiting, so the next scan goes to a client still there
+    rather than being claimed for nobody."""
+    server = live()
+    scan = make_scan(context)
+
+    async def go() -> None:
+        async with server.client(timeout=30) as client:
+            params = {"timeout": 25, "claim": "kiosk"}
+            reloaded = asyncio.create_task(client.get("/v1/scans/next", params=params))
+            await until(lambda: waiters(server) == 1)
+            reloaded.cancel()  # the connection is closed under the waiting request
+            with contextlib.suppress(asyncio.CancelledError):
+                await reloaded
+            await until(lambda: waiters(server) == 0)
+            again = asyncio.create_task(client.get("/v1/scans/next", params=params))
+            await until(lambda: waiters(server) == 1)
+            server.app.state.api.agent.scans.record(scan)
+            answer = await again
+        assert answer.status_code == 200
+        assert answer.json()["id"] == scan.id and answer.json()["claimed_by"] == "kiosk"
 
     run(go)

@@ -43,6 +43,7 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "operator-page"
+KIOSK_ARTIFACTS = ROOT / "test-artifacts" / "kiosk"
 WAIT_S = 20
 
 
@@ -140,13 +141,19 @@ def write_recording(path: Path, payloads: list[bytes]) -> None:
     partial.replace(path)
 
 
-def shot(driver: WebDriver, name: str) -> None:
-    driver.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+def shot(driver: WebDriver, name: str, folder: Path = ARTIFACTS) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(folder / f"{name}.png"))
 
 
-def until(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    """The condition's first true value, polled every 0.1 s for WAIT_S; a screenshot and a
-    failure naming `what` otherwise."""
+def until(
+    driver: WebDriver,
+    condition: Callable[[WebDriver], Any],
+    what: str,
+    folder: Path = ARTIFACTS,
+) -> Any:
+    """The condition's first true value, polled every 0.1 s for WAIT_S; a screenshot (in
+    `folder`) and a failure naming `what` otherwise."""
     try:
         # an element found, then rendered again before it is read, is looked for again
         wait = WebDriverWait(
@@ -154,7 +161,7 @@ def until(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -
         )
         return wait.until(condition)
     except TimeoutException:
-        shot(driver, f"timeout-{what.replace(' ', '-')}")
+        shot(driver, f"timeout-{what.replace(' ', '-')}", folder)
         raise AssertionError(f"the page never showed: {what}") from None
 
 
@@ -176,11 +183,12 @@ def severe_console_errors(driver: WebDriver) -> list[str]:
     ]
 
 
-def open_page(driver: WebDriver, url: str) -> None:
-    """The page at `url`, its tab's storage emptied, once its dictionaries are loaded."""
-    driver.get(f"{url}/")
+def open_page(driver: WebDriver, url: str, path: str = "/") -> None:
+    """The page at `url` + `path` (the operator page; `/kiosk`), its tab's storage emptied,
+    once its dictionaries are loaded."""
+    driver.get(f"{url}{path}")
     driver.execute_script("window.sessionStorage.clear(); window.localStorage.clear();")
-    driver.get(f"{url}/")
+    driver.get(f"{url}{path}")
     until(
         driver, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready"), "ready"
     )
