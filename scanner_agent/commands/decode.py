@@ -71,9 +71,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         sub,
         "decode",
         help="read the DataMatrix of images and PDFs and parse them",
-        description="Read every code of images (PNG, JPEG, TIFF, BMP, WebP) and PDFs, and parse "
-        "it.\nArguments are files, folders (recursive, hidden files skipped) or glob patterns\n"
-        "(quote them or not: the command expands them itself; ** is any depth).\n"
+        description="Read every code of images (PNG, JPEG, TIFF, BMP, WebP, HEIC/HEIF) and PDFs, "
+        "and parse it.\nArguments are files, folders (recursive, hidden files skipped) or glob "
+        "patterns\n(quote them or not: the command expands them itself; ** is any depth).\n"
         "Member numbers are masked in every output but --json.",
         examples=(
             "scanner-agent decode examples/courrier/ --at 2026-03-01",
