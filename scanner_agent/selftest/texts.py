@@ -376,7 +376,7 @@ LABELS: dict[Lang, dict[str, str]] = {
         "level.external": "externe",
         "level.interactive": "interactif",
         "verdict.pass": "réussi",
-        "verdict.warn": "à revoir",
+        "verdict.warn": "à surveiller",  # the operator page's word (i18n verdict.warn)
         "verdict.fail": "échec",
     },
 }
