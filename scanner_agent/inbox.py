@@ -68,7 +68,6 @@ runs on whatever happens here.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import json
 import logging
@@ -83,6 +82,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from decoders.base import DecodeOptions
 from scanner_agent.file_decoding import decode_options, for_documents
+from scanner_agent.safe_files import move_no_replace, sync_folder
 
 if TYPE_CHECKING:
     from scanner_agent.config import Settings
@@ -262,25 +262,7 @@ class Ledger:
             out.flush()
             os.fsync(out.fileno())
         os.replace(temporary, self.path)
-
-
-def move_no_replace(source: Path, target: Path) -> None:
-    """Rename `source` to `target`, never over an existing file (FileExistsError). A hard link
-    then an unlink where links work (a crash between them leaves one file under both names:
-    `Inbox` notices), else a rename after checking (Windows' rename never replaces)."""
-    try:
-        os.link(source, target)
-    except FileExistsError:
-        raise
-    except OSError as exc:
-        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK,
-                             errno.ENOSYS, errno.EACCES):  # fmt: skip
-            raise
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
-        os.rename(source, target)
-        return
-    os.unlink(source)
+        sync_folder(self.path.parent)
 
 
 def free_name(folder: Path, name: str, with_report: bool) -> str:

@@ -28,7 +28,6 @@ agent's file would lack them).
 from __future__ import annotations
 
 import contextlib
-import errno
 import json
 import logging
 import os
@@ -46,6 +45,7 @@ from scanner_agent.indicators import (
     IndicatorReport,
     previous_week,
 )
+from scanner_agent.safe_files import link_no_replace, sync_folder
 
 if TYPE_CHECKING:
     from scanner_agent.scans import ScanService
@@ -113,10 +113,10 @@ def write_once(path: Path, data: bytes) -> Outcome:
         finally:
             os.close(fd)
         try:
-            _link_no_replace(temporary, path)
+            link_no_replace(temporary, path)
         except FileExistsError:  # another agent sharing the folder wrote it meanwhile
             return "present" if _same(path, data) else "conflict"
-        _sync_folder(path.parent)
+        sync_folder(path.parent)
         return "written"
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -125,38 +125,6 @@ def write_once(path: Path, data: bytes) -> Outcome:
 
 def _same(path: Path, data: bytes) -> bool:
     return path.read_bytes() == data
-
-
-def _link_no_replace(source: Path, target: Path) -> None:
-    """`target` made the name of `source`'s content; FileExistsError if it exists."""
-    try:
-        os.link(source, target)
-    except OSError as exc:
-        if isinstance(exc, FileExistsError) or exc.errno not in (
-            errno.EPERM,
-            errno.ENOTSUP,
-            errno.EOPNOTSUPP,
-            errno.EMLINK,
-            errno.ENOSYS,
-        ):
-            raise
-        # no hard links here (some network or FAT folders): rename, never over a file
-        if target.exists():
-            raise FileExistsError(errno.EEXIST, "exists", str(target)) from None
-        os.rename(source, target)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Flush the folder's entries (POSIX; nothing to do, or not possible, elsewhere)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def read_for(scans: ScanService) -> Callable[[IndicatorQuery], IndicatorReport]:

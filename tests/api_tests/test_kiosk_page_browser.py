@@ -16,8 +16,6 @@ agent under the page.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +25,6 @@ import httpx
 import pytest
 
 from scanner_agent.decision import PATIENT_MESSAGES
-from tests.helpers.api import free_port
 from tests.helpers.devices import PtyScanner
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
@@ -48,6 +45,7 @@ from tests.helpers.browser import (
     chromium,
     log_in,
     open_page,
+    served,
     severe_console_errors,
     shot,
     tagged,
@@ -88,13 +86,9 @@ class Agent(ServedAgent):
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[Agent]:
-    folder = Path(tempfile.mkdtemp(prefix="scanner-agent-kiosk-"))
-    running = Agent(folder, free_port())
-    running.start()
-    yield running
-    running.stop()
+    with served(Agent, "scanner-agent-kiosk-") as running:
+        yield running
     running.scanner.unplug()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -15,8 +15,6 @@ agent under the page. The Chromium, the agent process and the waits are `tests.h
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,7 +23,6 @@ import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
-from tests.helpers.api import free_port
 from tests.helpers.devices import PtyScanner, camera_video, damaged_datamatrix
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
@@ -48,6 +45,7 @@ from tests.helpers.browser import (
     by_id,
     chromium,
     log_in,
+    served,
     severe_console_errors,
     shot,
     tagged,
@@ -95,13 +93,9 @@ class Agent(ServedAgent):
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[Agent]:
-    folder = Path(tempfile.mkdtemp(prefix="scanner-agent-page-"))
-    running = Agent(folder, free_port())
-    running.start()
-    yield running
-    running.stop()
+    with served(Agent, "scanner-agent-page-") as running:
+        yield running
     running.scanner.unplug()
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -11,14 +11,10 @@ reader plays it, as an operator scanning the printed card would. Screenshots go 
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from tests.helpers.api import free_port
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
     pytest.skip(
@@ -38,6 +34,7 @@ from tests.helpers.browser import (
     chromium,
     log_in,
     open_page,
+    served,
     severe_console_errors,
     shot,
     until,
@@ -80,12 +77,8 @@ class Agent(ServedAgent):
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[Agent]:
-    folder = Path(tempfile.mkdtemp(prefix="scanner-agent-page-selftest-"))
-    running = Agent(folder, free_port())
-    running.start()
-    yield running
-    running.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with served(Agent, "scanner-agent-page-selftest-") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

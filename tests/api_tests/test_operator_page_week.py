@@ -13,8 +13,6 @@ Screenshots go to `test-artifacts/operator-page/`.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -25,7 +23,6 @@ import httpx
 import pytest
 
 from scanner_agent.indicators import iso_week, week_bounds
-from tests.helpers.api import free_port
 from tests.helpers.devices import camera_video, damaged_datamatrix, wait_until
 
 if not Path("/usr/bin/chromium").exists() or not Path("/usr/bin/chromedriver").exists():
@@ -49,6 +46,7 @@ from tests.helpers.browser import (
     chromium,
     log_in,
     open_page,
+    served,
     severe_console_errors,
     shot,
     tagged,
@@ -110,12 +108,8 @@ class WeekAgent(ServedAgent):
 
 @pytest.fixture(scope="module")
 def agent() -> Iterator[WeekAgent]:
-    folder = Path(tempfile.mkdtemp(prefix="scanner-agent-week-"))
-    running = WeekAgent(folder, free_port())
-    running.start()
-    yield running
-    running.stop()
-    shutil.rmtree(folder, ignore_errors=True)
+    with served(WeekAgent, "scanner-agent-week-") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
@@ -37,7 +37,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.helpers.api import wait_healthy
+from tests.helpers.api import free_port, wait_healthy
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -115,6 +115,23 @@ class ServedAgent:
                 self.proc.kill()
                 self.proc.wait(5)
         self.proc = None
+
+
+Served = TypeVar("Served", bound=ServedAgent)
+
+
+@contextmanager
+def served(make: Callable[[Path, int], Served], prefix: str) -> Iterator[Served]:
+    """The agent `make(folder, port)` builds, in a throw-away folder on a free port: started,
+    then stopped and its folder removed, whatever the tests did."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    agent = make(folder, free_port())
+    try:
+        agent.start()
+        yield agent
+    finally:
+        agent.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 GS = "\x1d"
