@@ -13,13 +13,17 @@ RUN_APT_PACKAGES  := libdmtx0b
 TEST_APT_PACKAGES := postgresql chromium chromium-driver
 PYTEST_ARGS ?=
 
-.PHONY: run test lint typecheck pytest system-deps test-system-deps bench bench-decode clean demo
+.PHONY: run test lint typecheck pytest system-deps test-system-deps bench bench-decode clean demo examples
 
 run: $(STAMP)
 	$(BIN)/scanner-agent serve
 
 demo: $(STAMP)
 	$(BIN)/scanner-agent serve --config config/examples/demo.toml
+
+# the sample image and PDF of examples/, made again (tests/test_examples.py checks them)
+examples: $(STAMP)
+	$(BIN)/python -m tests.helpers.examples
 
 test: $(STAMP) test-system-deps lint typecheck pytest
 

@@ -310,7 +310,7 @@ def test_help_ends_with_examples_and_exit_codes() -> None:
         check=True,
     )
     examples = result.stdout.split("examples:\n", 1)[1]
-    assert "scanner-agent decode 'examples/courrier/*.pdf'" in examples
+    assert "scanner-agent decode 'examples/*.pdf'" in examples
     assert "exit status: 0 every file was read" in examples
     assert "2 usage or configuration error" in examples
     assert "%" not in result.stdout

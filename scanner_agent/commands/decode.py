@@ -76,10 +76,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "patterns\n(quote them or not: the command expands them itself; ** is any depth).\n"
         "Member numbers are masked in every output but --json.",
         examples=(
-            "scanner-agent decode examples/courrier/ --at 2026-03-01",
-            "scanner-agent decode 'examples/courrier/*.pdf' 'examples/**/*.png'",
-            "scanner-agent decode examples/courrier/ --csv matin.csv",
-            "scanner-agent decode examples/courrier/ --jsonl",
+            "scanner-agent decode examples/ --at 2026-03-01",
+            "scanner-agent decode 'examples/*.pdf' 'examples/**/*.png'",
+            "scanner-agent decode examples/ --csv matin.csv",
+            "scanner-agent decode examples/attestation-test.png --jsonl",
         ),
         exit_codes=EXIT_CODES,
     )

@@ -1,4 +1,4 @@
-"""The sample files of `examples/courrier/`, made again from the project's own generators: the
+"""The sample files of `examples/`, made again from the project's own generators: the
 TEST attestation of the printable test card (`scanner_agent.testcard`: the fictitious test AMC
 999999990 of the illustrative referential, member number TEST0000001, valid 2020-2099),
 
@@ -7,8 +7,11 @@ TEST attestation of the printable test card (`scanner_agent.testcard`: the ficti
 - `attestation-test.pdf`: a two-page letter drawn with vectors as an insurer's site makes it
   (tests/helpers/pdfs.py's `vector_pdf`), the attestation on page 2, in the fixed layout.
 
-    .venv/bin/python examples/make_examples.py          # write them
-    .venv/bin/python examples/make_examples.py --check  # exit 1 when they are not up to date
+    make examples                                             # write them
+    .venv/bin/python -m tests.helpers.examples --check       # exit 1 when they are not up to date
+
+`examples/` holds these two files and nothing else, so that `scanner-agent decode examples/`
+reads both and nothing else.
 
 Everything is seeded: the PDF comes out byte for byte the same; the PNG, pixel for pixel (its
 compressed bytes may differ with the zlib of another machine). tests/test_examples.py checks
@@ -26,13 +29,12 @@ import cv2
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from scanner_agent.testcard import FIXED, TAGGED
 from tests.helpers import synthetic
 from tests.helpers.pdfs import VectorCode, vector_pdf
+from tests.helpers.samples import ROOT
 
-FOLDER = Path(__file__).resolve().parent / "courrier"
+FOLDER = ROOT / "examples"
 PNG, PDF = "attestation-test.png", "attestation-test.pdf"
 
 
@@ -80,7 +82,7 @@ def main() -> int:
     if args.check:
         stale = outdated()
         for name in stale:
-            print(f"{FOLDER / name}: not up to date (run examples/make_examples.py)")
+            print(f"{FOLDER / name}: not up to date (run: make examples)")
         return 1 if stale else 0
     FOLDER.mkdir(exist_ok=True)
     for name, data in build().items():
