@@ -25,7 +25,8 @@ that does not load leaves the previous referential in use. A referential that do
 when the agent is built raises `ConfigError`: there is no previous one to keep. As often, it
 reads the `[roc]` section again when a configuration file changed (`agent.rollout_config`, a
 `RolloutConfig`): the phase of the ROC roll-out applies without a restart. With `[inputs]
-watch_dir`, `agent.inbox` (an `Inbox`) reads the files dropped in that folder as uploads.
+watch_dir` (and a database), `agent.inbox` (an `Inbox`) reads the files dropped in that folder as
+uploads.
 """
 
 from __future__ import annotations
@@ -136,8 +137,10 @@ class Agent:
                 today=self.today,
             )
         self.inbox: Inbox | None = None
-        """The watched folder of `[inputs] watch_dir` (none without it)."""
-        if settings.inputs.watch_dir:
+        """The watched folder of `[inputs] watch_dir` (none without it, or without a database:
+        a memory-only agent, `watch`'s, would move files to `done/` whose scans are kept
+        nowhere, and would be a second agent on the serving agent's folder)."""
+        if settings.inputs.watch_dir and self.scans.store is not None:
             self.inbox = Inbox.of(settings, self.take_upload)
         self.pipeline: Pipeline | None = None
         self._manager: DeviceManager | None = None
@@ -182,12 +185,12 @@ class Agent:
     def stop(self) -> None:
         """Stop every reader (each flushes what its framer held), then the pipeline, then the
         scans service (which writes what waits)."""
+        if self.inbox is not None:
+            self.inbox.stop()  # first, while the pipeline runs: the file being read is recorded
         with self._lock:
             manager, self._manager = self._manager, None
             pipeline, self.pipeline = self.pipeline, None
             was_running, self.running = self.running, False
-        if self.inbox is not None:
-            self.inbox.stop()  # before the pipeline: a file being read is finished first
         self.referential_file.stop()
         self.rollout_config.stop()
         if self.indicator_export is not None:

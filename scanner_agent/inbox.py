@@ -48,7 +48,9 @@ a file is never overwritten.
 
 Never read twice, even across a crash: a complete file is first renamed into `processing/`
 (atomic, in the same folder tree; on Windows a file another program still holds open cannot be
-renamed: it is reported as `move_failed` and tried again later). Once its scans are recorded,
+renamed: it is reported as `move_failed` and tried again later; a rename cut between its link
+and its unlink leaves two names of one file, and the one outside `processing/` is dropped).
+Once its scans are recorded,
 the ledger (`<data_dir>/inbox-ledger.json`, replaced atomically) holds its name in
 `processing/`, its SHA-256, its outcome and where it goes; then the `.json` is written, the file
 moved, and the ledger entry removed. At start (and at every look), a file in `processing/` whose
@@ -60,9 +62,10 @@ One agent per folder.
 Problems are shown, not retried in a tight loop: a folder missing, unreadable or not writable
 (`watch_dir_missing`, `watch_dir_unreadable`, `watch_dir_not_writable`) is looked at again at
 every listing and logged once; a file that cannot be moved (`move_failed`: permissions, the share
-gone) is tried again after `RETRY_S` (its name in the log, not in health: /v1/health is open
-and a file's name may be a patient's); a ledger that cannot be written: `ledger_failed`. The agent
-runs on whatever happens here.
+gone) or whose scans cannot be recorded (`record_failed`: the storage's journal refused them) is
+tried again after `RETRY_S` (its name in the log, not in health: /v1/health is open and a file's
+name may be a patient's); a file taken away by hand takes its problem with it; a ledger that
+cannot be written: `ledger_failed`. The agent runs on whatever happens here.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from decoders.base import DecodeOptions
 from scanner_agent.file_decoding import decode_options, for_documents
-from scanner_agent.safe_files import move_no_replace, sync_folder
+from scanner_agent.safe_files import move_no_replace, same_file, sync_folder
 
 if TYPE_CHECKING:
     from scanner_agent.config import Settings
@@ -116,6 +119,7 @@ InboxErrorCode = Literal[
     "watch_dir_unreadable",
     "watch_dir_not_writable",
     "move_failed",
+    "record_failed",
     "ledger_failed",
 ]
 
@@ -398,6 +402,8 @@ class Inbox:
             self._folder_problem(None)
             if self._ledger is None:
                 self._ledger = Ledger(self.ledger_path)
+            names = self._drop_twins(names, processing)
+            self._forget_gone(names, processing)
             ready = self._ready(names)
             self._state.pending = len(processing) + len(names)
             self._publish()
@@ -470,6 +476,33 @@ class Inbox:
                 "watch_dir_unreadable", f"{folder}: cannot be listed ({_reason(exc)})"
             ) from None
 
+    def _drop_twins(self, names: list[str], processing: list[Path]) -> list[str]:
+        """The names of `watch_dir` but those that are another name of a file in `processing/`
+        (a crash between the link and the unlink of a claim): that name is removed, so the
+        file is read once."""
+        if not processing:
+            return names
+        kept = []
+        for name in names:
+            path = self.folder / name
+            if any(same_file(path, other) for other in processing):
+                with contextlib.suppress(OSError):  # if it stays, it is still never claimed
+                    path.unlink()
+                    log.info("inbox: %s was already in %s/", name, PROCESSING)
+                continue
+            kept.append(name)
+        return kept
+
+    def _forget_gone(self, names: list[str], processing: list[Path]) -> None:
+        """Drop what was noted of files no longer there (taken away by hand): their problem is
+        no longer the folder's."""
+        present = {str(p) for p in processing} | {str(self.folder / n) for n in names}
+        for noted in (self._state.file_errors, self._state.retry_at):
+            for key in set(noted) - present:
+                del noted[key]
+        for gone in set(self._state.seen) - set(names):
+            del self._state.seen[gone]
+
     def _leftovers(self, processing: list[Path]) -> list[Path]:
         """Ledger entries whose file left `processing/` (moved just before a crash)."""
         assert self._ledger is not None
@@ -478,12 +511,9 @@ class Inbox:
 
     def _ready(self, names: list[str]) -> list[str]:
         """The files whose size and time of change held for `settle_s` (updates what was
-        seen; forgets the files gone)."""
+        seen)."""
         now = self._clock()
         seen = self._state.seen
-        for gone in set(seen) - set(names):
-            del seen[gone]
-            self._state.file_errors.pop(str(self.folder / gone), None)
         ready = []
         for name in names:
             try:
@@ -503,9 +533,12 @@ class Inbox:
         until = self._state.retry_at.get(str(path))
         return until is not None and self._clock() < until
 
-    def _blocked(self, path: Path, what: str, exc: OSError) -> None:
-        """`path` could not be moved or read: logged with its name once, shown in health
-        without it (health is open: a file's name may be a patient's), tried after RETRY_S."""
+    def _blocked(
+        self, path: Path, what: str, exc: Exception, code: InboxErrorCode = "move_failed"
+    ) -> None:
+        """`path` could not be moved, read (`move_failed`) or recorded (`record_failed`):
+        logged with its name once, shown in health without it (health is open: a file's name
+        may be a patient's), tried after RETRY_S."""
         key = str(path)
         if key not in self._state.file_errors:
             log.error("inbox: %s %s (%s); tried again in %g s", path.name, what, _reason(exc),
@@ -514,7 +547,7 @@ class Inbox:
             f"a file {what} ({_reason(exc)}); tried again every {RETRY_S:g} s (its name is in "
             "the agent's log)"
         )
-        self._state.file_errors[key] = InboxError("move_failed", message)
+        self._state.file_errors[key] = InboxError(code, message)
         self._state.retry_at[key] = self._clock() + RETRY_S
         self._publish()
 
@@ -554,7 +587,7 @@ class Inbox:
             size = path.stat().st_size
             data = b"" if size > MAX_FILE_BYTES else path.read_bytes()
         except FileNotFoundError:
-            self._ledger.remove(name)
+            self._forget(name)
             return
         except OSError as exc:
             self._blocked(path, "cannot be read", exc)
@@ -574,6 +607,9 @@ class Inbox:
                 )
             except RuntimeError as exc:  # NotRunning: the agent stops; read at the next start
                 log.warning("inbox: %s left in %s/ (%s)", name, PROCESSING, type(exc).__name__)
+                return
+            except Exception as exc:  # a journal on a full disk...: tried again after RETRY_S
+                self._blocked(path, "cannot be recorded", exc, "record_failed")
                 return
             outcome = judge(name, read, scans)
             entry = {"sha256": digest, "failed": outcome.failed, "report": outcome.report}
@@ -601,8 +637,8 @@ class Inbox:
         target_name = entry.get("target")
         target = folder / target_name if target_name else None
         if target is not None and target.exists():
-            with contextlib.suppress(OSError):
-                if os.path.samefile(path, target):  # linked, not unlinked: a crash between
+            if same_file(path, target):  # linked, not unlinked: a crash between
+                with contextlib.suppress(OSError):
                     path.unlink()
                     self._finished(path, entry, target)
                     return
@@ -634,8 +670,15 @@ class Inbox:
             if (self.folder / FAILED / target_name).exists() and not report.exists():
                 with contextlib.suppress(OSError):
                     _write_report(report, entry["report"])
-        with contextlib.suppress(OSError):
-            self._ledger.remove(path.name)
+        self._forget(path.name)
+
+    def _forget(self, name: str) -> None:
+        """Drop the ledger's entry of `name` (a ledger that cannot be written says so)."""
+        assert self._ledger is not None
+        try:
+            self._ledger.remove(name)
+        except OSError as exc:
+            log.error("inbox: %s: cannot be written (%s)", self.ledger_path, _reason(exc))
 
     def _finished(self, path: Path, entry: dict[str, Any], target: Path) -> None:
         assert self._ledger is not None
@@ -669,8 +712,8 @@ class _FolderProblem(Exception):
         self.error = InboxError(code, message)
 
 
-def _reason(exc: OSError) -> str:
-    return exc.strerror or type(exc).__name__
+def _reason(exc: Exception) -> str:
+    return (exc.strerror if isinstance(exc, OSError) else None) or type(exc).__name__
 
 
 __all__ = [

@@ -36,10 +36,24 @@ def link_no_replace(source: Path, target: Path) -> bool:
 
 def move_no_replace(source: Path, target: Path) -> None:
     """Rename `source` to `target`, never over an existing file (FileExistsError). Through a hard
-    link then an unlink where links work: a crash between them leaves one file under both names,
-    which the caller must be ready to find."""
+    link then an unlink where links work; an unlink refused (a file held open on Windows) takes
+    the link back and raises. Only a crash between the two leaves one file under both names,
+    which the caller must be ready to find (`same_file`)."""
     if link_no_replace(source, target):
-        os.unlink(source)
+        try:
+            os.unlink(source)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+            raise
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether `a` and `b` are two names of one file (False when either is gone)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def sync_folder(folder: Path) -> None:

@@ -324,6 +324,66 @@ def test_a_file_that_cannot_be_moved_is_reported_and_retried_later_not_at_once(
     assert recorded(agent) == ["12345678"]  # recorded once, moved at the second try
 
 
+def test_a_problem_goes_with_the_file_taken_away_by_hand(
+    tmp_path: Path, agent: Agent, monkeypatch: pytest.MonkeyPatch
+):
+    clock = Clock()
+    inbox = make_inbox(tmp_path, agent, clock, settle_s=0)
+    real_move = inbox_module.move_no_replace
+
+    def refused(source: Path, target: Path) -> None:
+        if target.parent.name == "done":
+            raise PermissionError(13, "Permission denied")
+        real_move(source, target)
+
+    monkeypatch.setattr(inbox_module, "move_no_replace", refused)
+    (inbox.folder / "card.png").write_bytes(image_bytes(page_image(A), "PNG"))
+    inbox.check()
+    inbox.check()
+    error = inbox.status().error
+    assert error is not None and error.code == "move_failed"
+    (inbox.folder / "processing" / "card.png").unlink()  # IT takes it away
+    clock.now += 1
+    inbox.check()
+    assert inbox.status().error is None  # health is no longer degraded by a file not there
+    assert inbox.status().pending == 0
+
+
+def test_scans_that_cannot_be_recorded_are_tried_again_later_not_at_every_look(
+    tmp_path: Path, agent: Agent
+):
+    clock = Clock()
+    tries: list[int] = []
+
+    def take(symbols: Any, **kwargs: Any) -> Any:
+        tries.append(len(list(symbols)))
+        if len(tries) == 1:
+            raise OSError(28, "No space left on device")  # the journal, say
+        return agent.take_upload(symbols, **kwargs)
+
+    watch = tmp_path / "scans"
+    watch.mkdir()
+    inbox = Inbox(watch, tmp_path / "data" / "ledger.json", take, settle_s=0, clock=clock)
+    (watch / "card.png").write_bytes(image_bytes(page_image(A), "PNG"))
+    inbox.check()
+    inbox.check()
+    error = inbox.status().error
+    assert error is not None
+    assert error.code == "record_failed"
+    assert "No space left on device" in error.message and "card.png" not in error.message
+    for _ in range(5):
+        clock.now += 1
+        inbox.check()
+    assert tries == [1]  # not decoded and offered again at every look
+    assert files_in(watch / "processing") == {"card.png"}
+    clock.now += RETRY_S
+    inbox.check()
+    assert tries == [1, 1]
+    assert files_in(watch / "done") == {"card.png"}
+    assert inbox.status().error is None
+    assert recorded(agent) == ["12345678"]
+
+
 def test_a_folder_where_the_agent_cannot_create_its_subfolders_is_reported(
     tmp_path: Path, agent: Agent
 ):
@@ -430,6 +490,49 @@ def test_a_crash_between_link_and_unlink_leaves_one_file_in_done(
         wait_until(lambda: files_in(watch / "processing") == set(), timeout=30)
         assert files_in(watch / "done") == {"card.png"}  # not "card (2).png" beside it
         assert payloads(upload_scans(client)) == ["12345678"]
+
+
+def test_a_claim_cut_between_link_and_unlink_reads_the_file_once(tmp_path: Path, agent: Agent):
+    clock = Clock()
+    inbox = make_inbox(tmp_path, agent, clock, settle_s=0)
+    (inbox.folder / "processing").mkdir()
+    claimed = inbox.folder / "processing" / "card.png"
+    claimed.write_bytes(image_bytes(page_image(A), "PNG"))
+    (inbox.folder / "card.png").hardlink_to(claimed)  # the rename into processing/, cut short
+    for _ in range(3):
+        inbox.check()
+        clock.now += 1
+    assert files_in(inbox.folder) == set()
+    assert files_in(inbox.folder / "done") == {"card.png"}  # not "card (2).png" beside it
+    assert recorded(agent) == ["12345678"]
+
+
+def test_a_move_whose_unlink_is_refused_takes_its_link_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from scanner_agent import safe_files
+
+    source, target = tmp_path / "card.png", tmp_path / "done-card.png"
+    source.write_bytes(b"x")
+    real_unlink = safe_files.os.unlink
+
+    def held_open(path: Any, *args: Any, **kwargs: Any) -> None:
+        if Path(path) == source:
+            raise PermissionError(13, "used by another process")  # Windows, a file held open
+        real_unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(safe_files.os, "unlink", held_open)
+    with pytest.raises(PermissionError):
+        safe_files.move_no_replace(source, target)
+    assert source.exists() and not target.exists()  # one name, the old one: tried again later
+
+
+def test_a_console_agent_without_storage_leaves_the_folder_alone(
+    tmp_path: Path, context: ParseContext
+):
+    settings = settings_for(tmp_path, tmp_path / "scans")
+    assert Agent(settings, context=context).inbox is not None
+    assert Agent(settings, context=context, storage=False).inbox is None  # `watch`'s agent
 
 
 def test_a_code_seen_but_not_read_fails_as_code_unreadable(tmp_path: Path, agent: Agent):

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from api.deps import ApiState, StateDep
 from scanner_agent import __version__
+from scanner_agent.inbox import InboxErrorCode
 from scanner_agent.storage import StorageState
 
 router = APIRouter(tags=["health"])
@@ -98,13 +99,7 @@ def _indicators(state: ApiState) -> IndicatorsHealth:
 
 
 class InputsError(BaseModel):
-    code: Literal[
-        "watch_dir_missing",
-        "watch_dir_unreadable",
-        "watch_dir_not_writable",
-        "move_failed",
-        "ledger_failed",
-    ]
+    code: InboxErrorCode
     message: str
 
 
