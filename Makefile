@@ -97,3 +97,9 @@ bench-startup: $(STAMP)
 .PHONY: bench-scans
 bench-scans: $(STAMP)
 	$(BIN)/python benchmarks/scans_list.py
+
+# A morning's mail: `decode --csv`, the watched folder and the readers alone, side by side
+# (run by hand; see docs/benchmarks.md, "Batch decoding and the watched folder")
+.PHONY: bench-batch
+bench-batch: $(STAMP)
+	$(BIN)/python benchmarks/batch.py
