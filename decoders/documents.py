@@ -45,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import io
 import math
+import stat
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -173,9 +174,12 @@ def file_decoder(options: DecodeOptions | None, decoder: Decoder | None = None) 
 
 def _read(path: Path) -> bytes:
     try:
-        size = path.stat().st_size
-        if path.is_dir():
+        info = path.stat()
+        size = info.st_size
+        if stat.S_ISDIR(info.st_mode):
             raise DecodeError(f"{path}: is a folder, not a file", "unreadable_file")
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or a device would block or never end
+            raise DecodeError(f"{path}: not a regular file", "unreadable_file")
         if size > MAX_FILE_BYTES:
             raise DecodeError(
                 f"{path}: {size} bytes, more than {MAX_FILE_BYTES} is not read", "file_too_large"

@@ -55,6 +55,11 @@ CASES = {
     "report --json": ["report", "--json"],
     "testcard --json": ["testcard", "--out", "{tmp}/card.png", "--dpi", "100", "--json"],
     "watch --json": ["watch", "--config", "{demo}", "--json", "--count", "5"],
+    "selftest --json": ["selftest", "--internal", "--json"],  # the case issue 16 names
+    "selftest": ["selftest", "--internal", "--lang", "fr"],
+    "decode --jsonl": ["decode", "--jsonl", str(ROOT / "examples")],
+    "decode --csv -": ["decode", "--csv", "-", str(ROOT / "examples")],
+    "decode": ["decode", str(ROOT / "examples")],
 }
 
 

@@ -43,6 +43,19 @@ def write_card(path: Path, payload: bytes | None) -> None:
     Image.fromarray(canvas).save(path)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_named_pipe_is_reported_not_waited_on(tmp_path: Path) -> None:
+    write_card(tmp_path / "a.png", A)
+    os.mkfifo(tmp_path / "pipe.png")  # nobody ever writes to it: reading it would block
+    result = cli("--jsonl", str(tmp_path / "pipe.png"), str(tmp_path / "a.png"))
+    assert result.returncode == 1, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(Path(r["file"]).name, r["status"], r["error_code"]) for r in rows] == [
+        ("pipe.png", "file_error", "unreadable_file"),
+        ("a.png", "code", None),
+    ]
+
+
 def test_json_lines_for_a_folder_with_a_bad_file(tmp_path: Path) -> None:
     write_card(tmp_path / "a.png", A)
     (tmp_path / "sub").mkdir()

@@ -38,7 +38,15 @@ def test_the_groups_are_the_codes_the_checks_tell_apart() -> None:
 
 def test_a_code_read_wrongly_once_stays_wrong() -> None:
     # an attestation of the card refused: not as designed (it must read)
-    outcome = card_codes([scanned(wire("fixed-050")), scanned(b"not on the card")])
+    read_well = Attestation(status="valid")
+    assert card_codes([scanned(wire("fixed-050"), read_well)])["fixed-050"] == "as_designed"
+    outcome = card_codes(
+        [
+            scanned(wire("fixed-050")),
+            scanned(b"not on the card"),
+            scanned(wire("fixed-050"), read_well),  # read well afterwards: still wrong once
+        ]
+    )
     assert outcome == {
         "tagged-050": "missing",
         "fixed-050": "wrong",
