@@ -7,10 +7,11 @@ def latest(state: StateDep) -> Scan: ...
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.dependencies.models import Dependant
@@ -128,3 +129,30 @@ async def reject_unknown_query(request: Request) -> None:
             raise ApiError(422, "unknown_parameter", f"unknown query parameter {shown}")
         if len(request.query_params.getlist(name)) > 1:
             raise ApiError(422, "repeated_parameter", f"query parameter {shown} given twice")
+
+
+DISCONNECT_POLL_S = 0.5
+"""How often a long request (a decode, a long poll, a test-card step) asks whether its client is
+still there."""
+
+
+async def done_unless_gone(
+    request: Request, waiting: asyncio.Future[Any], timeout_s: float | None = None
+) -> bool:
+    """Wait for `waiting`: True once it is done, False as soon as the client has closed its
+    connection (asked every `DISCONNECT_POLL_S`); TimeoutError after `timeout_s`. It cancels
+    nothing: what a client gone means for the work is the caller's to say."""
+    loop = asyncio.get_running_loop()
+    deadline = None if timeout_s is None else loop.time() + timeout_s
+    while True:
+        poll = DISCONNECT_POLL_S
+        if deadline is not None:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise TimeoutError
+            poll = min(left, poll)
+        done, _ = await asyncio.wait({waiting}, timeout=poll)
+        if done:
+            return True
+        if await request.is_disconnected():
+            return False

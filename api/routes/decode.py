@@ -31,7 +31,7 @@ from fastapi import APIRouter, File, Request, UploadFile
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import Authenticated, StateDep
+from api.deps import Authenticated, StateDep, done_unless_gone
 from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.errors import DecodeError
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DISCONNECT_POLL_S = 1.0
-"""How often a decoding upload checks that its client is still there."""
 BUSY_RETRY_AFTER_S = 2
 
 
@@ -139,16 +137,8 @@ async def decode(
 
 async def result_of(future: Future[SymbolsRead], request: Request, timeout_s: float) -> SymbolsRead:
     """The decode's result. Raises TimeoutError after `timeout_s`, ClientGone when the client
-    closed its connection first (checked every `DISCONNECT_POLL_S`)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
+    closed its connection first (`done_unless_gone`)."""
     waiting = asyncio.wrap_future(future)
-    while True:
-        left = deadline - loop.time()
-        if left <= 0:
-            raise TimeoutError
-        done, _ = await asyncio.wait({waiting}, timeout=min(left, DISCONNECT_POLL_S))
-        if done:
-            return waiting.result()
-        if await request.is_disconnected():
-            raise ClientGone
+    if await done_unless_gone(request, waiting, timeout_s):
+        return waiting.result()
+    raise ClientGone

@@ -23,7 +23,7 @@ from pydantic import BaseModel, BeforeValidator
 from starlette.concurrency import run_in_threadpool
 
 from api.cover import CoverDep
-from api.deps import ApiState, Authenticated, StateDep, store_call_error
+from api.deps import ApiState, Authenticated, StateDep, done_unless_gone, store_call_error
 from api.errors import ApiError, responses
 from scanner_agent.claims import CLIENT_PATTERN, InvalidClient, check_client
 from scanner_agent.config import DEVICE_ID_PATTERN
@@ -206,10 +206,6 @@ async def next_scan(
     return Response(status_code=204) if scan is None else _json(state, scan, cover)
 
 
-DISCONNECT_POLL_S = 0.5
-"""How often a waiting `/next` checks that its client is still there."""
-
-
 class _ClientGone(Exception):
     """The client of a waiting `/next` closed its connection."""
 
@@ -226,12 +222,8 @@ async def _unless_gone(
     released."""
     waiter = asyncio.ensure_future(waiting)
     try:
-        while True:
-            done, _ = await asyncio.wait({waiter}, timeout=DISCONNECT_POLL_S)
-            if done:
-                return waiter.result()
-            if await request.is_disconnected():
-                break
+        if await done_unless_gone(request, waiter):
+            return waiter.result()
     finally:
         waiter.cancel()  # the hub gives back a claim it was making
     with contextlib.suppress(asyncio.CancelledError):

@@ -30,7 +30,7 @@ from fastapi import APIRouter, Body, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import ApiState, Authenticated, StateDep
+from api.deps import ApiState, Authenticated, StateDep, done_unless_gone
 from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.config import DEVICE_ID_PATTERN
@@ -114,7 +114,6 @@ async def selftest(
 
 INTERACTIVE_S = 60.0
 """How long the test-card step waits when the request does not say."""
-DISCONNECT_POLL_S = 0.5
 
 
 async def _card_step(
@@ -126,13 +125,10 @@ async def _card_step(
         run_in_threadpool(live_card_report, state.agent, device, seconds, stop=stop, lang=lang)
     )
     try:
-        while True:
-            done, _ = await asyncio.wait({waiting}, timeout=DISCONNECT_POLL_S)
-            if done:
-                return waiting.result()
-            if await http.is_disconnected():
-                stop.set()
-                return await waiting  # at once: the wait sees `stop` within a poll
+        if await done_unless_gone(http, waiting):
+            return waiting.result()
+        stop.set()
+        return await waiting  # at once: the wait sees `stop` within a poll
     except NotRunning:
         raise ApiError(503, "not_ready", "the agent is starting") from None
     finally:

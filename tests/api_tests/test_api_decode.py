@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from api import deps
 from api.app import create_app
 from scanner_agent.agent import Agent
 from scanner_agent.parse_context import ParseContext
@@ -159,11 +160,10 @@ def test_a_timed_out_upload_stops_decoding_within_a_page(
     make_settings: SettingsFactory, context: ParseContext, monkeypatch: pytest.MonkeyPatch
 ):
     import decoders
-    from api.routes import decode
 
     document = EndlessDocument()
     monkeypatch.setattr(decoders, "read_pages_from_bytes", document)
-    monkeypatch.setattr(decode, "DISCONNECT_POLL_S", 0.01)  # the client is asked, and stays
+    monkeypatch.setattr(deps, "DISCONNECT_POLL_S", 0.01)  # the client is asked, and stays
     with client_with(make_settings, context, api={"decode_timeout_s": 0.2}) as client:
         pool = client.app.state.api.decode_pool  # type: ignore[attr-defined]
         response = client.post("/v1/decode", files={"file": ("long.pdf", b"%PDF-")})
@@ -216,7 +216,7 @@ def test_a_decode_whose_client_went_away_is_given_up(monkeypatch: pytest.MonkeyP
         async def is_disconnected(self) -> bool:
             return True
 
-    monkeypatch.setattr(decode, "DISCONNECT_POLL_S", 0.01)
+    monkeypatch.setattr(deps, "DISCONNECT_POLL_S", 0.01)
     never: Future[Any] = Future()  # a decode still running
     with pytest.raises(decode.ClientGone):
         asyncio.run(decode.result_of(never, GoneClient(), 60))  # type: ignore[arg-type]
