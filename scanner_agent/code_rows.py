@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from scanner_agent.attestation import mask
+from scanner_agent.wording import UNREADABLE_CODE
 
 if TYPE_CHECKING:
     from scanner_agent.file_decoding import FileReport
@@ -63,7 +64,7 @@ COLUMNS: tuple[str, ...] = (
 In JSON lines, `reasons` and `errors` are lists; in the CSV, their codes joined by `,`.
 """
 
-UNREADABLE_HEADLINE = "Code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"
+UNREADABLE_HEADLINE = UNREADABLE_CODE[0].upper() + UNREADABLE_CODE[1:]
 NO_CODE_HEADLINE = "Aucun code trouvé"
 FILE_ERROR_WORDS: dict[str, str] = {
     "file_not_found": "fichier introuvable",

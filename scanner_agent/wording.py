@@ -43,6 +43,9 @@ ROC_REASON_WORDS: dict[RocReason, str] = {  # the CLI's words (`parse`, `referen
     "passe en ROC",
 }
 
+UNREADABLE_CODE = "code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"
+"""A Data Matrix seen in a file but not read (`decode`'s lines and rows)."""
+
 _PLURAL = {"covered": "couvertes", "not_covered": "non couvertes", "refused": "refusées"}
 
 

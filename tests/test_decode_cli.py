@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import synthetic
+from tests.helpers.files import image_bytes, page_image
 from tests.helpers.samples import BAD_AMC
 from tests.helpers.samples import VALID as A
 
@@ -54,6 +55,17 @@ def test_a_named_pipe_is_reported_not_waited_on(tmp_path: Path) -> None:
         ("pipe.png", "file_error", "unreadable_file"),
         ("a.png", "code", None),
     ]
+
+
+def test_the_codes_before_a_damaged_page_are_printed_then_the_damage(tmp_path: Path) -> None:
+    two_pages = image_bytes(page_image(A), "TIFF", page_image(None))
+    (tmp_path / "fax.tiff").write_bytes(two_pages[:-2000])  # page 2 cut short
+    result = cli("--at", "2026-03-01", str(tmp_path / "fax.tiff"))
+    assert result.returncode == 1, result.stderr
+    lines = result.stdout.splitlines()
+    assert "page 1 ]d1: COUVERTE le 01/03/2026" in lines[0]  # read before the damage: kept
+    assert "ERROR corrupt_image" in lines[1] and "page 2" in lines[1]
+    assert "1 code(s) (1 couverte" in lines[2]
 
 
 def test_json_lines_for_a_folder_with_a_bad_file(tmp_path: Path) -> None:

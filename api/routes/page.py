@@ -12,7 +12,9 @@ so that an upgraded agent never runs with yesterday's script.
 
 The kiosk's page is `kiosk.html` with the `[kiosk]` settings written, HTML-escaped, into the
 `{{client}}`, `{{device}}`, `{{result-s}}` and `{{wait-s}}` placeholders of its `<body>`'s
-data-attributes (the policy forbids an inline script): rendered once, when the app is created.
+data-attributes (the policy forbids an inline script); the operator page's `{{card-s}}` is how
+long its test-card step waits (`INTERACTIVE_S`, at most `[api] max_wait_s`, as the agent caps
+it). Both are rendered once, when the app is created.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.errors import ApiError
 from scanner_agent.config import KioskSettings
+from scanner_agent.selftest import INTERACTIVE_S
 
 STATIC_PACKAGE = "api"
 STATIC_FOLDER = "static"
@@ -103,21 +106,34 @@ def _static_file(body: bytes, media_type: str) -> StaticFile:
     return StaticFile(body, media_type, '"' + hashlib.sha256(body).hexdigest()[:32] + '"')
 
 
-def render_kiosk(
-    template: StaticFile, kiosk: KioskSettings, max_wait_s: float = KIOSK_WAIT_S
-) -> StaticFile:
-    """kiosk.html with the `[kiosk]` settings in its placeholders, each value HTML-escaped (they
-    land in attribute values), and the long-poll's timeout: at most `max_wait_s`."""
-    values = {
-        "client": kiosk.client,
-        "device": kiosk.device,
-        "result-s": f"{kiosk.result_s:g}",
-        "wait-s": f"{min(KIOSK_WAIT_S, max_wait_s):g}",
-    }
+def render(template: StaticFile, values: dict[str, str]) -> StaticFile:
+    """`template` with each `{{name}}` replaced by its value, HTML-escaped (they land in
+    attribute values)."""
     text = template.body.decode("utf-8")
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", html.escape(value, quote=True))
     return _static_file(text.encode("utf-8"), template.media_type)
+
+
+def render_kiosk(
+    template: StaticFile, kiosk: KioskSettings, max_wait_s: float = KIOSK_WAIT_S
+) -> StaticFile:
+    """kiosk.html with the `[kiosk]` settings, and the long-poll's timeout: at most
+    `max_wait_s`."""
+    return render(
+        template,
+        {
+            "client": kiosk.client,
+            "device": kiosk.device,
+            "result-s": f"{kiosk.result_s:g}",
+            "wait-s": f"{min(KIOSK_WAIT_S, max_wait_s):g}",
+        },
+    )
+
+
+def render_index(template: StaticFile, max_wait_s: float = INTERACTIVE_S) -> StaticFile:
+    """index.html with how long its test-card step waits: at most `max_wait_s`."""
+    return render(template, {"card-s": f"{min(INTERACTIVE_S, max_wait_s):g}"})
 
 
 def _answer(request: Request, item: StaticFile) -> Response:
@@ -137,20 +153,21 @@ def make_router(
     max_wait_s: float = KIOSK_WAIT_S,
 ) -> APIRouter:
     """The pages' routes over `files` (by default, the package's `static/` folder); the kiosk's
-    page with `kiosk` (by default, the `[kiosk]` defaults) and `[api] max_wait_s`."""
+    page with `kiosk` (by default, the `[kiosk]` defaults); both pages with `[api] max_wait_s`."""
     served = load_static() if files is None else files
     template = served.get(KIOSK)
     kiosk_page = (
         None if template is None else render_kiosk(template, kiosk or KioskSettings(), max_wait_s)
     )
+    index_template = served.get(INDEX)
+    index_page = None if index_template is None else render_index(index_template, max_wait_s)
     router = APIRouter(include_in_schema=False)
 
     @router.api_route("/", methods=["GET", "HEAD"])
     async def index(request: Request) -> Response:
-        item = served.get(INDEX)
-        if item is None:
+        if index_page is None:
             raise ApiError(404, "not_found", "this agent was installed without its page")
-        return _answer(request, item)
+        return _answer(request, index_page)
 
     @router.api_route("/kiosk", methods=["GET", "HEAD"])
     async def kiosk_screen(request: Request) -> Response:

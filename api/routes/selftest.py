@@ -35,6 +35,7 @@ from api.errors import ApiError, responses
 from scanner_agent.agent import NotRunning
 from scanner_agent.config import DEVICE_ID_PATTERN
 from scanner_agent.selftest import (
+    INTERACTIVE_S,
     Check,
     Lang,
     SelfTestReport,
@@ -110,10 +111,6 @@ async def selftest(
         seconds = min(request.seconds or INTERACTIVE_S, state.settings.api.max_wait_s)
         return await _card_step(state, http, device, seconds, request.lang)
     return await run_in_threadpool(_run, state, device, request.lang)
-
-
-INTERACTIVE_S = 60.0
-"""How long the test-card step waits when the request does not say."""
 
 
 async def _card_step(

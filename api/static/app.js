@@ -5,7 +5,7 @@
 // asked once and kept in sessionStorage (this tab only, gone when it closes); it never goes in
 // a URL. Everything is re-rendered from the state when the language changes.
 
-import { AgentClient, AgentError, AgentUnreachable, EventStream } from "./agent.js";
+import { AgentClient, AgentError, AgentUnreachable, EventStream, SessionToken } from "./agent.js";
 import { language, loadDictionaries, otherLanguage, setLanguage, t, translateDocument } from "./i18n.js";
 import {
   DECISIONS,
@@ -21,7 +21,6 @@ import {
 } from "./views.js";
 import { WeekPanel } from "./week.js";
 
-const TOKEN_KEY = "scanner-agent.token";
 const MAX_SCANS = 50; // scans kept on screen, newest first
 const FILES_PER_PAGE = 10;
 const BACK_NOTICE_MS = 4000;
@@ -49,27 +48,9 @@ const state = {
 
 // --- the token --------------------------------------------------------------------------------
 
-let memoryToken = null; // when sessionStorage is disabled: this page's memory only
+const token = new SessionToken(); // sessionStorage, or this page's memory when it is disabled
 
-function storedToken() {
-  try {
-    return window.sessionStorage.getItem(TOKEN_KEY);
-  } catch {
-    return memoryToken;
-  }
-}
-
-function storeToken(value) {
-  memoryToken = value;
-  try {
-    if (value) window.sessionStorage.setItem(TOKEN_KEY, value);
-    else window.sessionStorage.removeItem(TOKEN_KEY);
-  } catch {
-    // storage disabled: the memory copy serves until the page is closed
-  }
-}
-
-const client = new AgentClient({ token: () => storedToken() ?? memoryToken });
+const client = new AgentClient({ token: () => token.get() });
 // The week's figures: a refused token asks for it again; an absent agent is the stream's news.
 const week = new WeekPanel(client, (error) => error instanceof AgentError && error.isAuth && handleApiError(error));
 
@@ -186,7 +167,7 @@ function handleApiError(error) {
 function askToken(messageKey) {
   stream.stop();
   week.stop();
-  storeToken(null);
+  token.set(null);
   clearPersonalData();
   setLink("idle");
   hideBanner();
@@ -211,11 +192,11 @@ async function submitToken(event) {
   }
   error.textContent = t("login_checking");
   error.dataset.key = "login_checking";
-  storeToken(value);
+  token.set(value);
   try {
     await client.devices(); // checks the token before showing anything
   } catch (failure) {
-    storeToken(null);
+    token.set(null);
     const key = failure instanceof AgentError && failure.isAuth ? "login_token_invalid"
       : failure instanceof AgentUnreachable ? "login_unreachable" : null;
     error.textContent = key ? t(key) : apiErrorText(failure);
@@ -564,7 +545,9 @@ function renderSelftest() {
 
 // --- the test-card step ----------------------------------------------------------------------
 
-const CARD_SECONDS = 60;
+// How long the agent waits for the card: rendered by the agent (60 s, at most its [api]
+// max_wait_s, which caps the wait anyway); 60 s when the page is opened some other way.
+const CARD_SECONDS = Number(document.body.dataset.cardS) || 60;
 
 function renderCardReaders() {
   const readers = [...state.devices.values()];
@@ -711,7 +694,7 @@ async function main() {
   $("testcard-download").addEventListener("click", downloadTestcard);
   wireDropZone();
   document.body.dataset.ready = language();
-  if (storedToken()) start();
+  if (token.get()) start();
   else askToken(null);
 }
 

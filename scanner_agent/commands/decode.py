@@ -54,9 +54,6 @@ if TYPE_CHECKING:
     from scanner_agent.file_decoding import FileReport
 
 EXIT_OK, EXIT_UNREADABLE, EXIT_USAGE = 0, 1, 2
-UNREADABLE_LINE = (
-    "page {page} : code détecté mais illisible : rescannez en meilleure qualité (300 dpi)"
-)
 EXIT_CODES = (
     "exit status: 0 every file was read (whatever the decisions on its codes),\n"
     "  1 some file could not be read (the others are still decoded),\n"
@@ -269,11 +266,9 @@ def _open_csv(args: argparse.Namespace) -> _Table:
 
 def _lines(report: FileReport) -> list[str]:
     from scanner_agent.attestation import mask
-    from scanner_agent.wording import loud_headline
+    from scanner_agent.wording import UNREADABLE_CODE, loud_headline
 
-    if report.error:
-        return [f"{report.file}: ERROR {report.error.code}: {report.error.message}"]
-    if not report.codes and not report.unreadable:
+    if not report.codes and not report.unreadable and not report.error:
         return [f"{report.file}: no code found"]
     lines = []
     for code in report.codes:
@@ -287,7 +282,9 @@ def _lines(report: FileReport) -> list[str]:
             )
         else:
             lines.append(f"{where}: {loud_headline(result)}: {', '.join(result.error_codes())}")
-    lines += [f"{report.file} {UNREADABLE_LINE.format(page=u.page)}" for u in report.unreadable]
+    lines += [f"{report.file} page {u.page} : {UNREADABLE_CODE}" for u in report.unreadable]
+    if report.error:  # after the codes read before it (a PDF damaged on a later page)
+        lines.append(f"{report.file}: ERROR {report.error.code}: {report.error.message}")
     return lines
 
 

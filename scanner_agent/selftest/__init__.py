@@ -51,7 +51,7 @@ The modules, one per kind of check:
 
 from scanner_agent.selftest.live import live_report
 from scanner_agent.selftest.live_card import live_card_report
-from scanner_agent.selftest.options import Options
+from scanner_agent.selftest.options import INTERACTIVE_S, Options
 from scanner_agent.selftest.reasons import CHECKS, CHECKS_FR
 from scanner_agent.selftest.report import (
     CONFIG_INVALID_STATUS,
@@ -77,6 +77,7 @@ __all__ = [
     "CONFIG_INVALID_STATUS",
     "EXIT_STATUS",
     "GS1_WIRE",
+    "INTERACTIVE_S",
     "LANGS",
     "LEVELS",
     "Check",

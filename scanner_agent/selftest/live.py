@@ -85,10 +85,8 @@ def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Chec
         return out
     if status.state == "connected":
         out.append(check("live_state", "pass", "live_state", description=status.description))
-    elif status.last_error is not None:
-        out.append(open_failure(_as_error(status.last_error.code, status.last_error.message)))
     else:
-        out.append(check("device_error", "fail", "device_error.state", state=status.state))
+        out.append(not_connected(status))
     counters = status.counters
     if counters.last_seen is None:
         out.append(check("no_data", "pass", "no_data.live"))
@@ -116,7 +114,11 @@ def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Chec
     return out
 
 
-def _as_error(code: str, message: str) -> DeviceError:
-    error = DeviceError(message)
-    error.code = code
-    return error
+def not_connected(status: DeviceStatus) -> Check:
+    """Why a device the agent runs is not connected: its last error as the opening checks say
+    it (`device_not_found`, `permission_denied`...), else its state."""
+    if status.last_error is not None:
+        error = DeviceError(status.last_error.message)
+        error.code = status.last_error.code
+        return open_failure(error)
+    return check("device_error", "fail", "device_error.state", state=status.state)

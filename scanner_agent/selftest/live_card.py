@@ -27,9 +27,8 @@ from typing import Any
 from scanner_agent.agent import NotRunning
 from scanner_agent.framing import Frame
 from scanner_agent.scan import DeviceStatus, Scan
-from scanner_agent.selftest.device_presence import open_failure
 from scanner_agent.selftest.device_reading import Observed
-from scanner_agent.selftest.live import _as_error
+from scanner_agent.selftest.live import not_connected
 from scanner_agent.selftest.options import selected_devices
 from scanner_agent.selftest.report import (
     Check,
@@ -129,11 +128,6 @@ def live_card_report(
 def _nothing_read(seconds: float, status: DeviceStatus | None) -> list[Check]:
     """Nothing arrived: `no_data`, and why when the device is not connected."""
     out = [check("no_data", "fail", "no_data.interactive", seconds=seconds)]
-    if status is None or status.state == "connected":
-        return out
-    problem = status.last_error
-    if problem is not None:
-        out.append(open_failure(_as_error(problem.code, problem.message)))
-    else:
-        out.append(check("device_error", "fail", "device_error.state", state=status.state))
+    if status is not None and status.state != "connected":
+        out.append(not_connected(status))
     return out

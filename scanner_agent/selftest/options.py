@@ -54,7 +54,14 @@ class Options:
     def read_seconds(self) -> float:
         if self.seconds is not None:
             return self.seconds
-        return 60.0 if self.level == "interactive" else 2.0
+        return INTERACTIVE_S if self.level == "interactive" else EXTERNAL_S
+
+
+EXTERNAL_S = 2.0
+"""How long each device is read at the external level, unless asked otherwise."""
+INTERACTIVE_S = 60.0
+"""How long the operator has to scan the test card on a device (the command's --interactive, the
+API's and the operator page's test-card step), unless asked otherwise."""
 
 
 def selected_devices(settings: Settings, device: str | None) -> list[DeviceConfig]:

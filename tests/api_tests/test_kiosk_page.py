@@ -23,6 +23,7 @@ from api.routes.page import (
 from scanner_agent.agent import Agent
 from scanner_agent.config import KioskSettings
 from scanner_agent.parse_context import ParseContext
+from scanner_agent.selftest import INTERACTIVE_S
 from tests.helpers.api import BASE, SettingsFactory
 
 STATIC = Path(__file__).resolve().parents[2] / "api" / "static"
@@ -91,6 +92,19 @@ def test_the_kiosk_settings_are_in_the_page(make_settings: SettingsFactory, cont
     assert attributes["data-result-s"] == "7.5"
     assert attributes["data-wait-s"] == "20"  # never more than the agent lets a request wait
     assert "{{" not in page.text
+
+
+def test_the_operator_page_counts_down_what_the_agent_waits_for_the_card(
+    make_settings: SettingsFactory, context: ParseContext, anon: TestClient
+):
+    assert body_of(anon.get("/").text).attributes["data-card-s"] == f"{INTERACTIVE_S:g}"
+    settings = make_settings(api={"max_wait_s": 20})
+    with TestClient(create_app(settings, Agent(settings, context=context)), base_url=BASE) as short:
+        page = short.get("/")
+    assert body_of(page.text).attributes["data-card-s"] == "20"  # the agent stops there too
+    assert "{{" not in page.text
+    app_js = (STATIC / "app.js").read_text("utf-8")
+    assert "document.body.dataset.cardS" in app_js
 
 
 def test_the_defaults_fill_the_page(anon: TestClient):
