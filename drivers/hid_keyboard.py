@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import select
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,8 +46,20 @@ class HidKeyboardParams:
     vid: str | None = None
     pid: str | None = None
     serial_number: str | None = None
-    backend: Literal["hidapi", "evdev"] = "hidapi"
+    backend: Literal["auto", "hidapi", "evdev", "rawinput"] = "auto"
     layout: str = "us"
+
+
+Backend = Literal["hidapi", "evdev", "rawinput"]
+
+
+def resolve_backend(backend: str, platform: str = sys.platform) -> Backend:
+    """The backend `auto` stands for on `platform`: Raw Input on Windows, hidapi elsewhere."""
+    if backend == "auto":
+        return "rawinput" if platform == "win32" else "hidapi"
+    if backend not in ("hidapi", "evdev", "rawinput"):
+        raise ValueError(f"unknown keyboard backend {backend!r}")
+    return backend  # type: ignore[return-value]
 
 
 class HidKeyboardDriver:
@@ -79,7 +92,10 @@ class HidKeyboardDriver:
 
     def open(self) -> None:
         c = self.params
-        if c.backend == "evdev":
+        backend = resolve_backend(c.backend)
+        if backend == "rawinput":
+            raise DeviceError("the Raw Input backend is not built yet (issue 18)")
+        if backend == "evdev":
             if not c.path:
                 raise DeviceNotFound(
                     "the evdev backend needs `path` (a /dev/input/by-id/...-event-kbd link)"

@@ -293,7 +293,9 @@ class HidKeyboardDevice(_DeviceBase, _UsbMatch, _SerialFraming):
     type: Literal["hid_keyboard"]
     path: str = ""
     layout: KeyboardLayout = "us"
-    backend: Literal["hidapi", "evdev"] = "hidapi"
+    backend: Literal["auto", "hidapi", "evdev", "rawinput"] = "auto"
+    """`auto`: Raw Input on Windows (its keyboard collections are opened exclusively: hidapi
+    reads nothing there), hidapi elsewhere."""
 
 
 class CameraDevice(_DeviceBase):
