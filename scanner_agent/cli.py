@@ -17,8 +17,9 @@ from collections.abc import Sequence
 from scanner_agent import __version__
 from scanner_agent.errors import ConfigError
 
-# Sub-command modules, in the order `--help` lists them. Each has `register(subparsers)`, which
-# adds its parser and sets `func` (args -> exit status).
+# Sub-commands, in the order `--help` lists them; each is the module of `commands/` of the same
+# name (`-` read as `_`), whose `register(subparsers)` adds its parser and sets `func` (args ->
+# exit status).
 COMMANDS = (
     "serve",
     "run",
@@ -33,6 +34,7 @@ COMMANDS = (
     "devices",
     "selftest",
     "report",
+    "windows-task",
 )
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
@@ -59,7 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"scanner-agent {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"scanner_agent.commands.{name}").register(sub)
+        module = name.replace("-", "_")
+        importlib.import_module(f"scanner_agent.commands.{module}").register(sub)
     return parser
 
 

@@ -85,9 +85,12 @@ def test_help_has_examples_and_exit_codes(
 def test_every_example_is_a_valid_command_line(path: tuple[str, ...]) -> None:
     for example in _examples(_parser_of(path)):
         # the part of a pipeline that is ours (`printf ... | scanner-agent parse -`,
-        # `scanner-agent selftest --json | jq ...`); a trailing `# comment` as the shell reads it
+        # `scanner-agent selftest --json | jq ...`), without a `> FILE` redirection; a trailing
+        # `# comment` as the shell reads it
         commands = [shlex.split(part, comments=True) for part in example.split(" | ")]
         words = next(words for words in commands if words[0] == "scanner-agent")
+        if ">" in words:  # `scanner-agent windows-task ... > task.xml`: the shell's redirection
+            words = words[: words.index(">")]
         args = cli.build_parser().parse_args(words[1:])
         assert args.command == path[0]
         if len(path) > 1:
@@ -98,7 +101,16 @@ def test_every_example_is_a_valid_command_line(path: tuple[str, ...]) -> None:
 # data (token file, database) in a temporary folder. serve, run, watch and record run until
 # stopped or for seconds: their examples are checked as command lines above, and the commands
 # themselves in their own tests.
-RUN_FOR_REAL = ("parse", "config", "referential", "token", "testcard", "devices", "report")
+RUN_FOR_REAL = (
+    "parse",
+    "config",
+    "referential",
+    "token",
+    "testcard",
+    "devices",
+    "report",
+    "windows-task",
+)
 
 
 def _run_example(example: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -138,6 +150,7 @@ def test_the_examples_work_as_written(tmp_path: Path) -> None:
             ran += 1
     assert ran >= 15
     assert (tmp_path / "card.png").stat().st_size > 0
+    assert (tmp_path / "task.xml").read_bytes().startswith(b"<?xml")  # windows-task --out, >
 
 
 def test_the_top_level_help_says_the_exit_codes(capsys: pytest.CaptureFixture[str]) -> None:

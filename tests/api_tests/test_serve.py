@@ -9,18 +9,22 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from scanner_agent.commands.serve import is_loopback
 
 
-def test_serve_listens_on_loopback_and_stops_cleanly(tmp_path: Path):
+# `scanner_agent.cli` is what the console script runs; `scanner_agent` (its `__main__`) is what
+# the Windows logon task runs (`python -m scanner_agent serve`, see `windows-task`)
+@pytest.mark.parametrize("module", ["scanner_agent.cli", "scanner_agent"])
+def test_serve_listens_on_loopback_and_stops_cleanly(tmp_path: Path, module: str):
     config = tmp_path / "agent.toml"
     config.write_text(f'[agent]\ndata_dir = "{tmp_path / "data"}"\n')
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "scanner_agent.cli",
+            module,
             "serve",
             "--config",
             str(config),
