@@ -11,18 +11,29 @@ opens the configured devices.)
     for entry in inventory.entries: entry.kind, entry.path, entry.configured, entry.access
     inventory.missing                              # enabled configured devices not found
 
-`Discovery` holds the enumerations and the permission check, to be replaced in tests.
+On Windows, keyboard-mode scanners are read through Raw Input (`drivers.rawinput`): the
+keyboards Raw Input sees are listed too (kind `raw_keyboard`, USB ids read from the device
+name), each marked with the configured `hid_keyboard` devices it is. hidapi still lists the
+keyboard collections there, but cannot read them (Windows opens them exclusively): a
+`hid_keyboard` whose backend resolves to `rawinput` matches only Raw Input entries.
+
+`Discovery` holds the enumerations, the permission check and the platform, to be replaced in
+tests.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from drivers import discovery
 from drivers.discovery import CameraInfo, HidInfo, SerialPortInfo
+from drivers.errors import DeviceError
+from drivers.hid_keyboard import resolve_backend
+from drivers.rawinput import RawKeyboard
 from scanner_agent.config import (
     CameraDevice,
     DeviceConfig,
@@ -33,7 +44,7 @@ from scanner_agent.config import (
 )
 from scanner_agent.device_access import Access, AccessFunction, check_access
 
-Kind = Literal["serial", "hid_pos", "hid_keyboard", "hid_other", "camera"]
+Kind = Literal["serial", "hid_pos", "hid_keyboard", "hid_other", "raw_keyboard", "camera"]
 _HID_KINDS: dict[str, Kind] = {
     "hid_pos": "hid_pos",
     "hid_keyboard": "hid_keyboard",
@@ -99,15 +110,32 @@ def _cameras() -> Sequence[CameraInfo]:
     return discovery.cameras()
 
 
+def _raw_keyboards(platform: str = sys.platform) -> Sequence[RawKeyboard]:
+    """The keyboards Raw Input sees (Windows only; none elsewhere, or when listing fails)."""
+    if platform != "win32":
+        return []
+    from drivers import rawinput  # noqa: PLC0415 - its Win32 part only matters on Windows
+
+    try:
+        return rawinput.list_keyboards()
+    except (DeviceError, OSError):
+        return []
+
+
 @dataclass
 class Discovery:
-    """The enumerations and the permission check, injectable for tests."""
+    """The enumerations, the permission check and the platform, injectable for tests."""
 
     serial_ports: Callable[[], Sequence[SerialPortInfo]] = _serial_ports
     hid_devices: Callable[[], Sequence[HidInfo]] = _hid_devices
     cameras: Callable[[], Sequence[CameraInfo]] = _cameras
     access: AccessFunction = os.access
     exists: Callable[[str], bool] = os.path.exists
+    keyboards: Callable[[], Sequence[RawKeyboard]] = _raw_keyboards
+    """The keyboards Raw Input sees (`drivers.rawinput.list_keyboards` on Windows)."""
+    platform: str = sys.platform
+    """`sys.platform` of this workstation: which backend `auto` stands for (`resolve_backend`),
+    whether Raw Input keyboards are listed."""
 
 
 def _real(path: str) -> str:
@@ -128,16 +156,45 @@ def serial_matches(config: SerialDevice, port: SerialPortInfo) -> bool:
     return _usb_match(config, port.vid, port.pid, port.serial_number)
 
 
-def hid_matches(config: HidPosDevice | HidKeyboardDevice, info: HidInfo) -> bool:
+def hid_matches(
+    config: HidPosDevice | HidKeyboardDevice, info: HidInfo, platform: str = sys.platform
+) -> bool:
+    """Whether hidapi's `info` is the configured device (a `hid_keyboard` only when its
+    backend is hidapi on `platform`)."""
+    if isinstance(config, HidKeyboardDevice) and keyboard_backend(config, platform) != "hidapi":
+        return False
     if config.path:
         return config.path == info.path or _real(config.path) == _real(info.path)
     if isinstance(config, HidPosDevice):
         if info.usage_page != config.usage_page:
             return False
         return not config.vid or _usb_match(config, info.vid, info.pid, info.serial_number)
-    if config.backend == "evdev" or info.kind != "hid_keyboard":
+    if info.kind != "hid_keyboard":
         return False
     return _usb_match(config, info.vid, info.pid, info.serial_number)
+
+
+def keyboard_backend(config: HidKeyboardDevice, platform: str = sys.platform) -> str:
+    """The backend a `hid_keyboard` is read through on `platform` (`auto` resolved)."""
+    return resolve_backend(config.backend, platform)
+
+
+def raw_keyboard_matches(
+    config: HidKeyboardDevice, keyboard: RawKeyboard, platform: str = sys.platform
+) -> bool:
+    """Whether a keyboard Raw Input sees is the configured device: by device name (`path`,
+    case-insensitive as Windows names are), else by USB id, and by serial number only where
+    the device name holds one."""
+    if keyboard_backend(config, platform) != "rawinput":
+        return False
+    if config.path:
+        return config.path.lower() == keyboard.path.lower()
+    if not config.vid or keyboard.vid is None or config.vid.lower() != keyboard.vid:
+        return False
+    if config.pid and (keyboard.pid is None or config.pid.lower() != keyboard.pid):
+        return False
+    serial = keyboard.serial_number
+    return not (config.serial_number and serial is not None and config.serial_number != serial)
 
 
 def camera_matches(config: CameraDevice, info: CameraInfo) -> bool:
@@ -181,7 +238,8 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
         configured = tuple(
             d.id
             for d in devices
-            if isinstance(d, HidPosDevice | HidKeyboardDevice) and hid_matches(d, info)
+            if isinstance(d, HidPosDevice | HidKeyboardDevice)
+            and hid_matches(d, info, found.platform)
         )
         matched.update(configured)
         entries.append(
@@ -199,6 +257,27 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
                 fix=fix,
             )
         )
+    for keyboard in found.keyboards() if found.platform == "win32" else ():
+        configured = tuple(
+            d.id
+            for d in devices
+            if isinstance(d, HidKeyboardDevice)
+            and raw_keyboard_matches(d, keyboard, found.platform)
+        )
+        matched.update(configured)
+        entries.append(
+            Entry(
+                "raw_keyboard",
+                keyboard.path,
+                "Raw Input keyboard",
+                keyboard.vid,
+                keyboard.pid,
+                keyboard.serial_number,
+                usage_page=0x01,
+                usage=0x06,
+                configured=configured,
+            )
+        )
     for camera in found.cameras():
         access, fix = check_access(camera.source, "camera", found.access, found.exists)
         configured = tuple(
@@ -210,16 +289,18 @@ def take_inventory(settings: Settings, found: Discovery | None = None) -> Invent
                 "camera", camera.source, camera.name, configured=configured, access=access, fix=fix
             )
         )
-    missing = [d.id for d in devices if _physical(d) and d.id not in matched]
+    missing = [d.id for d in devices if _physical(d, found.platform) and d.id not in matched]
     return Inventory(entries, missing)
 
 
-def _physical(config: DeviceConfig) -> bool:
-    """Devices discovery can see: not replays, demos, pyserial URLs or video files."""
+def _physical(config: DeviceConfig, platform: str = sys.platform) -> bool:
+    """Devices discovery can see: not replays, demos, pyserial URLs or video files; keyboards
+    read through hidapi, or through Raw Input on Windows (not evdev)."""
     if isinstance(config, SerialDevice):
         return "://" not in config.port
     if isinstance(config, HidKeyboardDevice):
-        return config.backend == "hidapi"
+        backend = keyboard_backend(config, platform)
+        return backend == "hidapi" or (backend == "rawinput" and platform == "win32")
     if isinstance(config, CameraDevice):
         source = config.source
         return (

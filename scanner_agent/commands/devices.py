@@ -4,9 +4,11 @@
 
 Serial ports (USB vendor/product id, serial number, stable /dev/serial/by-id link), HID
 interfaces (usage page: 0x8C a HID POS scanner, 0x01/0x06 a keyboard, perhaps a scanner in
-keyboard mode) and cameras; each marked with the configured devices it is, and whether this
-user may open it (from the node's permissions: nothing is opened), with the udev rule or group
-that fixes it when not. Configured devices that match nothing are listed as missing.
+keyboard mode) and cameras; on Windows, the keyboards Raw Input sees (the way keyboard-mode
+scanners are read there) with the USB ids of their device names. Each is marked with the
+configured devices it is, and whether this user may open it (from the node's permissions:
+nothing is opened), with the udev rule or group that fixes it when not. Configured devices that
+match nothing are listed as missing.
 Exit status: 0, or 1 when a configured device is missing or may not be opened.
 """
 
@@ -32,8 +34,14 @@ _KIND = {
     "hid_pos": "HID POS",
     "hid_keyboard": "keyboard",
     "hid_other": "HID",
+    "raw_keyboard": "keyboard (Raw Input)",
     "camera": "camera",
 }
+
+RAW_INPUT_NOTE = (
+    "keyboard mode on Windows: Raw Input only listens, the scanner's keys still reach the "
+    "focused window (scanner-agent selftest says how to avoid it)"
+)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -41,9 +49,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         sub,
         "devices",
         help="list the serial ports, HID devices and cameras of this machine",
-        description="List every candidate device (serial ports, HID interfaces, cameras),\n"
-        "which configured device each one is, and whether this user may open it (nothing is\n"
-        "opened), with the udev rule or group that fixes it when not.",
+        description="List every candidate device (serial ports, HID interfaces, cameras; on\n"
+        "Windows the keyboards Raw Input sees), which configured device each one is, and\n"
+        "whether this user may open it (nothing is opened), with the udev rule or group that\n"
+        "fixes it when not.",
         examples=(
             "scanner-agent devices",
             "scanner-agent devices --config config/examples/demo.toml --json",
@@ -101,3 +110,5 @@ def render(inventory: Inventory) -> None:
             out.print(f"[red]{escape(e.path)}[/]: {escape(e.fix)}")
     for device_id in inventory.missing:
         out.print(f"[red]configured device {escape(repr(device_id))} matches nothing plugged in[/]")
+    if any(e.kind == "raw_keyboard" and e.configured for e in inventory.entries):
+        out.print(f"[yellow]{escape(RAW_INPUT_NOTE)}[/]")

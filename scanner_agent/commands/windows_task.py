@@ -37,8 +37,8 @@ The document is UTF-8 with a declaration that says so (`schtasks /Query /XML` ex
 but an XML declaration names the encoding), written as bytes, so that a redirection in
 `cmd.exe` keeps it as is. In Windows PowerShell 5.1, `>` is `Out-File`, whose default encoding
 is UTF-16 (Microsoft's `Out-File` and `about_Character_Encoding` pages): the file would hold
-UTF-16 under a declaration that says UTF-8. Use `--out FILE` there. There is no `--json`: the output is a
-document already.
+UTF-16 under a declaration that says UTF-8. Use `--out FILE` there. There is no `--json`: the
+output is a document already.
 """
 
 from __future__ import annotations

@@ -2,8 +2,10 @@
 
 `static_checks` looks at the node the configuration names (or, for a USB id, at the
 inventory of plugged-in devices) and at its permissions, and advises against keyboard
-mode. `open_failure` turns the error of a device that would not open into its check
-(`permission_denied`, `device_busy`, `device_not_found`, `device_error`).
+mode (`keyboard_checks`: on Windows, a keyboard collection hidapi would open fails with
+`keyboard_collection_exclusive`, and keyboard mode through Raw Input warns that the keys still
+reach the focused window). `open_failure` turns the error of a device that would not open into
+its check (`permission_denied`, `device_busy`, `device_not_found`, `device_error`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from drivers.hid_keyboard import resolve_backend
 from scanner_agent.config import (
     CameraDevice,
     DeviceConfig,
@@ -82,8 +85,63 @@ def static_checks(config: DeviceConfig, options: Options, inventory: Any | None)
                 checks.append(
                     check("device_present", "pass", "device_present.inventory", node=entry.path)
                 )
+    checks.extend(keyboard_checks(config, options.discovery.platform, inventory))
+    return checks
+
+
+def keyboard_checks(
+    config: DeviceConfig, platform: str, inventory: Any | None = None, *, live: bool = False
+) -> list[Check]:
+    """Keyboard mode, on `platform` (`sys.platform`, injectable for tests).
+
+    On Windows, keyboard collections are opened exclusively by the system: hidapi reads nothing
+    from them (the hidapi maintainers in signal11/hidapi issues #247 and #454). A
+    `hid_keyboard` whose backend is hidapi there, or a `hid_pos` whose hidapi match is a
+    keyboard collection (usage page 0x01, usage 0x06, from the inventory), fails with
+    `keyboard_collection_exclusive`. Keyboard mode warns (`keyboard_mode`); through Raw Input it
+    says that the keys still reach the focused window, and the two ways out: HID POS or USB-CDC
+    mode, or the GAP field that expects the scan. A global keyboard hook is never proposed: it
+    would see every key typed on the desk."""
+    checks: list[Check] = []
+    windows = platform == "win32"
     if isinstance(config, HidKeyboardDevice):
-        checks.append(check("keyboard_mode", "warn", "keyboard_mode", layout=config.layout))
+        backend = resolve_backend(config.backend, platform)
+        if windows and backend == "hidapi":
+            checks.append(
+                check(
+                    "keyboard_collection_exclusive",
+                    "fail",
+                    "keyboard_collection_exclusive.hid_keyboard",
+                    "keyboard_collection_exclusive.hid_keyboard",
+                    backend=config.backend,
+                    device=config.id,
+                )
+            )
+        if windows and backend == "rawinput":
+            message = "keyboard_mode.live_windows" if live else "keyboard_mode.windows"
+            checks.append(
+                check(
+                    "keyboard_mode", "warn", message, "keyboard_mode.windows", layout=config.layout
+                )
+            )
+        else:
+            message = "keyboard_mode.live" if live else "keyboard_mode"
+            checks.append(check("keyboard_mode", "warn", message, layout=config.layout))
+    elif windows and isinstance(config, HidPosDevice) and inventory is not None:
+        for entry in inventory.entries:
+            keyboard = entry.usage_page == 0x01 and entry.usage == 0x06
+            if keyboard and entry.kind != "raw_keyboard" and config.id in entry.configured:
+                checks.append(
+                    check(
+                        "keyboard_collection_exclusive",
+                        "fail",
+                        "keyboard_collection_exclusive.hid_pos",
+                        "keyboard_collection_exclusive.hid_pos",
+                        node=entry.path,
+                        device=config.id,
+                    )
+                )
+                break
     return checks
 
 

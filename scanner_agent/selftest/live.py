@@ -18,7 +18,7 @@ from scanner_agent.errors import DeviceError
 from scanner_agent.pipeline import KEYBOARD_LAYOUT_MISMATCH
 from scanner_agent.scan import DeviceStatus
 from scanner_agent.selftest.agent_checks import agent_checks
-from scanner_agent.selftest.device_presence import open_failure
+from scanner_agent.selftest.device_presence import keyboard_checks, open_failure
 from scanner_agent.selftest.options import Options, selected_devices
 from scanner_agent.selftest.report import (
     Check,
@@ -66,7 +66,7 @@ def live_report(
             report.checks.append(check("device_disabled", "pass", "device_disabled.live"))
             reports.append(report)
             continue
-        report.checks.extend(_live_checks(config, status))
+        report.checks.extend(_live_checks(config, status, options.discovery.platform))
         if status is not None:
             report.measurements = {
                 "state": status.state,
@@ -76,7 +76,7 @@ def live_report(
     return whole_report("external", started, clock, checks, reports).in_language(lang)
 
 
-def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Check]:
+def _live_checks(config: DeviceConfig, status: DeviceStatus | None, platform: str) -> list[Check]:
     out: list[Check] = []
     if status is None or status.state in ("stopped", "starting"):
         state = status.state if status else "unknown"
@@ -108,7 +108,7 @@ def _live_checks(config: DeviceConfig, status: DeviceStatus | None) -> list[Chec
         if diagnostic.code == KEYBOARD_LAYOUT_MISMATCH:
             out.append(layout_mismatch(diagnostic.message))
     if isinstance(config, HidKeyboardDevice):
-        out.append(check("keyboard_mode", "warn", "keyboard_mode.live", layout=config.layout))
+        out.extend(keyboard_checks(config, platform, live=True))
     if isinstance(config, CameraDevice):
         out.append(check("not_measured_live", "pass", "not_measured_live"))
     return out

@@ -83,6 +83,10 @@ CHECKS: dict[str, str] = {
     "keyboard_mode": 'switch the scanner to HID POS (type = "hid_pos") or USB serial '
     '(type = "serial") with its setup codes: keyboard mode loses GS separators and depends '
     "on the keyboard layout",
+    "keyboard_collection_exclusive": "on Windows, read a keyboard-mode scanner with backend = "
+    '"auto" (or "rawinput"): Windows opens keyboard collections exclusively and hidapi reads '
+    "nothing from them; or put the scanner in HID POS or USB-CDC (serial) mode by scanning the "
+    "configuration code from the vendor's programming guide",
     "separators_lost": "the scanner drops GS (keyboard mode): the scans are still read; HID POS "
     "or serial mode keeps GS",
     "frames_dropped": "the scan queue overflowed, codes were too long, or the device went away "
@@ -186,6 +190,10 @@ CHECKS_FR: dict[str, str] = {
     "keyboard_mode": 'passez le lecteur en HID POS (type = "hid_pos") ou en série USB '
     '(type = "serial") avec ses codes de configuration : le mode clavier perd les séparateurs '
     "GS et dépend de la disposition du clavier",
+    "keyboard_collection_exclusive": "sous Windows, lisez un lecteur en mode clavier avec "
+    'backend = "auto" (ou "rawinput") : Windows ouvre les collections clavier en exclusivité et '
+    "hidapi n'en lit rien ; ou passez le lecteur en mode HID POS ou USB-CDC (série) en scannant "
+    "le code de configuration du guide de programmation du fabricant",
     "separators_lost": "le lecteur perd les GS (mode clavier) : les scans sont quand même lus ; "
     "les modes HID POS ou série gardent les GS",
     "frames_dropped": "la file des scans a débordé, des codes étaient trop longs, ou l'appareil "

@@ -32,6 +32,10 @@ from scanner_agent.selftest.testcard_checks import card_checks, card_done
 from scanner_agent.selftest.texts import render_message
 from scanner_agent.selftest.traffic_checks import traffic_checks
 
+_NOT_OPENED = ("device_not_found", "permission_denied", "keyboard_collection_exclusive")
+"""Checks after which the device is not opened: it is not there, may not be opened, or would
+read nothing (a keyboard collection through hidapi on Windows)."""
+
 
 def device_report(
     config: DeviceConfig,
@@ -47,7 +51,7 @@ def device_report(
     report.checks.extend(static_checks(config, options, inventory))
     if options.level == "internal" or context is None:
         return finish(report)
-    if any(c.code in ("device_not_found", "permission_denied") for c in report.checks):
+    if any(c.code in _NOT_OPENED for c in report.checks):
         return finish(report)
     probe = FrameProbe(camera_decoder(settings)) if isinstance(config, CameraDevice) else None
     try:

@@ -99,6 +99,17 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "keyboard_mode": "the scanner is read in keyboard mode (layout '{layout}'): GS "
         "separators are lost and the keyboard layout must match",
         "keyboard_mode.live": "the scanner is read in keyboard mode (layout '{layout}')",
+        "keyboard_mode.windows": "the scanner is read in keyboard mode through Raw Input "
+        "(layout '{layout}'): Raw Input only listens, so the keys still reach the focused "
+        "window; GS separators are lost and the keyboard layout must match",
+        "keyboard_mode.live_windows": "the scanner is read in keyboard mode through Raw Input "
+        "(layout '{layout}'): the keys still reach the focused window",
+        "keyboard_collection_exclusive.hid_keyboard": "on Windows, a keyboard-mode scanner "
+        'cannot be read through hidapi (backend = "{backend}"): Windows opens keyboard '
+        "collections exclusively, nothing would arrive",
+        "keyboard_collection_exclusive.hid_pos": "{node} is a keyboard collection (usage page "
+        "0x01, usage 0x06), the scanner is in keyboard mode: on Windows hidapi cannot read it "
+        "(Windows opens keyboard collections exclusively)",
         "keyboard_layout_mismatch": "the scanner types with the '{layout}' keyboard layout, not "
         "'{configured}': set layout = \"{layout}\" for device '{device}' (or set the scanner to "
         "'{configured}' with its setup codes)",
@@ -220,6 +231,18 @@ MESSAGES: dict[Lang, dict[str, str]] = {
         "keyboard_mode": "le lecteur est lu en mode clavier (disposition '{layout}') : les "
         "séparateurs GS sont perdus et la disposition du clavier doit correspondre",
         "keyboard_mode.live": "le lecteur est lu en mode clavier (disposition '{layout}')",
+        "keyboard_mode.windows": "le lecteur est lu en mode clavier par Raw Input "
+        "(disposition '{layout}') : Raw Input ne fait qu'écouter, les touches arrivent donc "
+        "quand même dans la fenêtre active ; les séparateurs GS sont perdus et la disposition "
+        "du clavier doit correspondre",
+        "keyboard_mode.live_windows": "le lecteur est lu en mode clavier par Raw Input "
+        "(disposition '{layout}') : les touches arrivent quand même dans la fenêtre active",
+        "keyboard_collection_exclusive.hid_keyboard": "sous Windows, un lecteur en mode clavier "
+        'ne peut pas être lu par hidapi (backend = "{backend}") : Windows ouvre les '
+        "collections clavier en exclusivité, rien n'arriverait",
+        "keyboard_collection_exclusive.hid_pos": "{node} est une collection clavier (page "
+        "d'usage 0x01, usage 0x06), le lecteur est en mode clavier : sous Windows, hidapi ne "
+        "peut pas la lire (Windows ouvre les collections clavier en exclusivité)",
         "keyboard_layout_mismatch": "le lecteur tape avec la disposition de clavier "
         "'{layout}', pas '{configured}' : mettez layout = \"{layout}\" pour l'appareil "
         "'{device}' (ou réglez le lecteur sur '{configured}' avec ses codes de configuration)",
@@ -311,6 +334,18 @@ FIXES: dict[Lang, dict[str, str]] = {
         "scanner to send CR after each code",
         "frame_never_ends.keys": "set suffix = \"none\" for device '{device}', or program the "
         "scanner to send Enter after each code",
+        "keyboard_mode.windows": "the scanner's keys are also typed into the window that has "
+        'the focus. Either put the scanner in HID POS mode (type = "hid_pos") or USB-CDC '
+        'mode (type = "serial") by scanning the configuration code from the vendor\'s '
+        "programming guide, or scan only with the focus in the GAP field that expects the scan",
+        "keyboard_collection_exclusive.hid_keyboard": 'set backend = "auto" (or '
+        "\"rawinput\") for device '{device}': Raw Input reads keyboard-mode scanners on "
+        "Windows; or put the scanner in HID POS or USB-CDC (serial) mode by scanning the "
+        "configuration code from the vendor's programming guide",
+        "keyboard_collection_exclusive.hid_pos": "put the scanner in HID POS mode (or USB-CDC "
+        'mode, type = "serial") by scanning the configuration code from the vendor\'s '
+        'programming guide; or read it as type = "hid_keyboard" with backend = "auto" '
+        "(Raw Input) instead of device '{device}'",
     },
     "fr": {
         "device_not_found.node": "{node} n'existe pas : branchez l'appareil, ou lancez "
@@ -339,6 +374,18 @@ FIXES: dict[Lang, dict[str, str]] = {
         "programmez le lecteur pour qu'il envoie CR après chaque code",
         "frame_never_ends.keys": "mettez suffix = \"none\" pour l'appareil '{device}', ou "
         "programmez le lecteur pour qu'il envoie Entrée après chaque code",
+        "keyboard_mode.windows": "les touches du lecteur sont aussi tapées dans la fenêtre "
+        'active. Passez le lecteur en mode HID POS (type = "hid_pos") ou USB-CDC (type = '
+        '"serial") en scannant le code de configuration du guide de programmation du '
+        "fabricant, ou ne scannez qu'avec le curseur dans le champ du GAP qui attend le scan",
+        "keyboard_collection_exclusive.hid_keyboard": 'mettez backend = "auto" (ou '
+        "\"rawinput\") pour l'appareil '{device}' : Raw Input lit les lecteurs en mode clavier "
+        "sous Windows ; ou passez le lecteur en mode HID POS ou USB-CDC (série) en scannant le "
+        "code de configuration du guide de programmation du fabricant",
+        "keyboard_collection_exclusive.hid_pos": "passez le lecteur en mode HID POS (ou USB-CDC, "
+        'type = "serial") en scannant le code de configuration du guide de programmation du '
+        'fabricant ; ou lisez-le en type = "hid_keyboard" avec backend = "auto" (Raw '
+        "Input) à la place de l'appareil '{device}'",
     },
 }
 
