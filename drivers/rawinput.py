@@ -208,10 +208,19 @@ def parse_device_name(path: str) -> tuple[str | None, str | None, str | None]:
     return vid, pid, serial
 
 
+def _instance(path: str) -> str:
+    """A device name without its interface class (`#{...}` at the end), case folded: a hidapi
+    path (HID interface class) and a Raw Input name (keyboard class) of one collection differ
+    only there."""
+    head, sep, tail = path.rpartition("#")
+    return (head if sep and tail.startswith("{") else path).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class ScannerMatch:
-    """Which Raw Input keyboards are the configured scanner: the Raw Input device name `path`,
-    or USB `vid` (and `pid`, `serial_number`). Every keyboard that matches is kept (a composite
+    """Which Raw Input keyboards are the configured scanner: the device name `path` (a Raw
+    Input name, or the hidapi path of the same collection), or USB `vid` (and `pid`,
+    `serial_number`). Every keyboard that matches is kept (a composite
     scanner may show several); no other keyboard ever is."""
 
     vid: str | None = None
@@ -223,7 +232,7 @@ class ScannerMatch:
         if not self.path and not self.vid:
             return False
         return (
-            (not self.path or keyboard.path.casefold() == self.path.casefold())
+            (not self.path or _instance(keyboard.path) == _instance(self.path))
             and (not self.vid or keyboard.vid == self.vid.lower())
             and (not self.pid or keyboard.pid == self.pid.lower())
             and (

@@ -239,6 +239,12 @@ def test_every_interface_of_a_composite_scanner_is_kept_never_the_desk_keyboard(
     kept = ScannerMatch(vid="0C2E", pid="0b61").choose(SEEN)
     assert [k.handle for k in kept] == [SCANNER, 0x0001_0049]
     assert ScannerMatch(path=SCANNER_NAME.lower()).choose(SEEN) == [SEEN[1]]
+    hidapi_path = SCANNER_NAME.replace(
+        "{884b96c3-56ef-11d1-bc8c-00a0c91e6bf6}", "{4d1e55b2-f16f-11cf-88cb-001111000030}"
+    )
+    assert ScannerMatch(path=hidapi_path).choose(SEEN) == [SEEN[1]]  # the same collection
+    with pytest.raises(DeviceNotFound):
+        ScannerMatch(path=SCANNER_NAME.replace("MI_00", "MI_01")).choose(SEEN)
     assert ScannerMatch(vid="046d").choose(SEEN) == [SEEN[0]]
 
 
