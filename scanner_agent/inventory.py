@@ -33,7 +33,7 @@ from drivers import discovery
 from drivers.discovery import CameraInfo, HidInfo, SerialPortInfo
 from drivers.errors import DeviceError
 from drivers.hid_keyboard import resolve_backend
-from drivers.rawinput import RawKeyboard
+from drivers.rawinput import RawKeyboard, ScannerMatch
 from scanner_agent.config import (
     CameraDevice,
     DeviceConfig,
@@ -182,19 +182,11 @@ def keyboard_backend(config: HidKeyboardDevice, platform: str = sys.platform) ->
 def raw_keyboard_matches(
     config: HidKeyboardDevice, keyboard: RawKeyboard, platform: str = sys.platform
 ) -> bool:
-    """Whether a keyboard Raw Input sees is the configured device: by device name (`path`,
-    case-insensitive as Windows names are), else by USB id, and by serial number only where
-    the device name holds one."""
+    """Whether a keyboard Raw Input sees is the configured device: the driver's own rule
+    (`drivers.rawinput.ScannerMatch`), so that what is marked configured is what it opens."""
     if keyboard_backend(config, platform) != "rawinput":
         return False
-    if config.path:
-        return config.path.lower() == keyboard.path.lower()
-    if not config.vid or keyboard.vid is None or config.vid.lower() != keyboard.vid:
-        return False
-    if config.pid and (keyboard.pid is None or config.pid.lower() != keyboard.pid):
-        return False
-    serial = keyboard.serial_number
-    return not (config.serial_number and serial is not None and config.serial_number != serial)
+    return ScannerMatch(config.vid, config.pid, config.serial_number, config.path).matches(keyboard)
 
 
 def camera_matches(config: CameraDevice, info: CameraInfo) -> bool:

@@ -98,12 +98,14 @@ def test_the_inventory_lists_the_keyboards_raw_input_sees_and_marks_the_scanner(
 def test_a_scanner_raw_input_does_not_see_is_missing(tmp_path: Path) -> None:
     settings = make_settings(tmp_path, WEDGE)
     assert take_inventory(settings, windows(keyboards=lambda: [DESK_RAW])).missing == ["wedge"]
-    # a serial number is compared only where the device name holds one
+    # a serial number configured must be in the device name, as the driver opens it
     with_serial = make_settings(tmp_path, {**WEDGE, "serial_number": "S1"})
-    assert take_inventory(with_serial, windows()).missing == []
+    assert take_inventory(with_serial, windows()).missing == ["wedge"]  # no serial in the name
     named = _raw(7, SCANNER_NAME)
     other = RawKeyboard(named.handle, named.path, named.vid, named.pid, "S2")
     assert take_inventory(with_serial, windows(keyboards=lambda: [other])).missing == ["wedge"]
+    same = RawKeyboard(named.handle, named.path, named.vid, named.pid, "S1")
+    assert take_inventory(with_serial, windows(keyboards=lambda: [same])).missing == []
 
 
 def test_on_linux_auto_is_hidapi_as_before(tmp_path: Path) -> None:
