@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -41,3 +42,7 @@ def agents(context: ParseContext) -> Iterator[AgentRunner]:
     runner = AgentRunner(context)
     yield runner
     runner.stop_all()
+
+
+# tests/windows runs under Windows CPython (`make test-windows`), not in this pytest run
+collect_ignore = ["windows"] if sys.platform != "win32" else []
