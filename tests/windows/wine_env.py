@@ -172,22 +172,38 @@ class WineEnv:
         (self.cache / f"{name}.stamp.json").write_text(json.dumps(value, indent=1) + "\n")
 
     def prepare(self) -> bool:
-        """Make what is missing or out of date; True when something was made."""
-        made = self.prepare_prefix()
-        return self.prepare_python() or made
-
-    def prepare_prefix(self) -> bool:
+        """Make what is missing or out of date; True when something was made. The downloads come
+        first: without the package index nothing is made, and the skip is the only line."""
         dll_name, forwards = BCRYPTPRIMITIVES
         dll = forwarder_dll(dll_name, forwards)
-        wanted = {
+        wine = subprocess.run(
+            ["wine", "--version"], capture_output=True, text=True, env=self.env(), check=False
+        )
+        prefix_wanted = {
             "layout": LAYOUT,
-            "wine": subprocess.run(
-                ["wine", "--version"], capture_output=True, text=True, env=self.env(), check=False
-            ).stdout.strip(),
+            "wine": wine.stdout.strip(),
             dll_name: hashlib.sha256(dll).hexdigest(),
         }
-        if self.stamp("prefix") == wanted and self.drive_c.is_dir():
+        reqs = requirements()
+        python_wanted = {
+            "layout": LAYOUT,
+            "embed": EMBED_SHA256,
+            "pip": PIP_VERSION,
+            "requirements": reqs,
+            "constraints": CONSTRAINTS,
+        }
+        prefix_ok = self.stamp("prefix") == prefix_wanted and self.drive_c.is_dir()
+        python_ok = self.stamp("python") == python_wanted and (self.python / "python.exe").exists()
+        if prefix_ok and python_ok:
             return False
+        embed = self.download_python()
+        pip_wheel = self.pip_download(f"pip=={PIP_VERSION}", "--only-binary=:all:")
+        if not prefix_ok:
+            self.make_prefix(prefix_wanted, dll_name, dll)
+        self.make_python(python_wanted, reqs, embed, pip_wheel)
+        return True
+
+    def make_prefix(self, wanted: dict[str, object], dll_name: str, dll: bytes) -> None:
         say(f"making the Wine prefix in {self.prefix}")
         (self.cache / "prefix.stamp.json").unlink(missing_ok=True)
         (self.cache / "python.stamp.json").unlink(missing_ok=True)
@@ -196,24 +212,16 @@ class WineEnv:
         self.stop()
         (self.drive_c / "windows" / "system32" / dll_name).write_bytes(dll)
         self.write_stamp("prefix", wanted)
-        return True
 
-    def prepare_python(self) -> bool:
-        reqs = requirements()
-        wanted = {
-            "layout": LAYOUT,
-            "embed": EMBED_SHA256,
-            "pip": PIP_VERSION,
-            "requirements": reqs,
-            "constraints": CONSTRAINTS,
-        }
-        if self.stamp("python") == wanted and (self.python / "python.exe").is_file():
-            return False
+    def make_python(
+        self, wanted: dict[str, object], reqs: list[str], embed: bytes, pip_wheel: Path
+    ) -> None:
         say(f"installing Windows CPython 3.12 and {len(reqs)} requirements in {self.python}")
         (self.cache / "python.stamp.json").unlink(missing_ok=True)
         shutil.rmtree(self.python, ignore_errors=True)
-        self.unpack_python(self.download_python())
-        self.install_pip()
+        self.unpack_python(embed)
+        with zipfile.ZipFile(pip_wheel) as archive:  # a wheel is a zip of site-packages
+            archive.extractall(self.site_packages)
         self.work.mkdir(parents=True, exist_ok=True)
         (self.work / "requirements.txt").write_text("\n".join(reqs) + "\n")
         (self.work / "constraints.txt").write_text("\n".join(CONSTRAINTS) + "\n")
@@ -229,7 +237,6 @@ class WineEnv:
         if code != 0:
             raise SetupError(f"pip install under Wine failed (exit {code}); {log}:\n{tail(log)}")
         self.write_stamp("python", wanted)
-        return True
 
     def pip_download(self, name: str, *args: str) -> Path:
         """One file from the package index into downloads/, by Linux pip (faster than Windows
@@ -281,12 +288,6 @@ class WineEnv:
         self.site_packages.mkdir(parents=True)
         # `platform` queries WMI through _wmi when present, and that crashes Wine 8.0
         (self.python / "_wmi.pyd").rename(self.python / "_wmi.pyd.moved-aside-for-wine")
-
-    def install_pip(self) -> None:
-        """pip from its wheel: a wheel is a zip of what goes into site-packages."""
-        wheel = self.pip_download(f"pip=={PIP_VERSION}", "--only-binary=:all:")
-        with zipfile.ZipFile(wheel) as archive:
-            archive.extractall(self.site_packages)
 
     # -- tests -------------------------------------------------------------------------------
 
@@ -374,7 +375,6 @@ def ensure_wine() -> None:
     command = "apt-get install --no-install-recommends " + " ".join(APT_PACKAGES)
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise Skip(f"Wine is not installed (as root: {command})")
-    say("installing " + " ".join(APT_PACKAGES) + " with apt-get")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     for args in (
         ["apt-get", "update", "-qq"],
@@ -386,6 +386,7 @@ def ensure_wine() -> None:
             raise Skip(f"{' '.join(args[:2])} failed ({last}): no network?")
     if not shutil.which("wine"):
         raise Skip(f"{command} installed no `wine` command")
+    say("installed " + " ".join(APT_PACKAGES) + " with apt-get")
 
 
 def main(argv: Sequence[str]) -> int:
