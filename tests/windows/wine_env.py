@@ -376,6 +376,7 @@ def ensure_wine() -> None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         raise Skip(f"Wine is not installed (as root: {command})")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    started = time.monotonic()
     for args in (
         ["apt-get", "update", "-qq"],
         ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *APT_PACKAGES],
@@ -386,7 +387,8 @@ def ensure_wine() -> None:
             raise Skip(f"{' '.join(args[:2])} failed ({last}): no network?")
     if not shutil.which("wine"):
         raise Skip(f"{command} installed no `wine` command")
-    say("installed " + " ".join(APT_PACKAGES) + " with apt-get")
+    took = time.monotonic() - started
+    say(f"installed {' '.join(APT_PACKAGES)} with apt-get in {took:.0f} s")
 
 
 def main(argv: Sequence[str]) -> int:
