@@ -227,8 +227,8 @@ class WineEnv:
         (self.work / "constraints.txt").write_text("\n".join(CONSTRAINTS) + "\n")
         w = rf"C:\{WORK_DIR}"
         code = self.windows(
-            rf"{WINDOWS_PYTHON} -m pip install --disable-pip-version-check --no-cache-dir --no-compile"
-            rf" --no-warn-script-location --only-binary=:all:"
+            rf"{WINDOWS_PYTHON} -m pip install --disable-pip-version-check --no-cache-dir"
+            rf" --no-compile --no-warn-script-location --only-binary=:all:"
             rf" -r {w}\requirements.txt -c {w}\constraints.txt",
             "pip-install.txt",
             timeout=TIMEOUT_S,
