@@ -75,8 +75,9 @@ class WindowsAgent:
             return "(no log)"
         return "\n".join(text.splitlines()[-lines:])
 
-    def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
-        """/v1/health once the agent answers it; fails with the agent's log if it never does."""
+    def wait_for(self, what: str, found: Callable[[], Any], timeout: float = 60.0) -> Any:
+        """The first truthy `found()` (an `OSError` counts as not yet); fails with the agent's
+        log if the agent stops or at the timeout."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -84,14 +85,32 @@ class WindowsAgent:
                     f"the agent stopped (exit {self.process.returncode}):\n{self.log_tail()}"
                 )
             try:
-                status, body = self.get("/v1/health", token=False, timeout=5)
+                value = found()
             except OSError:
-                time.sleep(0.5)
-                continue
-            if status == 200:
-                return body  # type: ignore[no-any-return]
-            time.sleep(0.5)
-        pytest.fail(f"no answer on {self.url}/v1/health in {timeout:.0f} s:\n{self.log_tail()}")
+                value = None
+            if value:
+                return value
+            time.sleep(0.3)
+        pytest.fail(f"{what}: not within {timeout:.0f} s\n{self.log_tail()}")
+
+    def wait_healthy(self, timeout: float = START_TIMEOUT_S) -> dict[str, Any]:
+        """/v1/health once the agent answers it."""
+
+        def health() -> Any:
+            status, body = self.get("/v1/health", token=False, timeout=5)
+            return body if status == 200 else None
+
+        return self.wait_for(f"{self.url}/v1/health", health, timeout)  # type: ignore[no-any-return]
+
+    def device(self, device_id: str) -> dict[str, Any]:
+        status, body = self.get(f"/v1/devices/{device_id}")
+        assert status == 200, body
+        return body  # type: ignore[no-any-return]
+
+    def scans(self, device_id: str | None = None) -> list[dict[str, Any]]:
+        status, body = self.get("/v1/scans" + (f"?device={device_id}" if device_id else ""))
+        assert status == 200, body
+        return body  # type: ignore[no-any-return]
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -21,24 +21,20 @@ if sys.platform != "win32":  # the folder is left out of the Linux run; named by
     pytest.skip("Windows tests: run them under Wine (make test-windows)", allow_module_level=True)
 
 import json
-import os
-import secrets
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tests.helpers.samples import VALID
 from tests.helpers.scancodes import strokes_for
 
+if TYPE_CHECKING:
+    from tests.windows.conftest import WindowsAgent
+
 WINE_KEYBOARD = ("845e", "0002")  # Wine's virtual keyboard, to which SendInput is attributed
 TEXT = VALID.replace(b"\x1d", b"|").decode()  # keyboard-mode scanners type GS as `|`
-START_AGENT = "from scanner_agent.cli import main; raise SystemExit(main())"
-START_TIMEOUT_S = 120.0  # Wine on a loaded 2-core machine: the agent takes a while to answer
+FAST_RECONNECT = "[pipeline]\nreconnect_max_s = 1.0\n\n"  # a device not found is tried again soon
 
 # The second process: `SendInput` of the key strokes in a JSON file, one key event at a time.
 TYPIST = r"""
@@ -81,106 +77,6 @@ for code, e0, up in json.load(open(sys.argv[1])):
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Agent:
-    """`scanner-agent serve` in a child process, with its own port, token and data folder."""
-
-    def __init__(self, folder: Path, devices: str) -> None:
-        self.folder = folder
-        self.port = free_port()
-        self.token = secrets.token_urlsafe(24)
-        config = folder / "agent.toml"
-        config.write_text(
-            f"[agent]\ndata_dir = '{folder / 'data'}'\n\n[api]\nport = {self.port}\n\n"
-            f"[pipeline]\nreconnect_max_s = 1.0\n\n{devices}\n",
-            encoding="utf-8",
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("SCANNER_AGENT_")}
-        env["SCANNER_AGENT_TOKEN"] = self.token
-        self.log = folder / "agent.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", START_AGENT, "serve", "--config", str(config)],
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                cwd=folder,
-            )
-
-    def get(self, path: str, token: bool = True) -> tuple[int, Any]:
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
-        if token:
-            request.add_header("Authorization", f"Bearer {self.token}")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                return response.status, json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as error:
-            return error.code, json.loads(error.read() or b"null")
-
-    def log_tail(self) -> str:
-        try:
-            return "\n".join(self.log.read_text("utf-8", "replace").splitlines()[-40:])
-        except OSError:
-            return "(no log)"
-
-    def wait_for(self, what: str, found: Any, timeout: float = 60.0) -> Any:
-        """The first truthy `found()`; fails with the agent's log at the timeout."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"the agent stopped ({self.process.returncode}):\n{self.log_tail()}")
-            try:
-                value = found()
-            except OSError:
-                value = None
-            if value:
-                return value
-            time.sleep(0.3)
-        pytest.fail(f"{what}: not within {timeout:.0f} s\n{self.log_tail()}")
-
-    def device(self, device_id: str) -> dict[str, Any]:
-        status, body = self.get(f"/v1/devices/{device_id}")
-        assert status == 200, body
-        return body  # type: ignore[no-any-return]
-
-    def scans(self, device_id: str | None = None) -> list[dict[str, Any]]:
-        status, body = self.get("/v1/scans" + (f"?device={device_id}" if device_id else ""))
-        assert status == 200, body
-        return body  # type: ignore[no-any-return]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=30)
-
-
-@pytest.fixture
-def agent_with(tmp_path: Path) -> Iterator[Any]:
-    started: list[Agent] = []
-
-    def start(devices: str) -> Agent:
-        agent = Agent(tmp_path, devices)
-        started.append(agent)
-        agent.wait_for(
-            "/v1/health", lambda: agent.get("/v1/health", token=False)[0] == 200, START_TIMEOUT_S
-        )
-        return agent
-
-    yield start
-    for agent in started:
-        agent.stop()
-
-
 def type_with_sendinput(folder: Path, layout: Any, text: str) -> None:
     """A second process types `text` and Enter as a scanner set for `layout` would."""
     strokes = folder / f"strokes-{layout}.json"
@@ -196,9 +92,12 @@ def type_with_sendinput(folder: Path, layout: Any, text: str) -> None:
 
 
 @pytest.mark.parametrize("layout", ["us", "fr"])
-def test_a_scanner_typing_through_raw_input(agent_with: Any, tmp_path: Path, layout: str) -> None:
+def test_a_scanner_typing_through_raw_input(
+    windows_agent: Callable[[str], WindowsAgent], tmp_path: Path, layout: str
+) -> None:
     vid, pid = WINE_KEYBOARD
-    agent = agent_with(
+    agent = windows_agent(
+        f"{FAST_RECONNECT}"
         f"[[devices]]\nid = 'wedge'\ntype = 'hid_keyboard'\nvid = '{vid}'\npid = '{pid}'\n"
         f"layout = '{layout}'\n\n"
         "[[devices]]\nid = 'other'\ntype = 'hid_keyboard'\nvid = '0c2e'\npid = '0b61'\n"
