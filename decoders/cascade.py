@@ -600,14 +600,17 @@ def _unreadable(
 ) -> list[Unreadable]:
     """The located Data Matrix symbols no pass read (`zxing`), then the regions libdmtx found
     but could not decode (`libdmtx`): one per place (a symbol located by several passes, or by
-    both engines, is one), none where a code was read."""
+    both engines, is one), none where a code was read, and, on a page where a Data Matrix was
+    read, none less than `_UNREADABLE_MIN_SHARE` of its size (the end of a printed line, a
+    letter: what the codes of one document are not)."""
     out: list[Unreadable] = []
     boxes: list[tuple[int, int, int, int]] = []
     read = [_box(s.position) for s in symbols if s.format == "DataMatrix" and s.position]
+    least = min((_side(box) for box in read), default=0) * _UNREADABLE_MIN_SHARE
     evidence = [(c, "zxing") for c in candidates] + [(c, "libdmtx") for c in seen]
     for corners, engine in evidence:
         box = _box(corners)
-        if any(_overlap(box, other) for other in read + boxes):
+        if _side(box) < least or any(_overlap(box, other) for other in read + boxes):
             continue
         boxes.append(box)
         out.append(Unreadable(position=corners, page=page, evidence=engine))
@@ -640,6 +643,15 @@ def _libdmtx_crops(
         if len(crops) >= _LIBDMTX_MAX_CROPS:
             break
     return crops
+
+
+_UNREADABLE_MIN_SHARE = 0.5
+"""A place seen but not read is reported only if its side is at least this share of the smallest
+Data Matrix read on the same page (none read: every place is reported)."""
+
+
+def _side(box: tuple[int, int, int, int]) -> int:
+    return max(box[2] - box[0], box[3] - box[1])
 
 
 def _box(corners: tuple[tuple[int, int], ...]) -> tuple[int, int, int, int]:

@@ -358,6 +358,27 @@ def damaged_code(module_px: int) -> np.ndarray:
     return np.pad(code, 40, constant_values=255)
 
 
+def test_a_page_with_a_code_read_reports_unread_codes_of_its_size_not_specks() -> None:
+    """A photo of a letter whose code is read: a code of the same size beside it, damaged, is
+    reported; a place far smaller than the code read (a line's end, a letter) is not."""
+    read = synthetic.datamatrix(TAGGED, 6)
+    h, w = read.shape
+    page = np.full((h + 80, 2 * w + 200), 255, np.uint8)
+    page[40 : 40 + h, 40 : 40 + w] = read
+    page[40 : 40 + h, w + 160 : 2 * w + 160] = damaged_code(6)[40:-40, 40:-40]
+    decoder = Decoder(DecodeOptions(libdmtx=False, all_formats=False))
+    reading = decoder.read(page)
+    assert [s.data for s in reading.symbols] == [TAGGED]
+    assert len(reading.unreadable) == 1  # the damaged one: a code of the document's size
+    from decoders.cascade import _unreadable
+
+    code = DecodedSymbol(b"x", "]d1", "DataMatrix", position=((0, 0), (99, 0), (99, 99), (0, 99)))
+    speck = ((300, 300), (330, 300), (330, 330), (300, 330))  # a third of its side
+    half = ((500, 500), (560, 500), (560, 560), (500, 560))  # more than half
+    assert [u.position for u in _unreadable([speck, half], [], [code], 1)] == [half]
+    assert [u.position for u in _unreadable([speck], [], [], 1)] == [speck]  # nothing read: kept
+
+
 @pytest.mark.skipif(not libdmtx.AVAILABLE, reason="libdmtx0b is not installed")
 def test_libdmtx_reports_the_region_it_found_but_could_not_decode() -> None:
     image = damaged_code(4)
