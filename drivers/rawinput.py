@@ -1,7 +1,8 @@
 """Keyboard-mode scanners on Windows, through the Raw Input API (issue 18).
 
 Windows opens keyboard HID collections exclusively: hidapi cannot read their input reports (the
-hidapi maintainers: libusb/hidapi discussion #491, signal11/hidapi issue #336). A message-only
+hidapi's author in signal11/hidapi#247, a libusb/hidapi maintainer in signal11/hidapi#454; the
+symptom in signal11/hidapi#336). A message-only
 window registered for Raw Input (usage page 1, usage 6, `RIDEV_INPUTSINK | RIDEV_DEVNOTIFY`)
 receives `WM_INPUT` for every keyboard, with the device's handle, so that the scanner's keys are
 kept and the desk keyboard's ignored. The keys still reach the focused window: Raw Input only
@@ -229,8 +230,8 @@ class ScannerMatch:
     path: str = ""
 
     def matches(self, keyboard: RawKeyboard) -> bool:
-        if not self.path and not self.vid:
-            return False
+        if not self.path and not (self.vid and self.pid):
+            return False  # a vendor id alone could take the desk keyboard of the same vendor
         return (
             (not self.path or _instance(keyboard.path) == _instance(self.path))
             and (not self.vid or keyboard.vid == self.vid.lower())
@@ -245,6 +246,11 @@ class ScannerMatch:
         """The keyboards that match; DeviceNotFound listing every keyboard seen when none."""
         if not self.path and not self.vid:
             raise DeviceNotFound("set `vid` (and `pid`) or `path` for a keyboard-mode scanner")
+        if not self.path and not self.pid:
+            raise DeviceNotFound(
+                "set `pid` too (or `path`): through Raw Input a vendor id alone could take a desk"
+                " keyboard of the same vendor, and its keys"
+            )
         seen = list(keyboards)
         kept = [k for k in seen if self.matches(k)]
         if kept:
@@ -463,6 +469,9 @@ class RawInputKeyboard:
         hub, self._hub = self._hub, None
         if hub is not None:
             hub.remove(self)
+        # what was typed and not read (half an attestation) is not kept past the close
+        self._queue = queue.SimpleQueue()
+        self._reports = ScanCodeReports(())
 
     # called on the window's thread
 

@@ -245,7 +245,15 @@ def test_every_interface_of_a_composite_scanner_is_kept_never_the_desk_keyboard(
     assert ScannerMatch(path=hidapi_path).choose(SEEN) == [SEEN[1]]  # the same collection
     with pytest.raises(DeviceNotFound):
         ScannerMatch(path=SCANNER_NAME.replace("MI_00", "MI_01")).choose(SEEN)
-    assert ScannerMatch(vid="046d").choose(SEEN) == [SEEN[0]]
+    assert ScannerMatch(vid="046d", pid="c31c").choose(SEEN) == [SEEN[0]]
+
+
+def test_a_vendor_id_alone_takes_no_keyboard() -> None:
+    """Through Raw Input a vendor id alone could take the desk keyboard of the same vendor, and
+    every key typed on it: a `pid` (or a `path`) is required."""
+    with pytest.raises(DeviceNotFound, match="set `pid` too"):
+        ScannerMatch(vid="046d").choose(SEEN)
+    assert not ScannerMatch(vid="046d").matches(SEEN[0])
 
 
 def test_no_scanner_lists_the_keyboards_seen_with_their_ids() -> None:
@@ -257,14 +265,16 @@ def test_no_scanner_lists_the_keyboards_seen_with_their_ids() -> None:
     assert f"0c2e:0b61 {SCANNER_NAME}" in message
     assert f"no USB id {PS2_NAME}" in message
     with pytest.raises(DeviceNotFound, match="Raw Input sees: none"):
-        ScannerMatch(vid="05e0").choose([])
+        ScannerMatch(vid="05e0", pid="1200").choose([])
 
 
 def test_a_serial_number_the_names_cannot_hold_is_said() -> None:
     with pytest.raises(DeviceNotFound, match=r"hold no such serial number.*set `path`"):
         ScannerMatch(vid="0c2e", pid="0b61", serial_number="S1").choose(SEEN)
     named = keyboard(7, "\\\\?\\HID#VID_0C2E&PID_0B61#S1#{884b96c3-56ef-11d1-bc8c-00a0c91e6bf6}")
-    assert ScannerMatch(vid="0c2e", serial_number="s1").choose([*SEEN, named]) == [named]
+    assert ScannerMatch(vid="0c2e", pid="0b61", serial_number="s1").choose([*SEEN, named]) == [
+        named
+    ]
 
 
 def test_without_ids_or_path_nothing_is_kept() -> None:
@@ -400,8 +410,8 @@ def test_a_matching_keyboard_arriving_while_open_is_kept_another_is_not() -> Non
 
 def test_two_scanners_share_the_one_window_each_gets_its_keys() -> None:
     desk = Desk()
-    first = reader(desk, vid="0c2e")
-    second = reader(desk, vid="046d")  # say the second scanner's ids are these
+    first = reader(desk, vid="0c2e", pid="0b61")
+    second = reader(desk, vid="046d", pid="c31c")  # say the second scanner's ids are these
     first.open()
     second.open()
     assert desk.log == ["start"]  # one registration per process
@@ -422,7 +432,7 @@ def test_two_scanners_share_the_one_window_each_gets_its_keys() -> None:
 
 def test_a_failed_window_makes_every_reader_lost_and_the_next_open_starts_another() -> None:
     desk = Desk()
-    scanner = reader(desk, vid="0c2e")
+    scanner = reader(desk, vid="0c2e", pid="0b61")
     scanner.open()
     desk.windows[-1].on_stopped(DeviceLost("Raw Input: GetMessageW failed"))
     with pytest.raises(DeviceLost, match="GetMessageW"):
@@ -437,7 +447,7 @@ def test_a_failed_window_makes_every_reader_lost_and_the_next_open_starts_anothe
 
 def test_no_scanner_at_open_leaves_no_window() -> None:
     desk = Desk()
-    scanner = reader(desk, vid="05e0")
+    scanner = reader(desk, vid="05e0", pid="1200")
     with pytest.raises(DeviceNotFound):
         scanner.open()
     assert desk.log == []
@@ -447,7 +457,8 @@ def test_no_scanner_at_open_leaves_no_window() -> None:
 
 
 def test_the_real_hub_exists_on_windows_only() -> None:
-    keyboard_reader = RawInputKeyboard(ScannerMatch(vid="0c2e"), lister=lambda: list(SEEN))
+    match = ScannerMatch(vid="0c2e", pid="0b61")
+    keyboard_reader = RawInputKeyboard(match, lister=lambda: list(SEEN))
     with pytest.raises(DeviceError, match="Windows only"):
         keyboard_reader.open()
 

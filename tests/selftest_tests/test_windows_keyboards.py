@@ -122,7 +122,9 @@ def test_devices_shows_the_raw_input_keyboards(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "agent.toml"
-    config.write_text('[[devices]]\nid = "wedge"\ntype = "hid_keyboard"\nvid = "0c2e"\n')
+    config.write_text(
+        '[[devices]]\nid = "wedge"\ntype = "hid_keyboard"\nvid = "0c2e"\npid = "0b61"\n'
+    )
     args = argparse.Namespace(config=str(config), json=True)
     assert devices_command.run(args, windows()) == 0
     data = json.loads(capsys.readouterr().out)
@@ -159,6 +161,8 @@ def test_a_keyboard_collection_through_hidapi_on_windows_fails_and_is_not_opened
     assert 'backend = "auto"' in fix and "'wedge'" in fix
     assert "HID POS" in fix and "USB-CDC" in fix and "programming guide" in fix
     counter = {c.code: c for c in by_id["counter"].checks}
+    # not opened: the factory would raise, which the self-test reports as device_error
+    assert "device_error" not in wedge and "device_error" not in counter
     assert counter["keyboard_collection_exclusive"].verdict == "fail"
     assert SCANNER_HID.path in counter["keyboard_collection_exclusive"].message
     assert "HID POS" in counter["keyboard_collection_exclusive"].fix

@@ -403,13 +403,17 @@ def main(argv: Sequence[str]) -> int:
         env = WineEnv(cache)
         with (cache / ".lock").open("w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            started = time.monotonic()
-            if env.prepare():
-                say(f"environment ready in {time.monotonic() - started:.0f} s, cached in {cache}")
-            if prepare_only:
-                return 0
-            say(rf"pytest tests\windows with Windows CPython 3.12 under Wine ({cache})")
-            return env.run_tests(pytest_args)
+            try:
+                started = time.monotonic()
+                if env.prepare():
+                    took = time.monotonic() - started
+                    say(f"environment ready in {took:.0f} s, cached in {cache}")
+                if prepare_only:
+                    return 0
+                say(rf"pytest tests\windows with Windows CPython 3.12 under Wine ({cache})")
+                return env.run_tests(pytest_args)
+            finally:
+                env.stop()  # no Wine process left behind, whatever happened (Ctrl-C included)
     except Skip as skip:
         say(f"skipped: {skip}")
         return 0
