@@ -46,7 +46,6 @@ import csv
 import io
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,7 @@ from pylibdmtx import pylibdmtx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.decode import machine as decode_machine
 from decoders import DecodeOptions, Decoder, read_pages_from_bytes
 from scanner_agent import cli, file_decoding
 from scanner_agent.agent import Agent
@@ -500,24 +500,8 @@ def measure_reader(mail: list[Letter], reader: Reader) -> tuple[list[float], lis
 
 
 def machine() -> dict[str, Any]:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "python": platform.python_version(),
-        "zxing_cpp": version("zxing-cpp"),
-        "pylibdmtx": version("pylibdmtx"),
-        "opencv": cv2.__version__,
-        "pypdfium2": version("pypdfium2"),
-    }
+    """benchmarks/decode.py's machine description, with pypdfium2 (PDFs are half the mail)."""
+    return {**decode_machine(), "pypdfium2": version("pypdfium2")}
 
 
 def _codes(mail: list[Letter], reads: dict[str, list[bytes]]) -> tuple[int, int]:
