@@ -88,11 +88,6 @@ class KeyRecord(NamedTuple):
     flags: int
 
 
-def header_size(pointer_size: int = POINTER_SIZE) -> int:
-    """`sizeof(RAWINPUTHEADER)`: 24 bytes on 64-bit Windows, 16 on 32-bit."""
-    return _HEADER[pointer_size].size
-
-
 def parse_rawinput(buffer: bytes, pointer_size: int = POINTER_SIZE) -> KeyRecord | None:
     """The keyboard record in a `RAWINPUT` buffer (`GetRawInputData(..., RID_INPUT, ...)`);
     None for a record of another type or a buffer too short to hold one."""

@@ -161,7 +161,10 @@ def hid_matches(
 ) -> bool:
     """Whether hidapi's `info` is the configured device (a `hid_keyboard` only when its
     backend is hidapi on `platform`)."""
-    if isinstance(config, HidKeyboardDevice) and keyboard_backend(config, platform) != "hidapi":
+    if (
+        isinstance(config, HidKeyboardDevice)
+        and resolve_backend(config.backend, platform) != "hidapi"
+    ):
         return False
     if config.path:
         return config.path == info.path or _real(config.path) == _real(info.path)
@@ -174,17 +177,12 @@ def hid_matches(
     return _usb_match(config, info.vid, info.pid, info.serial_number)
 
 
-def keyboard_backend(config: HidKeyboardDevice, platform: str = sys.platform) -> str:
-    """The backend a `hid_keyboard` is read through on `platform` (`auto` resolved)."""
-    return resolve_backend(config.backend, platform)
-
-
 def raw_keyboard_matches(
     config: HidKeyboardDevice, keyboard: RawKeyboard, platform: str = sys.platform
 ) -> bool:
     """Whether a keyboard Raw Input sees is the configured device: the driver's own rule
     (`drivers.rawinput.ScannerMatch`), so that what is marked configured is what it opens."""
-    if keyboard_backend(config, platform) != "rawinput":
+    if resolve_backend(config.backend, platform) != "rawinput":
         return False
     return ScannerMatch(config.vid, config.pid, config.serial_number, config.path).matches(keyboard)
 
@@ -291,7 +289,7 @@ def _physical(config: DeviceConfig, platform: str = sys.platform) -> bool:
     if isinstance(config, SerialDevice):
         return "://" not in config.port
     if isinstance(config, HidKeyboardDevice):
-        backend = keyboard_backend(config, platform)
+        backend = resolve_backend(config.backend, platform)
         return backend == "hidapi" or (backend == "rawinput" and platform == "win32")
     if isinstance(config, CameraDevice):
         source = config.source
